@@ -1,0 +1,324 @@
+"""Properties of joint_embedding and multimodal_classification.
+
+Every property is checked against the literal source definitions (``_source_*``
+below): the reference must agree bit for bit wherever the source's inputs are
+valid, and raise a clear error where they are not.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import mmref
+
+
+def _source_joint_embedding(image: Any, text: Any, model: Any) -> Any:
+    image_embedding = model.encode_image(image)
+    text_embedding = model.encode_text(text)
+    return np.concatenate((image_embedding, text_embedding), axis=1)
+
+
+def _source_multimodal_classification(joint_embedding: Any, labels: Any, model: Any) -> Any:
+    predictions = model.predict(joint_embedding)
+    return np.argmax(predictions, axis=1)
+
+
+class StubEmbedding:
+    """Returns fixed outputs, whatever the input."""
+
+    def __init__(self, image_out: Any, text_out: Any) -> None:
+        self.image_out = image_out
+        self.text_out = text_out
+        self.calls: list[str] = []
+
+    def encode_image(self, image: Any) -> Any:
+        self.calls.append("image")
+        return self.image_out
+
+    def encode_text(self, text: Any) -> Any:
+        self.calls.append("text")
+        return self.text_out
+
+
+class StubClassifier:
+    def __init__(self, scores: Any) -> None:
+        self.scores = scores
+
+    def predict(self, X: Any) -> Any:
+        return self.scores
+
+
+class ArrayWrapper:
+    """Stands in for a CPU tensor: converts only through __array__."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self._array = array
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self._array if dtype is None else self._array.astype(dtype)
+
+
+NUMERIC_DTYPES = st.sampled_from(
+    [
+        np.bool_,
+        np.int8,
+        np.uint8,
+        np.int32,
+        np.int64,
+        np.uint64,
+        np.float16,
+        np.float32,
+        np.float64,
+        np.complex64,
+    ]
+)
+
+
+@st.composite
+def paired_embeddings(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    n = draw(st.integers(0, 6))
+    d_image = draw(st.integers(0, 5))
+    d_text = draw(st.integers(0, 5))
+    image = draw(hnp.arrays(draw(NUMERIC_DTYPES), (n, d_image)))
+    text = draw(hnp.arrays(draw(NUMERIC_DTYPES), (n, d_text)))
+    return image, text
+
+
+@st.composite
+def score_matrices(draw: st.DrawFn, min_rows: int = 0) -> np.ndarray:
+    n = draw(st.integers(min_rows, 8))
+    k = draw(st.integers(1, 6))
+    dtype = draw(st.sampled_from([np.float64, np.float32, np.float16, np.int64, np.int8]))
+    if np.issubdtype(dtype, np.floating):
+        # A small pool of values makes ties common; +-0.0 and +-inf are valid scores.
+        info = np.finfo(dtype)
+        pool = st.sampled_from(
+            [0.0, -0.0, 1.0, -1.0, 2.5, np.inf, -np.inf, float(info.max), -float(info.tiny)]
+        )
+        elements = st.one_of(pool, st.floats(allow_nan=False, width=np.finfo(dtype).bits))
+    else:
+        elements = st.integers(-3, 3)
+    return draw(hnp.arrays(dtype, (n, k), elements=elements))
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> None:
+    """Bit-for-bit equality: same dtype, shape and bytes."""
+    assert a.dtype == b.dtype, (a.dtype, b.dtype)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    assert a.tobytes() == b.tobytes()
+
+
+# --- joint_embedding -------------------------------------------------------------------
+
+
+@given(paired_embeddings())
+def test_joint_embedding_equals_source_bit_for_bit(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    image, text = pair
+    model = StubEmbedding(image, text)
+    _same(mmref.joint_embedding(None, None, model), _source_joint_embedding(None, None, model))
+
+
+@given(paired_embeddings())
+def test_joint_embedding_concatenates_image_then_text_along_columns(
+    pair: tuple[np.ndarray, np.ndarray],
+) -> None:
+    image, text = pair
+    joint = mmref.joint_embedding(None, None, StubEmbedding(image, text))
+    n, d_image = image.shape
+    assert joint.shape == (n, d_image + text.shape[1])
+    np.testing.assert_array_equal(joint[:, :d_image], image.astype(joint.dtype))
+    np.testing.assert_array_equal(joint[:, d_image:], text.astype(joint.dtype))
+    assert joint.dtype == np.result_type(image, text)
+
+
+@given(st.integers(1, 4), st.integers(1, 4))
+def test_joint_embedding_single_sample_is_one_row(d_image: int, d_text: int) -> None:
+    image = np.arange(d_image, dtype=np.float32)[None, :]
+    text = np.arange(d_text, dtype=np.float64)[None, :] + 100
+    joint = mmref.joint_embedding(None, None, StubEmbedding(image, text))
+    assert joint.shape == (1, d_image + d_text)
+    assert joint.dtype == np.float64
+
+
+def test_joint_embedding_calls_image_then_text_once() -> None:
+    model = StubEmbedding(np.zeros((2, 1)), np.zeros((2, 1)))
+    mmref.joint_embedding("img", "txt", model)
+    assert model.calls == ["image", "text"]
+
+
+@pytest.mark.parametrize("wrap", [lambda a: a.tolist(), ArrayWrapper], ids=["list", "__array__"])
+def test_joint_embedding_converts_array_likes_as_the_source_does(wrap: Any) -> None:
+    image = np.array([[1.5, 2.0], [3.0, 4.0]])
+    text = np.array([[7, 8, 9], [10, 11, 12]])
+    model = StubEmbedding(wrap(image), wrap(text))
+    _same(mmref.joint_embedding(None, None, model), _source_joint_embedding(None, None, model))
+
+
+def test_joint_embedding_empty_batch() -> None:
+    joint = mmref.joint_embedding(None, None, StubEmbedding(np.zeros((0, 3)), np.zeros((0, 2))))
+    assert joint.shape == (0, 5)
+
+
+@pytest.mark.parametrize(
+    ("image_out", "text_out", "bad", "shape"),
+    [
+        (np.zeros(256), np.zeros((1, 4)), "encode_image", "(256,)"),
+        (np.zeros((1, 4)), np.zeros(8), "encode_text", "(8,)"),
+        (np.float64(1.0), np.zeros((1, 4)), "encode_image", "()"),
+        (np.zeros((1, 4)), np.zeros((1, 2, 3)), "encode_text", "(1, 2, 3)"),
+    ],
+)
+def test_joint_embedding_rejects_non_2d_outputs(
+    image_out: Any, text_out: Any, bad: str, shape: str
+) -> None:
+    message = f"model.{bad} returned an array of shape {shape}; expected a 2-D array"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        mmref.joint_embedding(None, None, StubEmbedding(image_out, text_out))
+
+
+@given(st.integers(0, 5), st.integers(0, 5))
+def test_joint_embedding_rejects_row_count_mismatch(n_image: int, n_text: int) -> None:
+    model = StubEmbedding(np.zeros((n_image, 2)), np.zeros((n_text, 3)))
+    if n_image == n_text:
+        assert mmref.joint_embedding(None, None, model).shape == (n_image, 5)
+        return
+    with pytest.raises(ValueError, match=rf"{n_image} rows.*{n_text} rows"):
+        mmref.joint_embedding(None, None, model)
+
+
+@pytest.mark.parametrize(
+    "bad_output",
+    [np.array([["a", "b"]]), np.array([[object()]], dtype=object), [[1, "x"]], [[1], [2, 3]]],
+    ids=["str", "object", "mixed-list", "ragged-list"],
+)
+def test_joint_embedding_rejects_non_numeric_outputs(bad_output: Any) -> None:
+    with pytest.raises(TypeError, match="model.encode_text returned"):
+        mmref.joint_embedding(None, None, StubEmbedding(np.zeros((1, 2)), bad_output))
+
+
+def test_joint_embedding_names_missing_method() -> None:
+    class NoText:
+        def encode_image(self, image: Any) -> Any:
+            return np.zeros((1, 1))
+
+    with pytest.raises(TypeError, match=r"encode_text\(\).*EmbeddingModel.*NoText"):
+        mmref.joint_embedding(None, None, NoText())
+
+
+# --- multimodal_classification ---------------------------------------------------------
+
+
+@given(score_matrices())
+def test_classification_equals_source_bit_for_bit(scores: np.ndarray) -> None:
+    model = StubClassifier(scores)
+    result = mmref.multimodal_classification(np.zeros((len(scores), 1)), None, model)
+    _same(result, _source_multimodal_classification(None, None, model))
+    assert result.dtype == np.intp
+    assert result.shape == (scores.shape[0],)
+
+
+@given(score_matrices(min_rows=1))
+def test_classification_picks_a_maximum_and_the_first_of_ties(scores: np.ndarray) -> None:
+    result = mmref.multimodal_classification(scores, None, StubClassifier(scores))
+    for row, index in zip(scores, result, strict=True):
+        best = row.max()
+        assert row[index] == best
+        # No earlier column holds the maximum: ties go to the lowest index.
+        assert not np.any(row[:index] == best)
+
+
+def test_classification_tie_rule_explicit() -> None:
+    scores = np.array([[1.0, 3.0, 3.0], [0.0, 0.0, 0.0], [-0.0, 0.0, -1.0]])
+    result = mmref.multimodal_classification(scores, None, StubClassifier(scores))
+    np.testing.assert_array_equal(result, [1, 0, 0])
+
+
+def test_classification_ignores_labels() -> None:
+    scores = np.array([[0.2, 0.8], [0.9, 0.1]])
+    for labels in (None, ["cat", "dog"], np.array([5, 6]), object()):
+        result = mmref.multimodal_classification(scores, labels, StubClassifier(scores))
+        np.testing.assert_array_equal(result, [1, 0])
+
+
+def test_classification_empty_input() -> None:
+    result = mmref.multimodal_classification(np.zeros((0, 4)), [], StubClassifier(np.zeros((0, 3))))
+    assert result.shape == (0,)
+    assert result.dtype == np.intp
+
+
+def test_classification_infinities_are_valid_scores() -> None:
+    scores = np.array([[-np.inf, -1.0], [np.inf, 1e308], [-np.inf, -np.inf]])
+    result = mmref.multimodal_classification(scores, None, StubClassifier(scores))
+    np.testing.assert_array_equal(result, [1, 0, 0])
+
+
+@given(score_matrices(min_rows=1), st.data())
+def test_classification_rejects_nan_naming_the_rows(
+    scores: np.ndarray, data: st.DataObject
+) -> None:
+    scores = scores.astype(np.float64)
+    rows = data.draw(st.sets(st.integers(0, len(scores) - 1), min_size=1))
+    for r in rows:
+        scores[r, data.draw(st.integers(0, scores.shape[1] - 1))] = np.nan
+    listed = ", ".join(str(r) for r in sorted(rows)[:10])
+    with pytest.raises(ValueError, match=rf"NaN in {len(rows)} row\(s\): {listed}"):
+        mmref.multimodal_classification(scores, None, StubClassifier(scores))
+
+
+@pytest.mark.parametrize(
+    ("scores", "message"),
+    [
+        (np.zeros(3), r"shape \(3,\); expected a 2-D array"),
+        (np.zeros((2, 2, 2)), r"shape \(2, 2, 2\); expected a 2-D array"),
+        (np.zeros((2, 0)), r"shape \(2, 0\) with zero columns"),
+        (np.zeros((0, 0)), r"shape \(0, 0\) with zero columns"),
+    ],
+)
+def test_classification_rejects_bad_score_shapes(scores: np.ndarray, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        mmref.multimodal_classification(None, None, StubClassifier(scores))
+
+
+@pytest.mark.parametrize(
+    "scores",
+    [np.array([["a", "b"]]), np.array([[1 + 2j, 0j]]), np.array([[None, 1]], dtype=object)],
+    ids=["str", "complex", "object"],
+)
+def test_classification_rejects_non_real_scores(scores: np.ndarray) -> None:
+    with pytest.raises(TypeError, match="model.predict"):
+        mmref.multimodal_classification(None, None, StubClassifier(scores))
+
+
+def test_classification_rejects_row_count_mismatch() -> None:
+    with pytest.raises(ValueError, match=r"2 rows.*for a joint_embedding of 3 rows"):
+        mmref.multimodal_classification(np.zeros((3, 4)), None, StubClassifier(np.zeros((2, 2))))
+
+
+def test_classification_converts_array_likes() -> None:
+    scores = np.array([[0.1, 0.7, 0.2], [0.5, 0.4, 0.1]], dtype=np.float32)
+    for wrapped in (scores.tolist(), ArrayWrapper(scores)):
+        model = StubClassifier(wrapped)
+        _same(
+            mmref.multimodal_classification(None, None, model),
+            _source_multimodal_classification(None, None, model),
+        )
+
+
+def test_classification_names_missing_method() -> None:
+    with pytest.raises(TypeError, match=r"predict\(\).*ClassificationModel"):
+        mmref.multimodal_classification(np.zeros((1, 1)), None, object())
+
+
+def test_help_explains_the_contract() -> None:
+    doc = mmref.joint_embedding.__doc__ or ""
+    assert "np.concatenate((image_embedding, text_embedding), axis=1)" in doc
+    assert "(n_samples, d_image + d_text)" in doc
+    doc = mmref.multimodal_classification.__doc__ or ""
+    assert "not used" in doc and "lowest column index" in doc

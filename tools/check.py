@@ -1,0 +1,34 @@
+"""The one test command: lint, type-check and run the whole test suite.
+
+README.md's test set-up command and .ci/run both end in ``python tools/check.py``,
+so what a contributor runs and what CI runs cannot drift apart. Extra arguments
+go to pytest (``python tools/check.py -k axis``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str]) -> int:
+    steps = [
+        ["ruff", "check", "mmref", "tests", "benchmarks", "tools"],
+        ["ruff", "format", "--check", "mmref", "tests", "benchmarks", "tools"],
+        ["mypy"],
+        ["pytest", "--hypothesis-profile=ci", *argv],
+    ]
+    for step in steps:
+        print("+", " ".join(step), flush=True)
+        code = subprocess.call([sys.executable, "-m", *step], cwd=ROOT)
+        if code != 0:
+            print(f"FAILED: {' '.join(step)} exited with {code}", file=sys.stderr)
+            return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
