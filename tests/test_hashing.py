@@ -37,3 +37,53 @@ def test_derive_key_is_a_64_bit_pure_function(seed: int, words: list[int]) -> No
     assert 0 <= key < 2**64
     assert key == derive_key(seed, *words)
     assert key != derive_key(seed, *words, 0)
+
+
+# -- MurmurHash3_x86_32 -------------------------------------------------------------------
+
+from sklearn.utils import murmurhash3_32 as sk_murmurhash3_32  # noqa: E402
+
+from mmref._hashing import le_words, murmurhash3_32  # noqa: E402
+
+
+def _hash_all(keys: list[bytes], seed: int, prefix: bytes = b"") -> list[int]:
+    data = np.frombuffer(prefix + b"".join(keys), dtype=np.uint8)
+    lengths = np.array([len(k) for k in keys], dtype=np.int64)
+    starts = len(prefix) + np.cumsum(lengths) - lengths
+    return [int(v) for v in murmurhash3_32(data, starts, lengths, seed)]
+
+
+def test_murmurhash3_published_vectors() -> None:
+    # Test vectors of the reference MurmurHash3_x86_32 (Appleby's SMHasher), which
+    # scikit-learn's docstring also shows for b"Hello World!".
+    assert _hash_all([b""], 0) == [0]
+    assert _hash_all([b""], 1) == [0x514E28B7]
+    assert _hash_all([b"Hello World!"], 42) == [3565178]
+    assert _hash_all([b"\xff\xff\xff\xff"], 0) == [0x76293B50]
+
+
+@given(
+    st.lists(st.binary(max_size=70), max_size=30),
+    st.integers(0, 2**32 - 1),
+    st.binary(max_size=5),
+)
+def test_murmurhash3_matches_sklearn_at_any_alignment(keys, seed, prefix) -> None:
+    expected = [sk_murmurhash3_32(k, seed=seed, positive=True) for k in keys]
+    assert _hash_all(keys, seed, prefix) == expected
+
+
+def test_murmurhash3_long_keys_take_the_scalar_path() -> None:
+    rng = np.random.default_rng(0)
+    keys = [rng.integers(0, 256, size=n, dtype=np.uint8).tobytes() for n in (5000, 3, 1027)]
+    expected = [sk_murmurhash3_32(k, seed=9, positive=True) for k in keys]
+    assert _hash_all(keys, 9, b"x") == expected
+
+
+@given(st.binary(max_size=40))
+def test_le_words_reads_little_endian_words_at_every_offset(data: bytes) -> None:
+    words = le_words(np.frombuffer(data, dtype=np.uint8))
+    padded = data + b"\0\0\0\0"
+    assert words.size == len(data) + 1
+    assert [int(w) for w in words] == [
+        int.from_bytes(padded[p : p + 4], "little") for p in range(len(data) + 1)
+    ]

@@ -1,0 +1,558 @@
+"""Batch tokenizer for :mod:`mmref.text`: whole batches of documents, no loop per token.
+
+A batch of documents becomes one *token stream*: a UTF-8 byte buffer, the byte
+offset and length of every token in it, and the index of the document each
+token came from. The text goes through these steps, each done once for the
+whole batch:
+
+1. join the documents with NUL (U+0000), which is neither cased nor
+   case-ignorable and is a normalization starter that composes with nothing,
+   so that normalizing and lowercasing the joined text equals doing it
+   document by document (Greek final sigma looks at its neighbours; NFKC
+   reorders and composes across combining marks);
+2. Unicode normalization (``unicodedata.normalize``, after replacing the
+   characters whose decomposition is a single character, which changes no
+   normal form but lets CJK text with fullwidth punctuation pass the quick
+   check), then ``str.lower``;
+3. one ``encode('utf-32-le')`` (or a 1-byte view for ASCII text) gives the
+   code points, classified with a lookup table over all of Unicode;
+4. tokens are runs of word characters, found from the class array by
+   comparing each position with its left neighbour;
+5. character positions become UTF-8 byte offsets through a cumulative sum of
+   the UTF-8 length of every code point.
+
+Documents that contain NUL themselves are normalized one by one instead, so
+that the separators stay unambiguous. See SPEC.md, "Text encoder", for the
+normative definition of the classes.
+
+The module also holds the exact term identity that vocabularies use:
+:class:`TermLookup` and :func:`distinct_spans` compare byte spans 4 bytes at
+a time, after a 64-bit hash has paired up the candidates.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+from ._hashing import le_words, murmurhash3_32
+
+__all__ = [
+    "CJK_RANGES",
+    "SKLEARN_TOKEN_PATTERN",
+    "NormalForm",
+    "Spans",
+    "TermLookup",
+    "TokenStream",
+    "char_classes",
+    "distinct_spans",
+    "ngram_spans",
+    "normalize_text",
+    "regex_stream",
+    "word_stream",
+]
+
+NormalForm: TypeAlias = Literal["NFC", "NFD", "NFKC", "NFKD"]
+
+#: scikit-learn's default ``token_pattern``: maximal runs of two or more word characters.
+SKLEARN_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+
+#: Inclusive code point ranges whose word characters are tokens on their own:
+#: Han ideographs (unified, extensions A-I, compatibility, and the Han-script
+#: characters of the CJK Symbols and Punctuation block), Hiragana and Katakana
+#: (with their phonetic extensions, supplements and halfwidth forms).
+CJK_RANGES: tuple[tuple[int, int], ...] = (
+    (0x3005, 0x3007),  # 々 〆 〇
+    (0x3021, 0x3029),  # Hangzhou numerals
+    (0x3038, 0x303B),  # Hangzhou numerals, vertical iteration mark
+    (0x3040, 0x309F),  # Hiragana
+    (0x30A0, 0x30FF),  # Katakana
+    (0x31F0, 0x31FF),  # Katakana Phonetic Extensions
+    (0x3400, 0x4DBF),  # CJK Unified Ideographs Extension A
+    (0x4E00, 0x9FFF),  # CJK Unified Ideographs
+    (0xF900, 0xFAFF),  # CJK Compatibility Ideographs
+    (0xFF66, 0xFF9F),  # Halfwidth Katakana
+    (0x1AFF0, 0x1B16F),  # Kana Extended-B, Kana Supplement, Kana Extended-A, Small Kana
+    (0x20000, 0x2A6DF),  # Extension B
+    (0x2A700, 0x2EE5F),  # Extensions C, D, E, F, I
+    (0x2F800, 0x2FA1F),  # CJK Compatibility Ideographs Supplement
+    (0x30000, 0x323AF),  # Extensions G, H
+)
+
+WORD = 1  # class bit: a word character (str.isalnum() or "_")
+CJK = 2  # class bit: a word character in CJK_RANGES, a token by itself
+
+
+@dataclass
+class TokenStream:
+    """Tokens of a batch of documents, as spans of one UTF-8 buffer.
+
+    Attributes
+    ----------
+    data : ndarray of uint8 of shape (n_bytes,)
+        UTF-8 bytes.
+    starts, lengths : ndarray of int64 of shape (n_tokens,)
+        Byte offset and byte length of each token, in document order.
+    docs : ndarray of int64 of shape (n_tokens,)
+        Index of each token's document in the batch; non-decreasing.
+    spaced : bool
+        True if consecutive tokens of a document are separated by exactly one
+        space byte, so that an n-gram is a contiguous span of ``data``.
+    """
+
+    data: npt.NDArray[np.uint8]
+    starts: npt.NDArray[np.int64]
+    lengths: npt.NDArray[np.int64]
+    docs: npt.NDArray[np.int64]
+    spaced: bool
+
+
+@functools.cache
+def char_classes() -> npt.NDArray[np.uint8]:
+    """Return the class of every code point: a 1.1 MB uint8 table, built once.
+
+    Bit ``WORD`` is set for Python's ``\\w`` (``str.isalnum()`` or ``"_"``),
+    bit ``CJK`` additionally for word characters inside :data:`CJK_RANGES`.
+    Built in about 0.1 s on first use (never at import).
+    """
+    every = np.arange(0x110000, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
+    table = np.zeros(0x110000, dtype=np.uint8)
+    # re's \w is exactly str.isalnum() or "_" (tests check every code point); scanning
+    # all of Unicode as one string finds its runs far faster than 1.1 million calls.
+    for match in re.finditer(r"\w+", every):
+        table[match.start() : match.end()] = WORD
+    for low, high in CJK_RANGES:
+        block = table[low : high + 1]
+        block[block == WORD] = WORD | CJK
+    table.flags.writeable = False
+    return table
+
+
+def word_stream(
+    docs: list[str],
+    *,
+    unicode_form: NormalForm | None,
+    lowercase: bool,
+    split_cjk: bool,
+    min_len: int,
+) -> TokenStream:
+    """Tokenize ``docs``: tokens are maximal runs of word characters.
+
+    Parameters
+    ----------
+    docs : list of str
+        The batch; already checked to hold only ``str``.
+    unicode_form : {"NFC", "NFKC", "NFD", "NFKD"} or None
+        Normalization applied first.
+    lowercase : bool
+        Apply ``str.lower`` after normalization.
+    split_cjk : bool
+        Make every CJK character a token by itself (mmref's default rule).
+    min_len : int
+        Drop tokens of fewer characters (2 reproduces scikit-learn's default pattern).
+
+    Returns
+    -------
+    stream : TokenStream
+        ``spaced`` is False: tokens are spans of the normalized text.
+
+    Raises
+    ------
+    UnicodeEncodeError
+        If the text holds a lone surrogate (the caller names the document).
+
+    Notes
+    -----
+    Memory: about 30 bytes per character of the batch (the code points, their
+    classes and the UTF-8 offsets), plus 24 bytes per token.
+    """
+    text, doc_starts, points = _preprocess(docs, unicode_form, lowercase)
+    table = char_classes()
+    if text.isascii():
+        data = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        classes = table[:128][data]
+        ascii_only = True
+    else:
+        if points is None:
+            points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+        classes = table[points]
+        data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+        ascii_only = False
+    n = int(classes.size)
+    # Boundary i lies between characters i - 1 and i; both ends padded with non-words.
+    word = np.zeros(n + 2, dtype=bool)
+    np.not_equal(classes, 0, out=word[1:-1])
+    prev, cur = word[:-1], word[1:]
+    change = prev != cur
+    split = None
+    if split_cjk:
+        cjk = np.zeros(n + 2, dtype=bool)
+        np.greater_equal(classes, WORD | CJK, out=cjk[1:-1])
+        if cjk.any():
+            split = cjk[:-1] | cjk[1:]
+            split &= prev
+            split &= cur
+            change |= split
+    bounds = np.flatnonzero(change)
+    if split is None:  # runs of words and non-words alternate
+        starts, ends = bounds[0::2], bounds[1::2]
+    else:  # a split boundary ends one token and starts the next
+        starts, ends = bounds[cur[bounds]], bounds[prev[bounds]]
+    if min_len > 1:
+        keep = (ends - starts) >= min_len
+        starts, ends = starts[keep], ends[keep]
+    per_doc = np.diff(np.searchsorted(starts, doc_starts))
+    docs_of = np.repeat(np.arange(len(docs), dtype=np.int64), per_doc)
+    if ascii_only:
+        byte_starts, byte_lengths = starts, ends - starts
+    else:
+        assert points is not None  # set for every non-ASCII text above
+        utf8_len = np.ones(n, dtype=np.uint8)
+        utf8_len += points >= 0x80
+        utf8_len += points >= 0x800
+        utf8_len += points >= 0x10000
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(utf8_len, out=offsets[1:])
+        byte_starts = offsets[starts]
+        byte_lengths = offsets[ends] - byte_starts
+    return TokenStream(
+        data,
+        byte_starts.astype(np.int64, copy=False),
+        byte_lengths.astype(np.int64, copy=False),
+        docs_of.astype(np.int64, copy=False),
+        spaced=False,
+    )
+
+
+def normalize_text(text: str, unicode_form: NormalForm | None, lowercase: bool) -> str:
+    """Apply the normalization and lowercasing of the tokenizers to one text."""
+    return _preprocess([text], unicode_form, lowercase)[0]
+
+
+def regex_stream(
+    docs: list[str], *, pattern: re.Pattern[str], unicode_form: NormalForm | None, lowercase: bool
+) -> TokenStream:
+    """Tokenize ``docs`` with ``pattern.findall``, document by document (the slow path).
+
+    Returns a ``spaced`` stream: the tokens joined with single spaces.
+    """
+    text, doc_starts, _ = _preprocess(docs, unicode_form, lowercase)
+    text.encode("utf-8")  # raises on lone surrogates, as the fast path does
+    bounds = doc_starts.tolist()
+    tokens: list[str] = []
+    counts = np.empty(len(docs), dtype=np.int64)
+    for i in range(len(docs)):
+        # Slicing (not findall's pos/endpos) keeps ^, $ and look-behinds inside the document.
+        found = pattern.findall(text[bounds[i] : bounds[i + 1] - 1])
+        counts[i] = len(found)
+        tokens.extend(found)
+    joined = " ".join(tokens)
+    raw = joined.encode("utf-8")
+    if len(raw) == len(joined):
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+    else:
+        lengths = np.fromiter(map(len, map(str.encode, tokens)), dtype=np.int64, count=len(tokens))
+    starts = np.zeros(len(tokens), dtype=np.int64)
+    np.cumsum(lengths[:-1] + 1, out=starts[1:])
+    docs_of = np.repeat(np.arange(len(docs), dtype=np.int64), counts)
+    return TokenStream(np.frombuffer(raw, dtype=np.uint8), starts, lengths, docs_of, spaced=True)
+
+
+Spans: TypeAlias = tuple[
+    npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
+]
+
+
+def ngram_spans(stream: TokenStream, ngram_range: tuple[int, int], *, skip: int = 0) -> list[Spans]:
+    """Return the n-grams of a token stream as byte spans, one part per ``n``.
+
+    Part ``n`` is ``(data, starts, lengths, docs)``: the n-grams of ``n``
+    consecutive tokens of one document joined with one space (U+0020), as
+    scikit-learn joins them, in order of position (so ``docs`` is
+    non-decreasing). Parts come in increasing ``n``: scikit-learn's analyzer
+    order within a document. N-grams that end before token ``skip`` are left
+    out (they were counted with the previous piece of a long text).
+
+    Memory: if the stream is not ``spaced`` and ``ngram_range[1] > 1``, the
+    tokens are first copied into a spaced buffer (about 3 bytes per byte of
+    the stream's buffer); then 24 bytes per n-gram.
+    """
+    low, high = ngram_range
+    data, starts, lengths, docs = stream.data, stream.starts, stream.lengths, stream.docs
+    if high > 1 and not stream.spaced:
+        data, starts = _spaced_copy(data, starts, lengths)
+    n_tokens = int(starts.size)
+    parts = []
+    for n in range(low, high + 1):
+        if n == 1:
+            parts.append((data, starts[skip:], lengths[skip:], docs[skip:]))
+            continue
+        if n > n_tokens:
+            break
+        count = n_tokens - n + 1
+        first = np.flatnonzero(docs[:count] == docs[n - 1 :])
+        if skip:
+            first = first[first + (n - 1) >= skip]
+        last = first + (n - 1)
+        first_starts = starts[first]
+        parts.append((data, first_starts, starts[last] + lengths[last] - first_starts, docs[first]))
+    return parts
+
+
+def _spaced_copy(
+    data: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Copy the tokens into a new buffer, each followed by one space byte."""
+    ends = starts + lengths
+    new_starts = np.zeros(starts.size, dtype=np.int64)
+    np.cumsum(lengths[:-1] + 1, out=new_starts[1:])
+    # Mark the bytes to keep: +1 at each start, -1 after each end (adjacent spans cancel).
+    mark = np.zeros(data.size + 2, dtype=np.int8)
+    mark[starts] = 1
+    if bool((starts[1:] > ends[:-1]).all()):
+        # Every token is followed by a byte of something else: keep that one byte too,
+        # turned into the space.
+        source = np.empty(data.size + 1, dtype=np.uint8)
+        source[:-1] = data
+        source[ends] = 0x20
+        mark[ends + 1] -= 1
+        return source[np.cumsum(mark[:-1], dtype=np.int8).view(bool)], new_starts
+    mark[ends] -= 1
+    inside = np.cumsum(mark[:-2], dtype=np.int8).view(bool)
+    spaces = new_starts + lengths
+    out = np.empty(int(spaces[-1]) + 1 if spaces.size else 0, dtype=np.uint8)
+    is_token = np.ones(out.size, dtype=bool)
+    is_token[spaces] = False
+    out[is_token] = data[inside]
+    out[spaces] = 0x20
+    return out, new_starts
+
+
+def _preprocess(
+    docs: list[str], unicode_form: NormalForm | None, lowercase: bool
+) -> tuple[str, npt.NDArray[np.int64], npt.NDArray[np.uint32] | None]:
+    """Normalize and lowercase the batch.
+
+    Returns the NUL-joined text, ``doc_starts`` (``len(docs) + 1`` entries:
+    document ``i`` is ``text[doc_starts[i] : doc_starts[i + 1] - 1]``) and,
+    when it was computed on the way, the text's code points (else None).
+    """
+    joined = "\0".join(docs)
+    if unicode_form is None and not lowercase:
+        return joined, _starts_from_lengths(docs), None
+    if joined.count("\0") != len(docs) - 1:
+        # Some document contains NUL itself: the separators are ambiguous, go one by one.
+        out = []
+        for doc in docs:
+            if unicode_form is not None:
+                doc = unicodedata.normalize(unicode_form, doc)
+            out.append(doc.lower() if lowercase else doc)
+        return "\0".join(out), _starts_from_lengths(out), None
+    text, points = joined, None
+    if unicode_form is not None:
+        text, points = _decompose_singletons(text, unicode_form)
+        normalized = unicodedata.normalize(unicode_form, text)
+        if normalized != text:
+            text, points = normalized, None
+    if lowercase:
+        lowered = text.lower()
+        if lowered != text:
+            text, points = lowered, None
+    if len(text) == len(joined) and unicode_form is None:
+        # Lowercasing never shortens a character, so equal lengths mean equal offsets.
+        return text, _starts_from_lengths(docs), points
+    if text.isascii():
+        nul = np.flatnonzero(np.frombuffer(text.encode("ascii"), dtype=np.uint8) == 0)
+    else:
+        if points is None:
+            points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+        nul = np.flatnonzero(points == 0)
+    doc_starts = np.empty(len(docs) + 1, dtype=np.int64)
+    doc_starts[0] = 0
+    doc_starts[1:-1] = nul + 1
+    doc_starts[-1] = len(text) + 1
+    return text, doc_starts, points
+
+
+def _decompose_singletons(text: str, form: NormalForm) -> tuple[str, npt.NDArray[np.uint32] | None]:
+    """Replace each character whose full decomposition is one character by that character.
+
+    The normal forms are unchanged by it (they start by fully decomposing every
+    character), but afterwards far more texts pass ``unicodedata``'s quick
+    check: fullwidth punctuation in CJK text would otherwise send the whole
+    batch through the slow full normalization. Also returns the code points of
+    the result (None for ASCII text).
+    """
+    if text.isascii():
+        return text, None
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    mapped = _singleton_table(form.startswith("NFK"))[points]
+    if np.array_equal(mapped, points):
+        return text, points
+    return str(mapped.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")), mapped
+
+
+@functools.cache
+def _singleton_table(compatibility: bool) -> npt.NDArray[np.uint32]:
+    """Code point -> its full (compatibility or canonical) decomposition, if 1 character.
+
+    Other code points map to themselves. Covers planes 0-2, where all
+    singleton decompositions are; built in about 50 ms on first use.
+    """
+    form: NormalForm = "NFKD" if compatibility else "NFD"
+    table = np.arange(0x110000, dtype=np.uint32)
+    for code in range(0x30000):
+        char = chr(code)
+        if unicodedata.decomposition(char):
+            full = unicodedata.normalize(form, char)
+            if len(full) == 1:
+                table[code] = ord(full)
+    table.flags.writeable = False
+    return table
+
+
+def _starts_from_lengths(docs: list[str]) -> npt.NDArray[np.int64]:
+    starts = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, docs), dtype=np.int64, count=len(docs)) + 1, out=starts[1:])
+    return starts
+
+
+# -- term identity: exact, vectorized equality of byte spans ----------------------------
+
+# Seeds of the two 32-bit hashes that make up a term's 64-bit lookup key. Only a
+# shortcut: every match is confirmed byte by byte, so these never change a result.
+_LOOKUP_SEEDS = (0x9747B28C, 0x5BD1E995)
+
+
+class TermLookup:
+    """Exact term -> column lookup for byte spans, vectorized.
+
+    Each term gets a 64-bit key from two MurmurHash3 values; a span's key is
+    searched among the sorted term keys, and a hit is confirmed by comparing
+    the bytes, so distinct terms never match even if their keys collide.
+    """
+
+    def __init__(self, terms: Sequence[str]) -> None:
+        self.terms = list(terms)
+        encoded = [t.encode("utf-8") for t in self.terms]
+        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        starts = np.zeros(len(encoded), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        self.data = np.frombuffer(b"".join(encoded) + b"\0\0\0\0", dtype=np.uint8)
+        self.words = le_words(self.data)
+        self.starts, self.lengths = starts, lengths
+        keys = _key64(self.data, starts, lengths, self.words)
+        self.order = np.argsort(keys, kind="stable")
+        self.keys = keys[self.order]
+
+    def find(
+        self,
+        data: npt.NDArray[np.uint8],
+        starts: npt.NDArray[np.int64],
+        lengths: npt.NDArray[np.int64],
+        words: npt.NDArray[np.uint32] | None = None,
+    ) -> npt.NDArray[np.int64]:
+        """Column of each span's term, or -1 if it is not a vocabulary term.
+
+        ``words`` is ``le_words(data)``, if the caller has it.
+        """
+        if words is None:
+            words = le_words(data)
+        keys = _key64(data, starts, lengths, words)
+        result = np.full(keys.size, -1, dtype=np.int64)
+        pos = np.searchsorted(self.keys, keys)
+        todo = np.flatnonzero(pos < self.keys.size)
+        pos = pos[todo]
+        # Several terms may share a key (never seen, but possible): try each in turn.
+        while todo.size:
+            hit = self.keys[pos] == keys[todo]
+            todo, pos = todo[hit], pos[hit]
+            term = self.order[pos]
+            same = _spans_equal(
+                words,
+                starts[todo],
+                lengths[todo],
+                self.words,
+                self.starts[term],
+                self.lengths[term],
+            )
+            result[todo[same]] = term[same]
+            pos += 1
+            more = ~same & (pos < self.keys.size)
+            todo, pos = todo[more], pos[more]
+        return result
+
+
+def _key64(
+    data: npt.NDArray[np.uint8],
+    starts: npt.NDArray[np.int64],
+    lengths: npt.NDArray[np.int64],
+    words: npt.NDArray[np.uint32],
+) -> npt.NDArray[np.uint64]:
+    high = murmurhash3_32(data, starts, lengths, _LOOKUP_SEEDS[0], words=words)
+    low = murmurhash3_32(data, starts, lengths, _LOOKUP_SEEDS[1], words=words)
+    keys: npt.NDArray[np.uint64] = (high.astype(np.uint64) << np.uint64(32)) | low
+    return keys
+
+
+def _spans_equal(
+    words_a: npt.NDArray[np.uint32],
+    starts_a: npt.NDArray[np.int64],
+    lengths_a: npt.NDArray[np.int64],
+    words_b: npt.NDArray[np.uint32],
+    starts_b: npt.NDArray[np.int64],
+    lengths_b: npt.NDArray[np.int64],
+) -> npt.NDArray[np.bool_]:
+    """Whether each pair of byte spans is equal, compared 4 bytes at a time."""
+    equal: npt.NDArray[np.bool_] = lengths_a == lengths_b
+    idx = np.flatnonzero(equal)
+    length = lengths_a[idx]
+    pa, pb = starts_a[idx], starts_b[idx]
+    block = 0
+    while idx.size:
+        remaining = length - 4 * block
+        mask = np.where(remaining >= 4, 0xFFFFFFFF, (1 << (8 * remaining.clip(0, 3))) - 1)
+        mask = mask.astype(np.uint32)
+        differ = ((words_a[pa] ^ words_b[pb]) & mask) != 0
+        equal[idx[differ]] = False
+        go_on = ~differ & (remaining > 4)
+        idx, length, pa, pb = idx[go_on], length[go_on], pa[go_on] + 4, pb[go_on] + 4
+        block += 1
+    return equal
+
+
+def distinct_spans(
+    data: npt.NDArray[np.uint8],
+    starts: npt.NDArray[np.int64],
+    lengths: npt.NDArray[np.int64],
+    words: npt.NDArray[np.uint32],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Group equal byte spans exactly: (term index of each span, one span per term)."""
+    keys = _key64(data, starts, lengths, words)
+    term_of = np.full(keys.size, -1, dtype=np.int64)
+    reps_parts = []
+    todo = np.argsort(keys, kind="stable")
+    n_terms = 0
+    # Each round takes the first span of every key group as a term and claims the spans
+    # equal to it; spans that merely share the key (never seen) wait for the next round.
+    while todo.size:
+        k = keys[todo]
+        first = np.empty(todo.size, dtype=bool)
+        first[0] = True
+        np.not_equal(k[1:], k[:-1], out=first[1:])
+        group = np.cumsum(first) - 1
+        rep = todo[first][group]
+        same = _spans_equal(words, starts[todo], lengths[todo], words, starts[rep], lengths[rep])
+        term_of[todo[same]] = n_terms + group[same]
+        reps_parts.append(todo[first])
+        n_terms += int(first.sum())
+        todo = todo[~same]
+    reps = np.concatenate(reps_parts) if reps_parts else np.zeros(0, dtype=np.int64)
+    return term_of, reps

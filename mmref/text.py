@@ -1,0 +1,865 @@
+"""Bag-of-words text encoder: Unicode- and CJK-aware, hashed or with a vocabulary.
+
+:class:`BagOfWordsTextEncoder` turns each text into a row of term weights.
+
+**Terms.** The text is normalized (``unicode_form``, NFKC by default) and
+lowercased; the tokens are the maximal runs of word characters (Python's
+``\\w``: ``str.isalnum()`` or ``"_"``), except that every CJK character (Han,
+Hiragana, Katakana) is a token by itself. The terms are the n-grams of the
+token sequence for ``n`` in ``ngram_range``, tokens joined with one space.
+
+**Columns.** In hashing mode (``vocabulary=None``) a term ``t`` goes to column
+``|h| mod n_features`` with sign ``+1 if h >= 0 else -1``, where ``h`` is the
+signed 32-bit MurmurHash3_x86_32 of the UTF-8 bytes of ``t`` -- exactly
+scikit-learn's ``HashingVectorizer``. In vocabulary mode column ``j`` counts
+the ``j``-th vocabulary term and other terms are ignored.
+
+**Weights.** With ``v`` the signed count of a (row, column) pair: ``count``
+gives ``v``, ``binary`` ``sign(v)``, ``log`` ``sign(v) (1 + ln |v|)`` and
+``tfidf`` ``v idf_j`` with scikit-learn's smoothed
+``idf_j = ln((1 + n) / (1 + df_j)) + 1`` over the ``n`` fitted texts. With
+``normalize`` each row is divided by its Euclidean norm (rows of zeros stay
+zero).
+
+SPEC.md ("Text encoder") defines every step bit for bit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import numbers
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from ._base import ParamsMixin, TransformerMixin
+from ._hashing import le_words, murmurhash3_32
+from ._tokenize import (
+    SKLEARN_TOKEN_PATTERN,
+    Spans,
+    TermLookup,
+    TokenStream,
+    distinct_spans,
+    ngram_spans,
+    normalize_text,
+    regex_stream,
+    word_stream,
+)
+from ._validation import (
+    check_bool_param,
+    check_fitted,
+    check_int_param,
+    check_option,
+    describe,
+    param_error,
+)
+from .exceptions import NotFittedError
+
+__all__ = ["BagOfWordsTextEncoder"]
+
+_OWNER = "BagOfWordsTextEncoder"
+_FORMS = (None, "NFC", "NFKC", "NFD", "NFKD")
+_WEIGHTINGS = ("count", "binary", "log", "tfidf")
+# A chunk holds about this many characters (whole documents) and at most this many
+# documents. Small chunks keep the temporaries in cache and spare page faults (2**17 was
+# the fastest of 2**15 .. 2**20 in benchmarks); row indices then fit in 16 bits.
+_CHUNK_CHARS = 1 << 17
+_CHUNK_DOCS = 1 << 16
+# A long text is cut before a non-word character (never inside a token).
+_NON_WORD = re.compile(r"\W")
+
+
+class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
+    """Encode texts as bags of words (n-grams): hashed, or counted against a vocabulary.
+
+    Parameters
+    ----------
+    n_features : int, default=1024
+        Number of columns in hashing mode, in ``[1, 2**31 - 1]``. Unused when
+        there is a vocabulary.
+    vocabulary : None, "learn" or sequence of str, default=None
+        ``None``: hashing mode, nothing to fit. ``"learn"``: ``fit`` collects
+        the vocabulary (``min_df``, ``max_features``). A sequence: its terms,
+        in order, are the columns; terms are compared with the normalized,
+        lowercased n-grams byte for byte.
+    ngram_range : tuple (min_n, max_n), default=(1, 1)
+        Count the n-grams for ``min_n <= n <= max_n``, ``1 <= min_n <= max_n``.
+    token_pattern : str or None, default=None
+        ``None``: mmref's rule (runs of word characters, CJK characters
+        alone). A regular expression: the tokens are ``re.findall`` of it (the
+        text of its one group, if it has one). scikit-learn's default
+        ``r"(?u)\\b\\w\\w+\\b"`` takes the fast vectorized path; other
+        patterns run ``re`` document by document.
+    unicode_form : {"NFKC", "NFC", "NFD", "NFKD"} or None, default="NFKC"
+        Unicode normalization applied first; ``None`` skips it.
+    lowercase : bool, default=True
+        Apply ``str.lower`` after normalization.
+    weighting : {"count", "binary", "log", "tfidf"}, default="count"
+        Term weighting (see Notes); ``"tfidf"`` needs ``fit``.
+    alternate_sign : bool, default=True
+        Hashing mode: give each term the sign of its hash, so that collisions
+        cancel in expectation. Ignored with a vocabulary.
+    normalize : bool, default=True
+        Divide every row by its L2 norm.
+    seed : int, default=0
+        MurmurHash3 seed in ``[0, 2**32 - 1]`` (hashing mode).
+    dtype : {np.float64, np.float32}, default=np.float64
+        Output dtype; all arithmetic is done in float64, then rounded once.
+    min_df : int or float, default=1
+        ``vocabulary="learn"``: keep terms found in at least ``min_df``
+        texts (an int), or in at least that fraction of them (a float in
+        ``[0, 1]``).
+    max_features : int or None, default=None
+        ``vocabulary="learn"``: keep only the terms with the largest total
+        counts, ties going to the earlier term in code point order.
+
+    Attributes
+    ----------
+    vocabulary_ : dict of str to int
+        Term to column, after ``fit`` with a vocabulary.
+    idf_ : ndarray of shape (n_columns,)
+        Inverse document frequencies, after ``fit`` with ``weighting="tfidf"``.
+    n_features_out_ : int
+        Number of columns of the output, after ``fit``.
+
+    Notes
+    -----
+    ``v`` is the signed count of a (text, column) pair: the number of the
+    text's terms that go to the column, each counted with its sign in hashing
+    mode. ``count``: ``v``; ``binary``: ``sign(v)``; ``log``:
+    ``sign(v) (1 + ln |v|)`` (0 for 0); ``tfidf``: ``v idf_j``. A pair that at
+    least one term reaches is stored in ``transform_sparse`` even when its
+    signs cancel to 0, as scikit-learn stores it.
+
+    With ``token_pattern=r"(?u)\\b\\w\\w+\\b"``, ``unicode_form=None``,
+    ``normalize=False`` and the other defaults, ``transform_sparse`` equals
+    ``sklearn.feature_extraction.text.HashingVectorizer(n_features=n_features,
+    norm=None, ngram_range=ngram_range).transform`` exactly.
+
+    Memory: a call works through chunks of about 130,000 characters of whole
+    texts; a text longer than two chunks is tokenized in pieces of that size,
+    cut between tokens. Besides the output, a chunk or piece needs about 20
+    bytes per character of English text (35 with bigrams) and about 80 bytes
+    per character of CJK text (150 with bigrams); a long text adds about 8
+    bytes per character for its normalized copy. (Custom ``token_pattern``
+    regexes and ``fit`` with ``vocabulary="learn"`` take long texts whole.)
+    ``transform`` returns ``n_texts * n_columns`` values; ``transform_sparse``
+    12 bytes per stored entry.
+
+    Examples
+    --------
+    >>> from mmref.text import BagOfWordsTextEncoder
+    >>> encoder = BagOfWordsTextEncoder(n_features=8, normalize=False)
+    >>> encoder.tokenize("Ｔｏｋｙｏ is 東京!")
+    ['tokyo', 'is', '東', '京']
+    >>> encoder.encode_text(["a cat", "a cat and a cat"]).shape
+    (2, 8)
+    >>> vocab = BagOfWordsTextEncoder(vocabulary=["cat", "dog"], normalize=False)
+    >>> vocab.transform(["Cat, dog, CAT!"])
+    array([[2., 1.]])
+    """
+
+    # The term lookup of a learned vocabulary is rebuilt from ``vocabulary_`` on demand.
+    _mmref_regenerable_ = ("_lookup",)
+    # Hashing with "count" / "binary" / "log" weighting works unfitted (as HashingVectorizer).
+    _mmref_requires_fit_ = False
+    _mmref_input_tags_: ClassVar[dict[str, Any]] = {"string": True, "two_d_array": False}
+
+    def __init__(
+        self,
+        n_features: int = 1024,
+        *,
+        vocabulary: str | Sequence[str] | None = None,
+        ngram_range: tuple[int, int] = (1, 1),
+        token_pattern: str | None = None,
+        unicode_form: str | None = "NFKC",
+        lowercase: bool = True,
+        weighting: str = "count",
+        alternate_sign: bool = True,
+        normalize: bool = True,
+        seed: int = 0,
+        dtype: npt.DTypeLike = np.float64,
+        min_df: float = 1,
+        max_features: int | None = None,
+    ) -> None:
+        self.n_features = n_features
+        self.vocabulary = vocabulary
+        self.ngram_range = ngram_range
+        self.token_pattern = token_pattern
+        self.unicode_form = unicode_form
+        self.lowercase = lowercase
+        self.weighting = weighting
+        self.alternate_sign = alternate_sign
+        self.normalize = normalize
+        self.seed = seed
+        self.dtype = dtype
+        self.min_df = min_df
+        self.max_features = max_features
+
+    # -- public API -----------------------------------------------------------------------
+
+    def fit(self, texts: Iterable[str], y: object = None) -> BagOfWordsTextEncoder:
+        """Learn what the configuration needs: the vocabulary and/or the idf weights.
+
+        Parameters
+        ----------
+        texts : sequence of str of length n_texts
+            The training texts.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : BagOfWordsTextEncoder
+
+        Notes
+        -----
+        Learning a vocabulary keeps one Python entry per distinct term (about
+        150 bytes each); everything else is chunked like ``transform``.
+        """
+        cfg = self._config()
+        docs = _as_texts(texts, "fit")
+        for name in ("vocabulary_", "idf_", "_lookup", "n_features_out_"):
+            self.__dict__.pop(name, None)
+        lookup = None
+        if cfg.vocabulary == "learn":
+            terms, df = _learn_vocabulary(docs, cfg)
+            if not terms:
+                raise ValueError(
+                    f"{_OWNER}.fit learned an empty vocabulary from {len(docs)} text(s): no "
+                    f"term was found (in at least min_df={describe(cfg.min_df)} texts)."
+                )
+            lookup = TermLookup(terms)
+        elif cfg.vocabulary is not None:
+            lookup = TermLookup(cfg.vocabulary)
+        if lookup is not None:
+            self.vocabulary_ = {term: i for i, term in enumerate(lookup.terms)}
+        width = len(lookup.terms) if lookup is not None else cfg.n_features
+        if cfg.weighting == "tfidf":
+            if cfg.vocabulary != "learn":
+                df = np.zeros(width, dtype=np.int64)
+                for span in _chunks(docs):
+                    _, cols, _ = _counts(docs, span, cfg, lookup, width)
+                    df += np.bincount(cols, minlength=width)
+            n = float(len(docs) + 1)
+            self.idf_ = np.log(n / (df.astype(np.float64) + 1.0)) + 1.0
+        if cfg.vocabulary == "learn":
+            self._lookup = lookup
+        self.n_features_out_ = width
+        return self
+
+    def fit_transform(self, texts: Iterable[str], y: object = None) -> npt.NDArray[np.floating]:
+        """Fit, then transform the same texts (read once, so any iterable works).
+
+        Parameters
+        ----------
+        texts : sequence of str of length n_texts
+            The training texts.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X : ndarray of shape (n_texts, n_columns)
+            ``self.fit(texts).transform(texts)``.
+        """
+        docs = _as_texts(texts, "fit_transform")
+        return self.fit(docs).transform(docs)
+
+    def transform(self, texts: Iterable[str]) -> npt.NDArray[np.floating]:
+        """Encode texts as a dense matrix.
+
+        Parameters
+        ----------
+        texts : sequence of str of length n_texts
+            A list, tuple, array or any iterable of strings (not a single str:
+            use ``encode_text`` or wrap it in a list).
+
+        Returns
+        -------
+        X : ndarray of shape (n_texts, n_columns)
+            ``n_columns`` is ``n_features`` in hashing mode, else the vocabulary
+            size; dtype ``dtype``. Memory: ``n_texts * n_columns`` values.
+
+        Raises
+        ------
+        TypeError
+            If an item is not a str (the message names its index).
+        ValueError
+            If an item contains a lone surrogate.
+        NotFittedError
+            If the configuration needs ``fit`` (a learned vocabulary, tf-idf).
+        """
+        docs = _as_texts(texts, "transform")
+        cfg, lookup, width = self._ready()
+        out = np.zeros((len(docs), width), dtype=cfg.dtype)
+        for span in _chunks(docs):
+            rows, cols, values = self._weighted(docs, span, cfg, lookup, width)
+            out[rows + span[0], cols] = values
+        return out
+
+    def transform_sparse(self, texts: Iterable[str]) -> Any:
+        """Encode texts as a sparse matrix (for large ``n_columns``).
+
+        Parameters
+        ----------
+        texts : sequence of str of length n_texts
+            As for ``transform``.
+
+        Returns
+        -------
+        X : scipy.sparse.csr_array of shape (n_texts, n_columns)
+            Same values as ``transform``, dtype ``dtype``. Column indices are
+            sorted within each row, and every (text, column) pair reached by a
+            term is stored, even if its value is 0 (signs that cancel), as
+            scikit-learn stores it. Indices are int32 unless there are more
+            than ``2**31 - 1`` entries. Memory: about 12 bytes per stored entry.
+        """
+        import scipy.sparse as sp
+
+        docs = _as_texts(texts, "transform_sparse")
+        cfg, lookup, width = self._ready()
+        parts_r, parts_c, parts_v = [], [], []
+        for span in _chunks(docs):
+            rows, cols, values = self._weighted(docs, span, cfg, lookup, width)
+            rows += span[0]
+            parts_r.append(rows)
+            parts_c.append(cols)
+            parts_v.append(values.astype(cfg.dtype, copy=False))
+        rows = np.concatenate(parts_r) if parts_r else np.zeros(0, np.int64)
+        cols = np.concatenate(parts_c) if parts_c else np.zeros(0, np.int64)
+        values = np.concatenate(parts_v) if parts_v else np.zeros(0, cfg.dtype)
+        index_dtype = np.int32 if rows.size <= np.iinfo(np.int32).max else np.int64
+        indptr = np.zeros(len(docs) + 1, dtype=index_dtype)
+        np.cumsum(np.bincount(rows, minlength=len(docs)), out=indptr[1:])
+        return sp.csr_array(
+            (values, cols.astype(index_dtype), indptr), shape=(len(docs), width), copy=False
+        )
+
+    def encode_text(self, text: str | Iterable[str]) -> npt.NDArray[np.floating]:
+        """Model protocol: a str gives one row, a sequence of str one row per text.
+
+        Parameters
+        ----------
+        text : str or sequence of str
+            One text, or a batch of texts.
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_texts, n_columns)
+            ``transform`` of ``[text]`` or of ``text``.
+        """
+        return self.transform([text] if isinstance(text, str) else _as_texts(text, "encode_text"))
+
+    def tokenize(self, text: str) -> list[str]:
+        """Return the terms (n-grams) of ``text`` that the encoder counts, in order.
+
+        Parameters
+        ----------
+        text : str
+            One text.
+
+        Returns
+        -------
+        terms : list of str
+            The n-grams in scikit-learn's analyzer order: all n-grams of the
+            smallest ``n`` by position, then those of the next ``n``. Terms
+            outside a vocabulary are included.
+
+        Examples
+        --------
+        >>> from mmref.text import BagOfWordsTextEncoder
+        >>> BagOfWordsTextEncoder(ngram_range=(1, 2)).tokenize("日本語 OK")
+        ['日', '本', '語', 'ok', '日 本', '本 語', '語 ok']
+        """
+        if not isinstance(text, str):
+            raise TypeError(
+                f"tokenize expects a str. Got {describe(text)} of type "
+                f"{type(text).__name__} instead."
+            )
+        cfg = self._config()
+        stream = _stream([text], 0, cfg)
+        terms: list[str] = []
+        for data, starts, lengths, _ in ngram_spans(stream, cfg.ngram_range):
+            raw = data.tobytes()
+            spans = zip(starts.tolist(), lengths.tolist(), strict=True)
+            terms.extend(raw[s : s + n].decode("utf-8") for s, n in spans)
+        return terms
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _ready(self) -> tuple[_Config, TermLookup | None, int]:
+        """Validate; check that what the configuration needs is fitted; return the lookup."""
+        cfg = self._config()
+        lookup = None
+        if cfg.vocabulary == "learn":
+            check_fitted(self, "vocabulary_")
+            lookup = self.__dict__.get("_lookup")
+            if lookup is None:  # dropped by pickling: rebuild from the fitted vocabulary
+                terms = sorted(self.vocabulary_, key=self.vocabulary_.__getitem__)
+                lookup = self._lookup = TermLookup(terms)
+        elif cfg.vocabulary is not None:
+            # Rebuilt per call (vectorized, O(vocabulary)), so set_params can never leave
+            # a stale vocabulary behind.
+            lookup = TermLookup(cfg.vocabulary)
+        width = len(lookup.terms) if lookup is not None else cfg.n_features
+        if cfg.weighting == "tfidf":
+            check_fitted(self, "idf_")
+            if self.idf_.size != width:
+                raise NotFittedError(
+                    f"This {_OWNER} was fitted for {self.idf_.size} columns but its parameters "
+                    f"now give {width}. Call 'fit' again."
+                )
+        return cfg, lookup, width
+
+    def _weighted(
+        self,
+        docs: list[str],
+        span: tuple[int, int],
+        cfg: _Config,
+        lookup: TermLookup | None,
+        width: int,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Weighted, normalized entries of one chunk as (row, column, value)."""
+        rows, cols, values = _counts(docs, span, cfg, lookup, width)
+        if cfg.weighting == "binary":
+            values = np.sign(values)
+        elif cfg.weighting == "log":
+            magnitude = np.abs(values)
+            np.log(magnitude, out=magnitude, where=magnitude > 0)
+            magnitude += 1.0
+            values = np.copysign(magnitude, values) * (values != 0)
+        elif cfg.weighting == "tfidf":
+            values = values * self.idf_[cols]
+        if cfg.normalize:
+            _l2_normalize(rows, values, span[1] - span[0])
+        return rows, cols, values
+
+    def _config(self) -> _Config:
+        return _Config(self)
+
+
+def _counts(
+    docs: list[str], span: tuple[int, int], cfg: _Config, lookup: TermLookup | None, width: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Signed counts of one chunk as (row, column, value), sorted by row then column."""
+    chunk = docs[span[0] : span[1]]
+    signed = lookup is None and cfg.alternate_sign
+    code_max = (width << signed) - 1
+    if len(chunk) == 1 and len(chunk[0]) > 2 * _CHUNK_CHARS and cfg.regex is None:
+        return _counts_long(chunk[0], span[0], cfg, lookup, width)
+    stream = _stream(chunk, span[0], cfg)
+    parts = _codes(ngram_spans(stream, cfg.ngram_range), cfg, lookup, width)
+    return _sum_duplicates(parts, signed, code_max, len(chunk))
+
+
+def _codes(
+    spans: list[Spans], cfg: _Config, lookup: TermLookup | None, width: int
+) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.integer[Any]]]]:
+    """(rows, codes) of each part of n-gram spans; codes as ``_sum_duplicates`` takes them."""
+    signed = lookup is None and cfg.alternate_sign
+    code_max = (width << signed) - 1
+    # Codes are sorted in a padded block; the padding value must exceed every code.
+    code_dtype = (
+        np.int16 if code_max < 2**15 - 1 else np.int32 if code_max < 2**31 - 1 else np.int64
+    )
+    parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.integer[Any]]]] = []
+    words = le_words(spans[0][0]) if spans else None  # one buffer serves every part
+    for data, starts, lengths, rows in spans:
+        if lookup is not None:
+            found = lookup.find(data, starts, lengths, words)
+            known = found >= 0
+            rows, code = rows[known], found[known].astype(code_dtype)
+        else:
+            h = murmurhash3_32(data, starts, lengths, cfg.seed, words=words)
+            cols, negative = _hash_columns(h, width)
+            code = cols.astype(code_dtype)
+            if signed:
+                code <<= 1
+                code |= negative
+        parts.append((rows, code))
+    return parts
+
+
+def _counts_long(
+    text: str, index: int, cfg: _Config, lookup: TermLookup | None, width: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Counts of one long text, tokenized in pieces so that memory stays bounded.
+
+    The normalized text is cut before a non-word character about every
+    ``_CHUNK_CHARS`` characters (no token spans a cut). Each piece starts
+    with the last ``max_n - 1`` tokens before it, joined with spaces, so that
+    the n-grams across a cut are counted, once: n-grams lying wholly in that
+    carried prefix are skipped. Memory: proportional to a piece, plus the
+    normalized text and one entry per distinct column.
+    """
+    signed = lookup is None and cfg.alternate_sign
+    keep = cfg.ngram_range[1] - 1
+    carry: list[str] = []
+    cols_parts, value_parts = [], []
+    try:
+        normalized = normalize_text(text, cfg.unicode_form, cfg.lowercase)
+        start = 0
+        while start < len(normalized):
+            cut = _NON_WORD.search(normalized, start + _CHUNK_CHARS)
+            stop = cut.start() if cut else len(normalized)
+            piece = normalized[start:stop]
+            stream = word_stream(
+                [" ".join([*carry, piece]) if carry else piece],
+                unicode_form=None,
+                lowercase=False,
+                split_cjk=not cfg.sklearn_rule,
+                min_len=2 if cfg.sklearn_rule else 1,
+            )
+            parts = _codes(
+                ngram_spans(stream, cfg.ngram_range, skip=len(carry)), cfg, lookup, width
+            )
+            _, cols, values = _sum_duplicates(parts, signed, (width << signed) - 1, 1)
+            cols_parts.append(cols)
+            value_parts.append(values)
+            if keep:
+                tail = slice(max(stream.starts.size - keep, 0), None)
+                ends = zip(stream.starts[tail].tolist(), stream.lengths[tail].tolist(), strict=True)
+                carry = [stream.data[s : s + n].tobytes().decode("utf-8") for s, n in ends]
+            start = stop
+    except UnicodeEncodeError:
+        raise _surrogate_error([text], index) from None
+    if not cols_parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0, dtype=np.float64)
+    # A column reached in several pieces is one stored entry, even if its sum is 0.
+    cols, where = np.unique(np.concatenate(cols_parts), return_inverse=True)
+    weights = np.concatenate(value_parts)
+    summed = np.bincount(where, weights=weights, minlength=cols.size).astype(np.float64)
+    return np.zeros(cols.size, dtype=np.int64), cols.astype(np.int64), summed
+
+
+class _Config:
+    """The validated constructor parameters of an encoder."""
+
+    def __init__(self, enc: BagOfWordsTextEncoder) -> None:
+        own: dict[str, Any] = {"owner": _OWNER}
+        self.n_features = check_int_param(
+            enc.n_features, name="n_features", min_value=1, max_value=2**31 - 1, **own
+        )
+        self.vocabulary = _check_vocabulary(enc.vocabulary)
+        self.ngram_range = _check_ngram_range(enc.ngram_range)
+        pattern = enc.token_pattern
+        if pattern is not None and not isinstance(pattern, str):
+            raise TypeError(
+                f"The 'token_pattern' parameter of {_OWNER} must be a str or None. "
+                f"Got {describe(pattern)} of type {type(pattern).__name__} instead."
+            )
+        self.regex: re.Pattern[str] | None = None
+        if pattern is not None and pattern != SKLEARN_TOKEN_PATTERN:
+            try:
+                self.regex = re.compile(pattern)
+            except re.error as exc:
+                raise param_error(
+                    _OWNER, "token_pattern", f"a valid regex ({exc})", pattern
+                ) from None
+            if self.regex.groups > 1:
+                raise param_error(_OWNER, "token_pattern", "a regex with at most 1 group", pattern)
+        self.sklearn_rule = pattern == SKLEARN_TOKEN_PATTERN
+        self.unicode_form = check_option(
+            enc.unicode_form, name="unicode_form", options=_FORMS, **own
+        )
+        self.lowercase = check_bool_param(enc.lowercase, name="lowercase", **own)
+        self.weighting = check_option(enc.weighting, name="weighting", options=_WEIGHTINGS, **own)
+        self.alternate_sign = check_bool_param(enc.alternate_sign, name="alternate_sign", **own)
+        self.normalize = check_bool_param(enc.normalize, name="normalize", **own)
+        self.seed = check_int_param(enc.seed, name="seed", min_value=0, max_value=2**32 - 1, **own)
+        try:
+            dtype = np.dtype(enc.dtype)
+        except TypeError:
+            dtype = None
+        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise param_error(_OWNER, "dtype", "np.float32 or np.float64", enc.dtype)
+        self.dtype = dtype
+        self.min_df = _check_min_df(enc.min_df)
+        self.max_features = None
+        if enc.max_features is not None:
+            self.max_features = check_int_param(
+                enc.max_features, name="max_features", min_value=1, **own
+            )
+        if self.vocabulary != "learn" and (self.min_df != 1 or self.max_features is not None):
+            raise ValueError(
+                f"The 'min_df' and 'max_features' parameters of {_OWNER} only apply with "
+                f"vocabulary='learn'. Got vocabulary={describe(enc.vocabulary)}, "
+                f"min_df={describe(enc.min_df)}, max_features={describe(enc.max_features)}."
+            )
+
+
+def _check_vocabulary(value: object) -> str | list[str] | None:
+    if value is None or (isinstance(value, str) and value == "learn"):
+        return value
+    expected = "None, 'learn' or a non-empty sequence of distinct str"
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise param_error(_OWNER, "vocabulary", expected, value)
+    terms = list(value)
+    for i, term in enumerate(terms):
+        if not isinstance(term, str):
+            raise TypeError(
+                f"The 'vocabulary' parameter of {_OWNER} must be {expected}. "
+                f"Item {i} is {describe(term)} of type {type(term).__name__}."
+            )
+    if not terms or len(set(terms)) != len(terms):
+        raise param_error(_OWNER, "vocabulary", expected, value)
+    for i, term in enumerate(terms):
+        try:
+            term.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"The 'vocabulary' parameter of {_OWNER}: item {i} ({describe(term)}) contains "
+                f"a lone surrogate; expected valid Unicode text."
+            ) from None
+    return terms
+
+
+def _check_ngram_range(value: object) -> tuple[int, int]:
+    expected = "a tuple (min_n, max_n) of ints with 1 <= min_n <= max_n"
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise param_error(_OWNER, "ngram_range", expected, value)
+    low, high = value
+    for v in (low, high):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise param_error(_OWNER, "ngram_range", expected, value)
+    if not 1 <= int(low) <= int(high):
+        raise param_error(_OWNER, "ngram_range", expected, value)
+    return int(low), int(high)
+
+
+def _check_min_df(value: object) -> float:
+    expected = "an int >= 1 or a float in [0, 1]"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise param_error(_OWNER, "min_df", expected, value)
+    if isinstance(value, numbers.Integral):
+        if value < 1:
+            raise param_error(_OWNER, "min_df", expected, value)
+        return int(value)
+    if not 0.0 <= float(value) <= 1.0:
+        raise param_error(_OWNER, "min_df", expected, value)
+    return float(value)
+
+
+def _as_texts(texts: object, method: str) -> list[str]:
+    """Return ``texts`` as a list of str, or raise naming the first bad item."""
+    if isinstance(texts, str):
+        raise TypeError(
+            f"{_OWNER}.{method} expects a sequence of str, not a single str; wrap it in a "
+            f"list (encode_text accepts a single str)."
+        )
+    if isinstance(texts, (bytes, bytearray)) or not isinstance(texts, Iterable):
+        raise TypeError(
+            f"{_OWNER}.{method} expects a sequence of str. Got {describe(texts)} of type "
+            f"{type(texts).__name__} instead."
+        )
+    docs = list(texts)
+    if not all(map(isinstance, docs, [str] * len(docs))):
+        for i, doc in enumerate(docs):
+            if not isinstance(doc, str):
+                hint = " (decode bytes first)" if isinstance(doc, (bytes, bytearray)) else ""
+                raise TypeError(
+                    f"texts[{i}] passed to {_OWNER}.{method} is {describe(doc)} of type "
+                    f"{type(doc).__name__}; expected str{hint}."
+                )
+    return docs
+
+
+def _stream(docs: list[str], offset: int, cfg: _Config) -> TokenStream:
+    """Tokenize a chunk; a lone surrogate becomes a ValueError naming its text."""
+    try:
+        if cfg.regex is not None:
+            return regex_stream(
+                docs, pattern=cfg.regex, unicode_form=cfg.unicode_form, lowercase=cfg.lowercase
+            )
+        return word_stream(
+            docs,
+            unicode_form=cfg.unicode_form,
+            lowercase=cfg.lowercase,
+            split_cjk=not cfg.sklearn_rule,
+            min_len=2 if cfg.sklearn_rule else 1,
+        )
+    except UnicodeEncodeError:
+        raise _surrogate_error(docs, offset) from None
+
+
+def _surrogate_error(docs: list[str], offset: int) -> ValueError:
+    """The error for the first text of ``docs`` (at index ``offset``) with a lone surrogate."""
+    for i, doc in enumerate(docs):
+        try:
+            doc.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return ValueError(
+                f"texts[{offset + i}] contains a lone surrogate "
+                f"(U+{ord(doc[exc.start]):04X} at position {exc.start}); expected valid "
+                f"Unicode text."
+            )
+    raise AssertionError("no text with a lone surrogate")  # pragma: no cover
+
+
+def _chunks(docs: list[str]) -> list[tuple[int, int]]:
+    """Split the batch into runs of whole texts of about ``_CHUNK_CHARS`` characters.
+
+    A text longer than ``2 * _CHUNK_CHARS`` is a chunk by itself (then cut
+    into pieces by ``_counts_long``).
+    """
+    n = len(docs)
+    if n == 0:
+        return []
+    lengths = np.fromiter(map(len, docs), dtype=np.int64, count=n)
+    ends = np.cumsum(lengths + 1)
+    cut = np.flatnonzero(np.diff((ends - 1) // _CHUNK_CHARS)) + 1
+    long = np.flatnonzero(lengths > 2 * _CHUNK_CHARS)
+    cut = np.union1d(cut, np.concatenate([long, long + 1]))
+    bounds = [0, *cut[(cut > 0) & (cut < n)].tolist(), n]
+    out: list[tuple[int, int]] = []
+    for a, b in itertools.pairwise(bounds):
+        out.extend((s, min(s + _CHUNK_DOCS, b)) for s in range(a, b, _CHUNK_DOCS))
+    return out
+
+
+def _hash_columns(
+    h: npt.NDArray[np.uint32], width: int
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_]]:
+    """Column and sign of each hash, as scikit-learn's ``FeatureHasher`` computes them.
+
+    For the signed value ``s`` of ``h``: column ``|s| mod width`` and negative
+    iff ``s < 0``. ``|s|`` is taken as an unsigned 32-bit value, so
+    ``s = -2**31`` gives ``2**31 mod width``, which is what scikit-learn's
+    special case ``(2**31 - 1 - (width - 1)) % width`` equals.
+    """
+    negative = h >= np.uint32(2**31)
+    # Branch-free |s|: with m = s >> 31 (0 or -1), |s| = (s ^ m) - m, wrapping mod 2**32.
+    sign_mask = h.view(np.int32) >> np.int32(31)
+    magnitude = (h.view(np.int32) ^ sign_mask).view(np.uint32)
+    magnitude -= sign_mask.view(np.uint32)
+    if width & (width - 1) == 0:  # a power of two: a mask is exact and much faster
+        magnitude &= np.uint32(width - 1)
+    else:
+        magnitude %= np.uint32(width)
+    return magnitude, negative
+
+
+def _sum_duplicates(
+    parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.integer[Any]]]],
+    signed: bool,
+    code_max: int,
+    n_rows: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Sum the entries per (row, column); return them sorted, cancelled ones kept.
+
+    Each part is ``(rows, codes)`` with ``rows`` non-decreasing; a code in
+    ``[0, code_max]`` is ``2 column + negative`` if ``signed``, else the
+    column. Sorting the codes of each row puts equal columns side by side.
+    """
+    code_dtype = parts[0][1].dtype if parts else np.dtype(np.int64)
+    per_part = [np.bincount(rows, minlength=n_rows) for rows, _ in parts]
+    counts = np.sum(per_part, axis=0) if per_part else np.zeros(n_rows, dtype=np.int64)
+    total = int(counts.sum())
+    if total == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0, dtype=np.float64)
+    longest = int(counts.max())
+    size = code_max + 1
+    if n_rows * size <= 4 * total:
+        # Dense enough (long texts): count every (row, code) with one bincount, which is
+        # linear however long a row is.
+        key = np.concatenate([rows * size + code for rows, code in parts])
+        tally = np.bincount(key, minlength=n_rows * size)
+        present = np.flatnonzero(tally)
+        times = tally[present]
+        flat = np.repeat(present % size, times)
+        flat_rows = np.repeat(present // size, times)
+    elif n_rows * longest <= 4 * total + 1024:
+        # Short rows: one padded (n_rows, longest) block sorted along its rows, which
+        # NumPy does with vectorized small sorts, far faster than one long sort.
+        pad = np.iinfo(code_dtype).max
+        block = np.full((n_rows, longest), pad, dtype=code_dtype)
+        used = np.zeros(n_rows, dtype=np.int64)
+        for (rows, code), count in zip(parts, per_part, strict=True):
+            # Entry q of the part, in row r, goes to slot used[r] + q - first[r] of row r.
+            base = np.arange(0, n_rows * longest, longest, dtype=np.int64)
+            base += used
+            base -= np.cumsum(count) - count
+            where = np.arange(rows.size, dtype=np.int64)
+            where += base[rows]
+            block.ravel()[where] = code
+            used += count
+        block.sort(axis=1)
+        flat = block[block != pad]
+        flat_rows = np.repeat(np.arange(n_rows, dtype=np.int64), counts)
+    else:  # a few long rows and many columns: one sort of (row, code) keys
+        key = np.concatenate([rows * size + code for rows, code in parts])
+        key.sort(kind="stable")
+        flat_rows, flat = key // size, key % size
+    pair = flat >> 1 if signed else flat
+    first_of_pair = np.empty(flat.size, dtype=bool)
+    first_of_pair[:1] = True
+    np.not_equal(pair[1:], pair[:-1], out=first_of_pair[1:])
+    first_of_pair[(np.cumsum(counts) - counts)[counts > 0]] = True
+    group_starts = np.flatnonzero(first_of_pair)
+    group_ends = np.append(group_starts[1:], flat.size)
+    values = group_ends - group_starts
+    if signed:  # value = entries - 2 * negative entries
+        negatives = np.cumsum(flat & 1, dtype=np.int64)
+        twice = negatives[group_ends - 1]
+        twice[1:] -= negatives[group_starts[1:] - 1]
+        values -= 2 * twice
+    cols = pair[group_starts].astype(np.int64)
+    return flat_rows[group_starts], cols, values.astype(np.float64)
+
+
+def _l2_normalize(rows: npt.NDArray[np.int64], values: npt.NDArray[np.float64], n: int) -> None:
+    """Divide each row's values by its L2 norm, in place; all-zero rows stay zero.
+
+    ``rows`` is sorted and each row's entries are in column order. The sums of
+    squares accumulate left to right in that order (``np.bincount`` adds its
+    weights in input order), exactly like scikit-learn's
+    ``inplace_csr_row_normalize_l2``, so the result is reproducible bit for bit.
+    """
+    norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=n))
+    norms[norms == 0.0] = 1.0
+    values /= norms[rows]
+
+
+def _learn_vocabulary(docs: list[str], cfg: _Config) -> tuple[list[str], npt.NDArray[np.int64]]:
+    """Distinct terms of ``docs`` after min_df / max_features; return (sorted terms, df)."""
+    stats: dict[str, list[int]] = {}
+    for start, stop in _chunks(docs):
+        stream = _stream(docs[start:stop], start, cfg)
+        parts = ngram_spans(stream, cfg.ngram_range)
+        data = parts[0][0] if parts else stream.data
+        starts, lengths, rows = (
+            np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+            for i in (1, 2, 3)
+        )
+        if not starts.size:
+            continue
+        words = le_words(data)
+        term_of, reps = distinct_spans(data, starts, lengths, words)
+        n_terms = reps.size
+        tf = np.bincount(term_of, minlength=n_terms)
+        pairs = np.unique(term_of * (stop - start) + rows)
+        df = np.bincount(pairs // (stop - start), minlength=n_terms)
+        raw = data.tobytes()
+        for s, n, d, f in zip(
+            starts[reps].tolist(), lengths[reps].tolist(), df.tolist(), tf.tolist(), strict=True
+        ):
+            term = raw[s : s + n].decode("utf-8")
+            entry = stats.get(term)
+            if entry is None:
+                stats[term] = [d, f]
+            else:
+                entry[0] += d
+                entry[1] += f
+    min_count = cfg.min_df if isinstance(cfg.min_df, int) else cfg.min_df * len(docs)
+    kept = [(term, d, f) for term, (d, f) in stats.items() if d >= min_count]
+    if cfg.max_features is not None and len(kept) > cfg.max_features:
+        kept.sort(key=lambda item: (-item[2], item[0]))
+        kept = kept[: cfg.max_features]
+    kept.sort(key=lambda item: item[0])
+    return [t for t, _, _ in kept], np.array([d for _, d, _ in kept], dtype=np.int64)
