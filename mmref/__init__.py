@@ -2,27 +2,42 @@
 
 The specification is two functions, :func:`joint_embedding` and
 :func:`multimodal_classification`, and the model protocol they call
-(:class:`EmbeddingModel`, :class:`ClassificationModel`). See README.md and
-SPEC.md.
+(:class:`EmbeddingModel`, :class:`ClassificationModel`). Everything else
+(encoders, classifiers, the shared space, model files) exists so that these
+two can be run, trusted and checked anywhere. See README.md and SPEC.md.
 """
 
-from .exceptions import ConformanceError, NotFittedError
+from . import datasets
+from .alignment import AlignedEncoder, CCAAlignment
+from .classifiers import NearestCentroidClassifier, RidgeClassifier, SoftmaxClassifier
+from .exceptions import ConformanceError, ConvergenceWarning, NotFittedError
 from .image import RandomProjectionImageEncoder, johnson_lindenstrauss_min_dim
+from .multimodal import MultimodalEncoder
 from .protocols import ClassificationModel, EmbeddingModel
 from .reference import joint_embedding, multimodal_classification
 from .text import BagOfWordsTextEncoder
+from .zeroshot import ZeroShotClassifier
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlignedEncoder",
     "BagOfWordsTextEncoder",
+    "CCAAlignment",
     "ClassificationModel",
     "ConformanceError",
+    "ConvergenceWarning",
     "EmbeddingModel",
+    "MultimodalEncoder",
+    "NearestCentroidClassifier",
     "NotFittedError",
     "RandomProjectionImageEncoder",
+    "RidgeClassifier",
+    "SoftmaxClassifier",
+    "ZeroShotClassifier",
     "__version__",
-    "joint_embedding",
+    "datasets",
     "johnson_lindenstrauss_min_dim",
+    "joint_embedding",
     "multimodal_classification",
 ]

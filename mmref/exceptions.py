@@ -7,7 +7,7 @@ is expected, or one of the classes below.
 
 from __future__ import annotations
 
-__all__ = ["ConformanceError", "NotFittedError"]
+__all__ = ["ConformanceError", "ConvergenceWarning", "ModelFileError", "NotFittedError"]
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -30,4 +30,22 @@ class ConformanceError(AssertionError):
 
     It subclasses ``AssertionError`` so that test runners report it as a
     failed assertion rather than an error in the test itself.
+    """
+
+
+class ModelFileError(ValueError):
+    """Raised by :func:`mmref.load` for a file that is not a valid mmref model file.
+
+    The message says what was wrong: not a zip archive, an unknown format
+    version, a member missing, truncated, oversized or differing from the
+    manifest (sha256, dtype, shape), or a class name mmref does not load.
+    """
+
+
+class ConvergenceWarning(UserWarning):
+    """Warning raised when an iterative solver stops before converging.
+
+    :class:`SoftmaxClassifier` emits it when L-BFGS stops for any reason other
+    than its convergence tests (usually ``max_iter`` reached); the fitted
+    attribute ``n_iter_`` tells how many iterations ran.
     """
