@@ -10,9 +10,10 @@ two can be run, trusted and checked anywhere. See README.md and SPEC.md.
 from . import datasets
 from .alignment import AlignedEncoder, CCAAlignment
 from .classifiers import NearestCentroidClassifier, RidgeClassifier, SoftmaxClassifier
-from .exceptions import ConformanceError, ConvergenceWarning, NotFittedError
+from .exceptions import ConformanceError, ConvergenceWarning, ModelFileError, NotFittedError
 from .image import RandomProjectionImageEncoder, johnson_lindenstrauss_min_dim
 from .multimodal import MultimodalEncoder
+from .persistence import load, save
 from .protocols import ClassificationModel, EmbeddingModel
 from .reference import joint_embedding, multimodal_classification
 from .text import BagOfWordsTextEncoder
@@ -28,6 +29,7 @@ __all__ = [
     "ConformanceError",
     "ConvergenceWarning",
     "EmbeddingModel",
+    "ModelFileError",
     "MultimodalEncoder",
     "NearestCentroidClassifier",
     "NotFittedError",
@@ -39,5 +41,7 @@ __all__ = [
     "datasets",
     "johnson_lindenstrauss_min_dim",
     "joint_embedding",
+    "load",
     "multimodal_classification",
+    "save",
 ]

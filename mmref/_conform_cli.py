@@ -1,0 +1,96 @@
+"""``mmref conform``: check a target named ``MODULE:ATTR``, or the golden vectors, and report.
+
+The report is a header line, then one line per property (or golden case): ``PASS``,
+``FAIL``, ``XFAIL``, ``XPASS`` or ``SKIP``, the name and the requirement (or the reason);
+under a ``FAIL`` line the detail and the reproducing snippet; last ``K checked: a pass,
+b fail, ...``. Exit status: 0 when nothing fails, 1 when something fails, 2 when the
+target cannot be imported or built, or is not of the kind (the error goes to stderr as
+``mmref conform: error: ...``; a bad target never raises).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import IO
+
+from ._conform_core import KINDS, STATUSES, CheckResult
+from ._conform_run import PROPERTIES, run_checks
+from ._conform_targets import import_spec, resolve_target
+from ._golden import run_golden
+
+__all__ = ["conform_main"]
+
+
+def conform_main(
+    kind: str,
+    target: str | None,
+    max_examples: int | None,
+    stdout: IO[str],
+    stderr: IO[str],
+) -> int:
+    """Everything ``mmref conform KIND TARGET [--max-examples N]`` does.
+
+    Prints one line per property (``PASS``, ``FAIL``, ``XFAIL``, ``XPASS`` or
+    ``SKIP``, the name and what it asserts), the counterexample under a failing
+    line, and a summary. ``kind="golden"`` checks the golden vectors against
+    the installed mmref (``target=None``) or the namespace ``target`` names.
+
+    Returns
+    -------
+    status : int
+        0 when every property passes (skips and known failures allowed), 1
+        when any fails, 2 when the target cannot be imported, built, or is not
+        of the kind.
+    """
+    if kind == "golden":
+        return _golden_main(target, stdout, stderr)
+    if kind not in KINDS:
+        print(
+            f"mmref conform: error: unknown kind {kind!r}; expected one of "
+            f"{', '.join(KINDS)}, golden.",
+            file=stderr,
+        )
+        return 2
+    if target is None:
+        print(f"mmref conform: error: {kind} needs a target MODULE:ATTR.", file=stderr)
+        return 2
+    try:
+        obj = resolve_target(target, kind)
+        results = run_checks(kind, obj, max_examples=max_examples, spec=target)
+    except (ImportError, TypeError, ValueError, AttributeError) as exc:
+        print(f"mmref conform: error: cannot check {target!r} as {kind}: {exc}", file=stderr)
+        return 2
+    print(f"mmref conform {kind} {target}", file=stdout)
+    return _print_results(results, stdout)
+
+
+def _golden_main(target: str | None, stdout: IO[str], stderr: IO[str]) -> int:
+    try:
+        against = None if target is None else import_spec(target, require_attr=False)
+        results = run_golden(against)
+    except (ImportError, ValueError, OSError) as exc:
+        print(
+            f"mmref conform: error: cannot check golden vectors against {target!r}: {exc}",
+            file=stderr,
+        )
+        return 2
+    print(f"mmref conform golden {'(installed mmref)' if target is None else target}", file=stdout)
+    return _print_results(results, stdout)
+
+
+def _print_results(results: list[CheckResult], stdout: IO[str]) -> int:
+    width = max((len(r.name) for r in results), default=0)
+    for r in results:
+        described = PROPERTIES.get(r.kind, {}).get(r.name, "")
+        if r.status == "PASS":
+            print(f"PASS   {r.name:<{width}}  {described}".rstrip(), file=stdout)
+        elif r.status == "FAIL":
+            print(f"FAIL   {r.name:<{width}}  {described}", file=stdout)
+            body = r.message.split("\n", 1)[1] if "\n" in r.message else r.message
+            print(textwrap.indent(body, "       "), file=stdout)
+        else:
+            print(f"{r.status:<6} {r.name:<{width}}  {r.message}", file=stdout)
+    counts = {s: sum(r.status == s for r in results) for s in STATUSES}
+    summary = ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n)
+    print(f"{len(results)} checked: {summary}", file=stdout)
+    return 1 if counts["FAIL"] else 0

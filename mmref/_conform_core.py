@@ -1,0 +1,536 @@
+"""Core of the conformance kit: properties, results, the Hypothesis driver, assertions.
+
+A *property* (SPEC.md, "Conformance") is a named requirement on one kind of target. Its
+check function feeds examples to the target and raises :class:`Violation` at the first
+example that breaks the requirement, carrying what was expected and what was got, and the
+snippet that reproduces it. :func:`for_all` runs a few explicit examples, then the ones
+Hypothesis draws (derandomized, no example database), and lets Hypothesis shrink a
+failure to a minimal counterexample. :func:`run_one` turns the outcome into a
+:class:`CheckResult`.
+
+The ``assert_*`` helpers word every violation the same way: ``<call> returned <what>;
+expected <what> (<why>)``. Importing this module costs only NumPy; Hypothesis is
+imported when a property runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import textwrap
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ._hashing import mix64
+from .exceptions import ConformanceError
+
+__all__ = [
+    "KINDS",
+    "STATUSES",
+    "CheckResult",
+    "Context",
+    "Properties",
+    "Property",
+    "Skip",
+    "Violation",
+    "array_literal",
+    "as_array",
+    "assert_dtype",
+    "assert_finite",
+    "assert_raises",
+    "assert_same_bits",
+    "assert_shape",
+    "assert_type",
+    "assert_unchanged",
+    "check_kind_name",
+    "check_rejects",
+    "deep_equal",
+    "for_all",
+    "hash_bytes",
+    "invoke",
+    "literal",
+    "raise_first",
+    "reproduced_by",
+    "run_one",
+    "shape_str",
+    "summary",
+    "unit_floats",
+]
+
+#: The kinds of target the kit checks, in the order ``mmref conform`` lists them.
+KINDS: tuple[str, ...] = (
+    "joint-embedding",
+    "classification",
+    "embedding-model",
+    "classification-model",
+)
+
+#: The statuses of a result, in the order the summary line counts them.
+STATUSES = ("PASS", "FAIL", "XFAIL", "XPASS", "SKIP")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one property (or one golden case).
+
+    Attributes
+    ----------
+    kind : str
+        One of :data:`KINDS`, or ``"golden"``.
+    name : str
+        The property's name (or the golden case's id).
+    status : str
+        ``"PASS"``, ``"FAIL"``, ``"XFAIL"`` (failed, as listed in known
+        failures), ``"XPASS"`` (listed as a known failure but passed) or
+        ``"SKIP"``.
+    message : str
+        Empty for a pass; the full :class:`ConformanceError` message for a
+        failure; the reason for an expected failure or a skip.
+    """
+
+    kind: str
+    name: str
+    status: str
+    message: str = ""
+
+
+class Violation(Exception):
+    """A property does not hold for one example; carries the reproducing snippet."""
+
+    def __init__(self, detail: str, snippet: str = "") -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.snippet = snippet
+
+
+class Skip(Exception):
+    """A property cannot be checked for this target (the message says why)."""
+
+
+@dataclass
+class Context:
+    """Everything a property needs: the target and the options of the run.
+
+    ``fitted_by_kit`` is True when the kit fitted a copy of a classification model, so
+    that snippets and the fresh process do the same; ``state`` holds what a property
+    remembers from one example to the next (the first width seen, say).
+    """
+
+    kind: str
+    target: Any
+    max_examples: int | None
+    spec: str | None = None
+    image_shape: tuple[int, ...] | None = None
+    image_dtypes: Sequence[npt.DTypeLike] | None = None
+    n_features: int | None = None
+    rtol: float | None = None
+    fitted_by_kit: bool = False
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def setup_lines(self) -> list[str]:
+        """Snippet lines that bind ``fn`` or ``model`` to the target."""
+        name = "fn" if self.kind in ("joint-embedding", "classification") else "model"
+        if self.spec is None:
+            what = "function" if name == "fn" else "model"
+            return [f"{name} = ...  # the {what} under test"]
+        lines = [
+            "from mmref.conformance import resolve_target",
+            f"{name} = resolve_target({self.spec!r}, {self.kind!r})",
+        ]
+        if self.fitted_by_kit:
+            lines[0] += ", prepare_classification_model"
+            lines.append(f"{name}, _ = prepare_classification_model({name})")
+        return lines
+
+
+@dataclass(frozen=True)
+class Property:
+    """One requirement: its kind, name, the sentence it asserts and its check."""
+
+    kind: str
+    name: str
+    description: str
+    run: Callable[[Context], None]
+
+
+class Properties:
+    """The properties of one kind, in the order they were added (and are reported).
+
+    Examples
+    --------
+    >>> from mmref._conform_core import Properties
+    >>> props = Properties("classification")
+    >>> @props.add("noop", "nothing at all.")
+    ... def _noop(ctx):
+    ...     pass
+    >>> list(props.by_name)
+    ['noop']
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.by_name: dict[str, Property] = {}
+
+    def add(
+        self, name: str, description: str
+    ) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
+        """Decorator: register a check function as the property ``name``."""
+
+        def register(run: Callable[[Context], None]) -> Callable[[Context], None]:
+            self.by_name[name] = Property(self.kind, name, description, run)
+            return run
+
+        return register
+
+
+def check_kind_name(kind: str) -> None:
+    """Raise ValueError unless ``kind`` is one of :data:`KINDS`."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}. Got {kind!r} instead.")
+
+
+def run_one(prop: Property, ctx: Context, reason: str | None) -> CheckResult:
+    """Run one property; ``reason`` is set when it is listed as a known failure."""
+    try:
+        # A property is about outputs and exceptions; warnings raised on the way (by the
+        # implementation, NumPy or Hypothesis) must not turn into errors under -W error.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prop.run(ctx)
+    except Skip as exc:
+        return CheckResult(prop.kind, prop.name, "SKIP", str(exc))
+    except Violation as exc:
+        if reason is not None:
+            return CheckResult(prop.kind, prop.name, "XFAIL", reason)
+        return CheckResult(prop.kind, prop.name, "FAIL", _format_failure(prop, exc))
+    if reason is not None:
+        return CheckResult(prop.kind, prop.name, "XPASS", reason)
+    return CheckResult(prop.kind, prop.name, "PASS")
+
+
+def raise_first(results: list[CheckResult]) -> list[CheckResult]:
+    """Return ``results``, or raise ConformanceError for the first failure, naming the rest."""
+    failed = [r for r in results if r.status == "FAIL"]
+    if failed:
+        message = failed[0].message
+        if len(failed) > 1:
+            others = ", ".join(r.name for r in failed[1:])
+            message += f"\n\nOther failing properties: {others}."
+        raise ConformanceError(message)
+    return results
+
+
+def _format_failure(prop: Property, exc: Violation) -> str:
+    lines = [
+        f"[{prop.kind}] property '{prop.name}' failed: {prop.description}",
+        exc.detail,
+    ]
+    if exc.snippet:
+        lines.append("Minimal counterexample, as a snippet that reproduces it:")
+        lines.append(textwrap.indent(exc.snippet, "    "))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------
+# Hypothesis driver
+# --------------------------------------------------------------------------------------
+
+
+def for_all(
+    ctx: Context,
+    strategy: Any,
+    body: Callable[[Any], None],
+    explicit: Sequence[Any] = (),
+) -> None:
+    """Run ``body`` on the explicit examples, then on examples drawn from ``strategy``.
+
+    Hypothesis shrinks a failure to a minimal example and replays it, so the
+    ``Violation`` that propagates describes the minimal counterexample.
+    """
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis.errors import Flaky
+
+    for example in explicit:
+        body(copy.deepcopy(example))  # a mutating implementation must not alter the constants
+    max_examples = ctx.max_examples or settings().max_examples
+    configured: Any = settings(
+        max_examples=max_examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        print_blob=False,
+    )
+    decorate: Any = given(strategy)
+    run: Callable[[], None] = configured(decorate(body))
+    try:
+        run()
+    except Flaky as exc:
+        inner = _first_violation(exc)
+        detail = inner.detail if inner else str(exc)
+        raise Violation(
+            "The failure did not reproduce when the same example was run again, so the "
+            f"implementation is not deterministic. First failure: {detail}",
+            inner.snippet if inner else "",
+        ) from None
+
+
+def _first_violation(exc: BaseException) -> Violation | None:
+    if isinstance(exc, Violation):
+        return exc
+    for inner in getattr(exc, "exceptions", ()):
+        found = _first_violation(inner)
+        if found is not None:
+            return found
+    return None
+
+
+@contextmanager
+def reproduced_by(snippet_lines: list[str]) -> Iterator[None]:
+    """Attach the reproducing snippet to any violation raised in the block."""
+    try:
+        yield
+    except Violation as exc:
+        if not exc.snippet:
+            exc.snippet = "\n".join(snippet_lines)
+        raise
+
+
+def check_rejects(
+    ctx: Context,
+    setup: Callable[[Context, Any], tuple[tuple[Any, ...], list[str]]],
+    call: str,
+    strategy: Any,
+    explicit: Sequence[Any],
+    why: Callable[[Any], str],
+) -> None:
+    """Check that ``ctx.target(*args)`` raises ValueError for every example.
+
+    ``setup(ctx, example)`` gives the call's arguments and the snippet making them; the
+    snippet's last line (the reference call, which raises too) is left out.
+    """
+
+    def check(example: Any) -> None:
+        args, lines = setup(ctx, example)
+        with reproduced_by(lines[:-1]):
+            assert_raises(call=call, func=ctx.target, args=args, error=ValueError, why=why(example))
+
+    for_all(ctx, strategy, check, explicit)
+
+
+# --------------------------------------------------------------------------------------
+# Calls and assertions
+# --------------------------------------------------------------------------------------
+
+
+def invoke(what: str, func: Callable[..., Any], *args: Any) -> Any:
+    """``func(*args)``; any exception it raises is a violation described as ``what``."""
+    try:
+        return func(*args)
+    except Exception as exc:  # any exception from the implementation is the finding
+        raise Violation(f"{what} raised {type(exc).__name__}: {exc}") from None
+
+
+def as_array(value: Any, *, call: str) -> npt.NDArray[Any]:
+    """``np.asarray(value)``; a value it cannot convert is a violation."""
+    try:
+        return np.asarray(value)
+    except Exception as exc:  # a result np.asarray cannot take is itself the finding
+        raise Violation(
+            f"{call} returned {type(value).__name__}, which np.asarray cannot convert "
+            f"({type(exc).__name__}: {exc})."
+        ) from None
+
+
+def assert_type(*, call: str, out: Any) -> None:
+    if not isinstance(out, np.ndarray):
+        raise Violation(
+            f"{call} returned an object of type {type(out).__module__}.{type(out).__qualname__}; "
+            f"expected a numpy.ndarray."
+        )
+
+
+def assert_shape(
+    *, call: str, out: npt.NDArray[Any], expected: tuple[int, ...], why: str = ""
+) -> None:
+    if out.shape != expected:
+        raise Violation(
+            f"{call} returned shape {shape_str(out.shape)}; expected {shape_str(expected)}{why}."
+        )
+
+
+def assert_dtype(
+    *, call: str, out: npt.NDArray[Any], expected: np.dtype[Any], why: str = ""
+) -> None:
+    if out.dtype != expected:
+        raise Violation(f"{call} returned dtype {out.dtype}; expected {expected}{why}.")
+
+
+def assert_same_bits(
+    *, call: str, out: npt.NDArray[Any], expected: npt.NDArray[Any], ref: str
+) -> None:
+    """Same shape, dtype and bytes as ``expected`` (what ``ref`` returned)."""
+    assert_shape(call=call, out=out, expected=expected.shape, why=f" (as {ref})")
+    assert_dtype(call=call, out=out, expected=expected.dtype, why=f" (as {ref})")
+    if out.tobytes() != expected.tobytes():
+        diff = _first_difference(out, expected)
+        raise Violation(
+            f"{call} differs from {ref} bit for bit: at index {diff} it returned "
+            f"{out[diff]!r}, expected {expected[diff]!r}."
+        )
+
+
+def assert_raises(
+    *, call: str, func: Callable[..., Any], args: tuple[Any, ...], error: type[Exception], why: str
+) -> None:
+    try:
+        out = func(*args)
+    except error:
+        return
+    except Exception as exc:  # a wrong exception type is the finding
+        raise Violation(
+            f"{call} raised {type(exc).__name__}: {exc}; expected {error.__name__} ({why})."
+        ) from None
+    raise Violation(f"{call} returned {summary(out)}; expected {error.__name__} ({why}).")
+
+
+def assert_unchanged(*, call: str, name: str, before: Any, after: Any) -> None:
+    if not deep_equal(before, after):
+        raise Violation(
+            f"{call} modified its argument {name}: before the call it was {summary(before)}, "
+            f"after it {summary(after)}."
+        )
+
+
+def assert_finite(*, call: str, out: npt.NDArray[Any]) -> None:
+    if out.dtype.kind in "fc" and not np.all(np.isfinite(out)):
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
+        raise Violation(f"{call} returned {out[index]!r} at index {index}; expected finite values.")
+
+
+def deep_equal(a: Any, b: Any) -> bool:
+    """Equality that compares arrays by dtype, shape and bytes, also inside lists and tuples."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (
+            isinstance(a, np.ndarray)
+            and isinstance(b, np.ndarray)
+            and a.dtype == b.dtype
+            and a.shape == b.shape
+            and a.tobytes() == b.tobytes()
+        )
+    if isinstance(a, list | tuple):
+        return (
+            type(a) is type(b)
+            and len(a) == len(b)
+            and all(deep_equal(x, y) for x, y in zip(a, b, strict=True))
+        )
+    return bool(a == b)
+
+
+def _first_difference(out: npt.NDArray[Any], expected: npt.NDArray[Any]) -> tuple[int, ...]:
+    if not out.size:
+        return (0,) * out.ndim
+    a = out.view(np.uint8).reshape(*out.shape, -1)
+    b = expected.view(np.uint8).reshape(*expected.shape, -1)
+    where = np.argwhere((a != b).any(axis=-1))
+    return tuple(int(i) for i in where[0]) if len(where) else (0,) * out.ndim
+
+
+# --------------------------------------------------------------------------------------
+# Describing values
+# --------------------------------------------------------------------------------------
+
+
+def summary(value: Any) -> str:
+    """A short description of a value for a message: shape, dtype and a few entries."""
+    if isinstance(value, np.ndarray):
+        text = np.array2string(value, threshold=12, edgeitems=2, max_line_width=100)
+        return f"array of shape {shape_str(value.shape)} and dtype {value.dtype}: {text}"
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def shape_str(shape: tuple[int, ...]) -> str:
+    return str(tuple(int(s) for s in shape))
+
+
+def array_literal(array: npt.ArrayLike) -> str:
+    """Python source that rebuilds ``array`` exactly, for reproducing snippets.
+
+    Assumes ``import numpy as np``. Floats print with ``repr`` (which round-trips
+    float64, hence float32 and float16 too), non-finite values as ``np.inf`` /
+    ``np.nan``, and the dtype is always explicit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mmref.strategies import array_literal
+    >>> array_literal(np.array([[-0.0, np.inf]], dtype=np.float32))
+    'np.array([[-0.0, np.inf]], dtype=np.float32)'
+    >>> array_literal(np.zeros((0, 3), dtype=np.uint8))
+    'np.zeros((0, 3), dtype=np.uint8)'
+    >>> eval(array_literal(np.array([1 + 2j, complex(np.nan, -np.inf)])))
+    array([ 1. +2.j, nan-infj])
+    """
+    a = np.asarray(array)
+    dtype = f"np.{a.dtype.name}" if a.dtype.kind != "b" else "np.bool_"
+    if a.size == 0:
+        return f"np.zeros({tuple(int(s) for s in a.shape)}, dtype={dtype})"
+    return f"np.array({_nested(a.tolist())}, dtype={dtype})"
+
+
+def _nested(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_nested(v) for v in value) + "]"
+    if isinstance(value, complex):
+        return f"complex({_float(value.real)}, {_float(value.imag)})"
+    if isinstance(value, float):
+        return _float(value)
+    return repr(value)
+
+
+def _float(x: float) -> str:
+    if math.isnan(x):
+        return "np.nan"
+    if math.isinf(x):
+        return "np.inf" if x > 0 else "-np.inf"
+    return repr(x)
+
+
+def literal(value: Any) -> str:
+    """Python source for ``value`` in a snippet: arrays by :func:`array_literal`, else repr."""
+    if isinstance(value, np.ndarray):
+        return array_literal(value)
+    return repr(value)
+
+
+# --------------------------------------------------------------------------------------
+# Fixed inputs, from mix64 of counters: the same bits on every platform
+# --------------------------------------------------------------------------------------
+
+
+def unit_floats(count: int, salt: int) -> npt.NDArray[np.float64]:
+    """``count`` floats in [0, 1): the top 53 bits of ``mix64(m + salt)``, ``m = 0, 1, ...``.
+
+    Exact and platform independent: a 53-bit integer times ``2**-53`` is a float64.
+    """
+    bits = mix64(np.arange(count, dtype=np.uint64) + np.uint64(salt))
+    floats: npt.NDArray[np.float64] = (bits >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    return floats
+
+
+def hash_bytes(count: int) -> npt.NDArray[np.uint8]:
+    """``count`` bytes: the top byte of ``mix64(m)``, ``m = 0, 1, ...`` (pixels, say)."""
+    top: npt.NDArray[np.uint8] = (mix64(np.arange(count, dtype=np.uint64)) >> np.uint64(56)).astype(
+        np.uint8
+    )
+    return top

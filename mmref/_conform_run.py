@@ -1,0 +1,348 @@
+"""Running the conformance properties: :func:`run_checks` and the ``check_*`` entry points.
+
+:func:`run_checks` validates the kind, the target and the property names, prepares a
+classification model (fitting a copy when it has no ``n_features_in_``), then runs each
+property of the kind in order and returns one :class:`CheckResult` per property. The
+``check_*`` functions run every property of their kind and raise
+:class:`mmref.ConformanceError` for the first failure that is not a known failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy.typing as npt
+
+from ._conform_classification import CLASSIFICATION
+from ._conform_core import (
+    CheckResult,
+    Context,
+    Property,
+    check_kind_name,
+    raise_first,
+    run_one,
+)
+from ._conform_joint import JOINT_EMBEDDING
+from ._conform_models import CLASSIFICATION_MODEL, EMBEDDING_MODEL
+from ._conform_targets import check_target, importable_name, prepare_classification_model
+from .exceptions import ConformanceError
+
+__all__ = [
+    "PROPERTIES",
+    "check_classification_model",
+    "check_embedding_model",
+    "check_joint_embedding",
+    "check_multimodal_classification",
+    "check_property",
+    "properties_of",
+    "run_checks",
+]
+
+_REGISTRY: dict[str, dict[str, Property]] = {
+    props.kind: props.by_name
+    for props in (JOINT_EMBEDDING, CLASSIFICATION, EMBEDDING_MODEL, CLASSIFICATION_MODEL)
+}
+
+#: ``{kind: {property name: what it asserts}}`` for every property of every kind.
+PROPERTIES: dict[str, dict[str, str]] = {
+    kind: {name: p.description for name, p in props.items()} for kind, props in _REGISTRY.items()
+}
+
+
+def check_joint_embedding(
+    fn: Callable[..., Any],
+    *,
+    max_examples: int | None = None,
+    known_failures: Mapping[str, str] | None = None,
+) -> list[CheckResult]:
+    """Check a ``joint_embedding(image, text, model)`` implementation against the SPEC.
+
+    The function is called with stub models (:class:`mmref.strategies.StubEmbeddingModel`)
+    returning embeddings of arbitrary widths (0 to 5 columns), row counts
+    (0 to 5) and dtypes (bool to complex, NaN and ``-0.0`` included), and
+    with image batches and text lists as ``image`` and ``text``.
+
+    Parameters
+    ----------
+    fn : callable
+        The implementation under test.
+    max_examples : int, default=None
+        Hypothesis examples per property (explicit examples come on top);
+        None uses the current Hypothesis profile's ``max_examples``.
+    known_failures : mapping of str to str, default=None
+        ``{property name: reason}`` for violations you know of; they are
+        reported as ``XFAIL`` instead of raising.
+
+    Returns
+    -------
+    results : list of CheckResult
+        One per property, in the order of ``PROPERTIES["joint-embedding"]``.
+
+    Raises
+    ------
+    ConformanceError
+        For the first property that fails and is not a known failure; the
+        message names the property, the minimal counterexample and a snippet
+        reproducing it, and lists the other failing properties.
+
+    Examples
+    --------
+    >>> import mmref
+    >>> from mmref.conformance import check_joint_embedding
+    >>> results = check_joint_embedding(mmref.joint_embedding, max_examples=5)
+    >>> sorted({r.status for r in results})
+    ['PASS']
+    """
+    return raise_first(
+        run_checks("joint-embedding", fn, max_examples=max_examples, known_failures=known_failures)
+    )
+
+
+def check_multimodal_classification(
+    fn: Callable[..., Any],
+    *,
+    max_examples: int | None = None,
+    known_failures: Mapping[str, str] | None = None,
+) -> list[CheckResult]:
+    """Check a ``multimodal_classification(joint_embedding, labels, model)`` implementation.
+
+    The function is called with stub models
+    (:class:`mmref.strategies.StubClassificationModel`) returning score
+    matrices with frequent ties, ``+-0.0``, ``+-inf`` and extreme values, in
+    every real dtype. Parameters, return value and errors are those of
+    :func:`check_joint_embedding`.
+
+    Examples
+    --------
+    >>> import mmref
+    >>> from mmref.conformance import check_multimodal_classification
+    >>> results = check_multimodal_classification(mmref.multimodal_classification, max_examples=5)
+    >>> [r.name for r in results if r.status != "PASS"]
+    []
+    """
+    return raise_first(
+        run_checks("classification", fn, max_examples=max_examples, known_failures=known_failures)
+    )
+
+
+def check_embedding_model(
+    model: Any,
+    *,
+    max_examples: int | None = None,
+    known_failures: Mapping[str, str] | None = None,
+    image_shape: tuple[int, ...] | None = None,
+    image_dtypes: Sequence[npt.DTypeLike] | None = None,
+    rtol: float | None = None,
+    spec: str | None = None,
+) -> list[CheckResult]:
+    """Check an embedding model (``encode_image`` and ``encode_text``) against the protocol.
+
+    Parameters
+    ----------
+    model : EmbeddingModel
+        The model under test, ready to encode (fitted if it needs fitting).
+    max_examples, known_failures
+        As in :func:`check_joint_embedding`.
+    image_shape : tuple of int, default=None
+        The shape of one image the model accepts; a batch is
+        ``(N, *image_shape)``. None takes ``model.image_shape`` (or
+        ``model.image_encoder_.image_shape``) when it is a tuple, else
+        ``(1, n_features_in_)`` for a fitted image encoder, else draws 2-D
+        ``(H, W)`` shapes (a 3-D array is then a batch).
+    image_dtypes : sequence of dtype, default=None
+        Pixel dtypes to try; None tries all of
+        :data:`mmref.strategies.PIXEL_DTYPES`.
+    rtol : float, default=None
+        Tolerance of ``row_independence``: ``|batch - single| <= rtol *
+        max(1, max|row|)``. None derives it from the output dtype: ``1e-9``
+        for float64, ``1e-4`` for float32, ``1e-2`` for float16, ``0`` for
+        integers.
+    spec : str, default=None
+        The ``MODULE:ATTR`` the model came from, used to rebuild it in a fresh
+        process and in reproducing snippets.
+
+    Returns
+    -------
+    results : list of CheckResult
+
+    Raises
+    ------
+    ConformanceError
+        As in :func:`check_joint_embedding`.
+
+    Examples
+    --------
+    >>> from mmref.image import RandomProjectionImageEncoder
+    >>> from mmref.multimodal import MultimodalEncoder
+    >>> from mmref.text import BagOfWordsTextEncoder
+    >>> from mmref.conformance import check_embedding_model
+    >>> model = MultimodalEncoder(RandomProjectionImageEncoder(16), BagOfWordsTextEncoder(64))
+    >>> results = check_embedding_model(model, max_examples=3, image_shape=(8, 8))
+    >>> {r.name: r.status for r in results}["row_independence"]
+    'PASS'
+    """
+    return raise_first(
+        run_checks(
+            "embedding-model",
+            model,
+            max_examples=max_examples,
+            known_failures=known_failures,
+            image_shape=image_shape,
+            image_dtypes=image_dtypes,
+            rtol=rtol,
+            spec=spec,
+        )
+    )
+
+
+def check_classification_model(
+    model: Any,
+    *,
+    max_examples: int | None = None,
+    known_failures: Mapping[str, str] | None = None,
+    n_features: int | None = None,
+    rtol: float | None = None,
+    spec: str | None = None,
+) -> list[CheckResult]:
+    """Check a classification model (``predict``) against the protocol.
+
+    Parameters
+    ----------
+    model : ClassificationModel
+        The model under test. A model without ``n_features_in_`` that has a
+        ``fit(X, y)`` method is fitted first (a deep copy of it) on a small
+        deterministic three-class data set (see
+        :func:`prepare_classification_model`).
+    max_examples, known_failures, rtol, spec
+        As in :func:`check_embedding_model`.
+    n_features : int, default=None
+        Input width; None takes ``model.n_features_in_``.
+
+    Returns
+    -------
+    results : list of CheckResult
+
+    Raises
+    ------
+    ConformanceError
+        As in :func:`check_joint_embedding`.
+
+    Examples
+    --------
+    >>> from mmref.classifiers import NearestCentroidClassifier
+    >>> from mmref.conformance import check_classification_model
+    >>> results = check_classification_model(NearestCentroidClassifier(), max_examples=3)
+    >>> [r.name for r in results]  # doctest: +NORMALIZE_WHITESPACE
+    ['protocol_2d', 'width', 'finite', 'row_independence', 'deterministic', 'no_mutation',
+     'fresh_process']
+    """
+    return raise_first(
+        run_checks(
+            "classification-model",
+            model,
+            max_examples=max_examples,
+            known_failures=known_failures,
+            n_features=n_features,
+            rtol=rtol,
+            spec=spec,
+        )
+    )
+
+
+def run_checks(
+    kind: str,
+    target: Any,
+    *,
+    max_examples: int | None = None,
+    known_failures: Mapping[str, str] | None = None,
+    select: Sequence[str] | None = None,
+    spec: str | None = None,
+    image_shape: tuple[int, ...] | None = None,
+    image_dtypes: Sequence[npt.DTypeLike] | None = None,
+    n_features: int | None = None,
+    rtol: float | None = None,
+) -> list[CheckResult]:
+    """Run the properties of ``kind`` on ``target`` and return every result; never raises them.
+
+    ``select`` restricts the run to some property names. The other parameters
+    are those of the ``check_*`` functions. A classification model is
+    prepared with :func:`prepare_classification_model` first.
+
+    Raises
+    ------
+    ValueError
+        If ``kind``, a name in ``select`` or in ``known_failures`` is unknown.
+    TypeError
+        If ``target`` is not of the kind (not callable, or lacks the methods).
+    """
+    known = dict(known_failures or {})
+    props = properties_of(kind, [*known, *(select or [])])
+    check_target(kind, target)
+    if spec is None and kind in ("joint-embedding", "classification"):
+        spec = importable_name(target)
+    ctx = Context(
+        kind=kind,
+        target=target,
+        max_examples=max_examples,
+        spec=spec,
+        image_shape=image_shape,
+        image_dtypes=image_dtypes,
+        n_features=n_features,
+        rtol=rtol,
+    )
+    if kind == "classification-model":
+        ctx.target, ctx.n_features = prepare_classification_model(target, n_features)
+        ctx.fitted_by_kit = ctx.target is not target
+    return [
+        run_one(prop, ctx, known.get(name))
+        for name, prop in props.items()
+        if select is None or name in select
+    ]
+
+
+def check_property(
+    kind: str,
+    name: str,
+    target: Any,
+    *,
+    max_examples: int | None = None,
+    spec: str | None = None,
+    image_shape: tuple[int, ...] | None = None,
+    image_dtypes: Sequence[npt.DTypeLike] | None = None,
+    n_features: int | None = None,
+    rtol: float | None = None,
+) -> CheckResult:
+    """Run one property; raise :class:`ConformanceError` if it fails.
+
+    A property that cannot apply to the target (see ``fresh_process``) returns
+    a ``SKIP`` result. This is what each test of :func:`mmref.testing.conformance_tests`
+    calls.
+    """
+    (result,) = run_checks(
+        kind,
+        target,
+        max_examples=max_examples,
+        select=[name],
+        spec=spec,
+        image_shape=image_shape,
+        image_dtypes=image_dtypes,
+        n_features=n_features,
+        rtol=rtol,
+    )
+    if result.status == "FAIL":
+        raise ConformanceError(result.message)
+    return result
+
+
+def properties_of(kind: str, names: Sequence[str] = ()) -> dict[str, Property]:
+    """The properties of ``kind`` by name, in order; ValueError for an unknown kind or name."""
+    check_kind_name(kind)
+    props = _REGISTRY[kind]
+    for name in names:
+        if name not in props:
+            raise ValueError(
+                f"{name!r} is not a property of kind {kind!r}; the properties are "
+                f"{', '.join(props)}."
+            )
+    return props

@@ -1,0 +1,264 @@
+"""The streaming core of ``mmref embed``: read inputs in batches, write ``.npy`` output safely.
+
+Memory: one batch of input rows, its float conversion inside the encoder and
+one batch of output rows. Input rows are read with positioned reads
+(``os.pread``) rather than through a memory map, because pages of a memory map
+stay resident (and count in the process's RSS) after they are read; output is
+written sequentially to a temporary file that replaces the destination only
+when complete (see :mod:`mmref._io`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+
+from ._io import atomic_output
+
+__all__ = ["DataError", "ImageSource", "TextSource", "auto_batch_size", "write_embeddings"]
+
+# A batch's float64 copy inside the encoder stays near this size.
+_BATCH_BYTES = 32 << 20
+_TEXT_BATCH = 4096
+
+
+class DataError(ValueError):
+    """An input file's content is unusable (exit status 1 in the CLI)."""
+
+
+@dataclass
+class ImageSource:
+    """Images stored as a ``.npy`` file or an uncompressed/compressed ``.npz`` member.
+
+    Parameters
+    ----------
+    path : str
+        A ``.npy`` file, or a ``.npz`` file together with ``key``.
+    key : str or None
+        The ``.npz`` member (without ``.npy``).
+    """
+
+    path: str
+    key: str | None = None
+
+    def __post_init__(self) -> None:
+        self._array: npt.NDArray[Any] | None = None  # only for npz members read whole
+        if self.path.endswith(".npz") or self.key is not None:
+            self._open_npz()
+        else:
+            self._open_npy()
+        if self.dtype.hasobject or self.dtype.kind not in "biuf":
+            raise DataError(
+                f"{self.path}: images have dtype {self.dtype}; expected real numbers "
+                f"(bool, integer or float), never object or pickled arrays"
+            )
+        if len(self.shape) not in (3, 4):
+            raise DataError(
+                f"{self.path}: images have shape {self.shape}; expected (N, H, W) or (N, H, W, C)"
+            )
+
+    @property
+    def n_rows(self) -> int:
+        """The number of images."""
+        return int(self.shape[0])
+
+    def read(self, start: int, stop: int) -> npt.NDArray[Any]:
+        """Images ``start:stop`` as a new array of shape ``(stop - start, *shape[1:])``."""
+        if self._array is not None:
+            return np.array(self._array[start:stop])
+        row_bytes = self.dtype.itemsize * math.prod(self.shape[1:])
+        data = bytearray((stop - start) * row_bytes)
+        with open(self.path, "rb") as handle:
+            handle.seek(self._offset + start * row_bytes)
+            if handle.readinto(data) != len(data):
+                raise DataError(f"{self.path}: the file ended early (truncated?)")
+        return np.frombuffer(data, dtype=self.dtype).reshape((stop - start, *self.shape[1:]))
+
+    def _open_npy(self) -> None:
+        with open(self.path, "rb") as handle:
+            shape, fortran, dtype = _read_npy_header(handle, self.path)
+            self._offset = handle.tell()
+        self.shape: tuple[int, ...] = shape
+        self.dtype: np.dtype[Any] = dtype
+        needed = self._offset + dtype.itemsize * math.prod(shape)
+        size = os.path.getsize(self.path)
+        if size < needed:
+            raise DataError(
+                f"{self.path}: the header promises shape {shape} of {dtype} "
+                f"({needed} bytes) but the file holds only {size} bytes (truncated?)"
+            )
+        if fortran and len(shape) > 1:
+            self._array = np.load(self.path, mmap_mode="r", allow_pickle=False)
+
+    def _open_npz(self) -> None:
+        if self.key is None:
+            raise DataError(f"{self.path}: an .npz file needs --key to name the image array")
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                names = [n for n in zf.namelist() if n.endswith(".npy")]
+                member = f"{self.key}.npy"
+                if member not in names:
+                    listed = ", ".join(n[:-4] for n in names) or "none"
+                    raise DataError(f"{self.path}: no array {self.key!r} (arrays: {listed})")
+                with zf.open(member) as handle:
+                    shape, _, dtype = _read_npy_header(handle, f"{self.path}[{self.key}]")
+                if dtype.hasobject:
+                    raise DataError(f"{self.path}: array {self.key!r} holds objects (pickled)")
+                self.shape, self.dtype = shape, dtype
+                # Members are often compressed, so they cannot be read in place; the
+                # CLI documents that an .npz member is read whole.
+                with zf.open(member) as handle:
+                    self._array = np.lib.format.read_array(handle, allow_pickle=False)
+        except zipfile.BadZipFile as exc:
+            raise DataError(f"{self.path}: not a valid .npz file ({exc})") from None
+        except ValueError as exc:
+            raise DataError(f"{self.path}: cannot read array {self.key!r} ({exc})") from None
+        if self._array.shape != self.shape:  # pragma: no cover - numpy guarantees it
+            raise DataError(f"{self.path}: array {self.key!r} does not match its header")
+
+
+@dataclass
+class TextSource:
+    """Captions: UTF-8 ``.txt`` with one caption per line, or ``.jsonl`` with a text field.
+
+    A final line break does not start another caption; ``\\r\\n`` line ends are
+    accepted and the ``\\r`` dropped.
+    """
+
+    path: str
+    text_field: str | None = None
+
+    def __post_init__(self) -> None:
+        self.jsonl = self.path.endswith(".jsonl") or self.text_field is not None
+        if self.jsonl and self.text_field is None:
+            self.text_field = "text"
+        self.n_rows = _count_lines(self.path)
+
+    def batches(self, size: int) -> Iterator[list[str]]:
+        """Yield the captions in order, ``size`` at a time."""
+        batch: list[str] = []
+        with open(self.path, "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                batch.append(self._decode(raw, number))
+                if len(batch) == size:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
+
+    def _decode(self, raw: bytes, number: int) -> str:
+        line = raw[:-1] if raw.endswith(b"\n") else raw
+        line = line[:-1] if line.endswith(b"\r") else line
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(
+                f"{self.path}: line {number} is not valid UTF-8 (byte {exc.start + 1} of the line)"
+            ) from None
+        if not self.jsonl:
+            return text
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{self.path}: line {number} is not valid JSON ({exc.msg})") from None
+        value = record.get(self.text_field) if isinstance(record, dict) else None
+        if not isinstance(value, str):
+            raise DataError(f"{self.path}: line {number} has no string field {self.text_field!r}")
+        return value
+
+
+def auto_batch_size(row_values: int) -> int:
+    """Rows per batch so that one batch in float64 takes about 32 MiB."""
+    return max(1, min(8192, _BATCH_BYTES // max(1, 8 * row_values)))
+
+
+def write_embeddings(
+    output: str,
+    n_rows: int,
+    batches: Iterator[tuple[int, int, npt.NDArray[Any]]],
+    dtype: np.dtype[Any] | None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, int]:
+    """Stream row batches into a new ``.npy`` file at ``output``, atomically.
+
+    Parameters
+    ----------
+    output : str
+        The destination; replaced only when every row is written and fsynced.
+    n_rows : int
+        The total number of rows the batches will yield (written in the header).
+    batches : iterator of (start, stop, ndarray of shape (stop - start, d))
+        The embeddings in order.
+    dtype : numpy dtype or None
+        Cast each batch to this dtype; ``None`` keeps the first batch's dtype.
+    progress : callable or None
+        Called with the number of rows written after each batch.
+
+    Returns
+    -------
+    shape : tuple of int
+        The shape ``(n_rows, d)`` written.
+    """
+    iterator = iter(batches)
+    start, stop, first = next(iterator)
+    out_dtype = np.dtype(dtype) if dtype is not None else first.dtype
+    width = first.shape[1]
+    with atomic_output(output) as handle:
+        header = {
+            "descr": np.lib.format.dtype_to_descr(out_dtype),
+            "fortran_order": False,
+            "shape": (n_rows, width),
+        }  # fmt: skip
+        np.lib.format.write_array_header_2_0(handle, header)
+        written = _write_batch(handle, first, out_dtype, width, start, written=0)
+        if progress is not None:
+            progress(stop - start)
+        for start, stop, block in iterator:
+            written = _write_batch(handle, block, out_dtype, width, start, written)
+            if progress is not None:
+                progress(stop - start)
+        if written != n_rows:
+            raise DataError(f"wrote {written} rows, expected {n_rows}")
+    return n_rows, width
+
+
+def _write_batch(
+    handle: BinaryIO, block: npt.NDArray[Any], dtype: np.dtype[Any], width: int, start: int,
+    written: int,
+) -> int:  # fmt: skip
+    if block.ndim != 2 or block.shape[1] != width:
+        raise DataError(f"rows {start}+: embedding shape {block.shape} differs from width {width}")
+    handle.write(np.ascontiguousarray(block, dtype=dtype).data)
+    return written + int(block.shape[0])
+
+
+def _read_npy_header(handle: Any, where: str) -> tuple[tuple[int, ...], bool, np.dtype[Any]]:
+    try:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+        else:
+            raise ValueError(f"unsupported .npy format version {version}")
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{where}: not a readable .npy file ({exc})") from None
+    return tuple(int(s) for s in shape), bool(fortran), np.dtype(dtype)
+
+
+def _count_lines(path: str) -> int:
+    count = 0
+    last = b"\n"
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")

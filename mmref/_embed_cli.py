@@ -1,0 +1,151 @@
+"""``mmref embed``: build the model from the options, stream the inputs, write the output."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import signal
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import Any, TextIO
+
+import numpy as np
+import numpy.typing as npt
+
+from ._embed import DataError, ImageSource, TextSource, auto_batch_size, write_embeddings
+from .reference import joint_embedding
+
+__all__ = ["run_embed"]
+
+
+def run_embed(args: argparse.Namespace, stderr: TextIO, usage_error: type[Exception]) -> int:
+    """Carry out ``mmref embed`` with parsed ``args``; raise on any error (the CLI reports it)."""
+    if args.images is None and args.texts is None:
+        raise usage_error("give --images, --texts or both")
+    if args.key is not None and args.images is None:
+        raise usage_error("--key goes with --images")
+    if not args.output.endswith(".npy"):
+        raise usage_error(f"--output must name a .npy file, got {args.output!r}")
+    model = _build_model(args, usage_error)
+    images = ImageSource(args.images, args.key) if args.images is not None else None
+    texts = TextSource(args.texts, args.text_field) if args.texts is not None else None
+    if images is not None and texts is not None and images.n_rows != texts.n_rows:
+        raise DataError(
+            f"{args.images} holds {images.n_rows} images but {args.texts} holds "
+            f"{texts.n_rows} captions; expected one caption per image"
+        )
+    n_rows = images.n_rows if images is not None else texts.n_rows  # type: ignore[union-attr]
+    if n_rows == 0:
+        raise DataError("the inputs hold no rows; nothing to embed")
+    row_values = math.prod(images.shape[1:]) if images is not None else 1024
+    batch_size = args.batch_size or auto_batch_size(row_values)
+    dtype = np.dtype(args.dtype) if args.dtype is not None else None
+    with _progress(n_rows, quiet=args.quiet, stream=stderr) as progress, _sigterm_interrupts():
+        write_embeddings(
+            args.output, n_rows, _batches(model, images, texts, n_rows, batch_size), dtype, progress
+        )
+    return 0
+
+
+def _build_model(args: argparse.Namespace, usage_error: type[Exception]) -> Any:
+    options = {
+        "--image-method": args.image_method,
+        "--image-components": args.image_components,
+        "--text-features": args.text_features,
+        "--seed": args.seed,
+    }
+    given = [name for name, value in options.items() if value is not None]
+    if args.model is not None:
+        if given:
+            raise usage_error(f"{', '.join(given)} cannot be combined with --model")
+        from .persistence import load
+
+        model = load(args.model)
+        for method, flag in (("encode_image", args.images), ("encode_text", args.texts)):
+            if flag is not None and not callable(getattr(model, method, None)):
+                raise DataError(f"the model in {args.model} has no {method} method")
+        return model
+    from .multimodal import MultimodalEncoder
+
+    if not given and args.dtype is None:
+        return MultimodalEncoder()
+    from .image import RandomProjectionImageEncoder
+    from .text import BagOfWordsTextEncoder
+
+    image_kw: dict[str, Any] = {}
+    text_kw: dict[str, Any] = {}
+    if args.image_method is not None:
+        image_kw["method"] = args.image_method
+    if args.image_components is not None:
+        image_kw["n_components"] = args.image_components
+    if args.text_features is not None:
+        text_kw["n_features"] = args.text_features
+    if args.seed is not None:
+        image_kw["seed"] = text_kw["seed"] = args.seed
+    if args.dtype is not None:
+        image_kw["dtype"] = text_kw["dtype"] = np.dtype(args.dtype).type
+    return MultimodalEncoder(
+        RandomProjectionImageEncoder(**image_kw), BagOfWordsTextEncoder(**text_kw)
+    )
+
+
+def _batches(
+    model: Any,
+    images: ImageSource | None,
+    texts: TextSource | None,
+    n_rows: int,
+    batch_size: int,
+) -> Iterator[tuple[int, int, npt.NDArray[Any]]]:
+    text_batches = texts.batches(batch_size) if texts is not None else None
+    for start in range(0, n_rows, batch_size):
+        stop = min(n_rows, start + batch_size)
+        image = images.read(start, stop) if images is not None else None
+        if image is not None and image.ndim == 4:
+            # (n, H, W, C) -> (n, H, W*C): the same pixels in the same (row-major) order,
+            # so a default encoder projects exactly what image_shape=(H, W, C) would.
+            image = image.reshape(image.shape[0], image.shape[1], -1)
+        text = next(text_batches) if text_batches is not None else None
+        try:
+            if image is not None and text is not None:
+                block = joint_embedding(image, text, model)
+            elif image is not None:
+                block = np.asarray(model.encode_image(image))
+            else:
+                block = np.asarray(model.encode_text(text))
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"rows {start} to {stop - 1}: {exc}") from None
+        yield start, stop, block
+
+
+@contextlib.contextmanager
+def _progress(total: int, *, quiet: bool, stream: TextIO) -> Iterator[Callable[[int], None] | None]:
+    interactive = hasattr(stream, "isatty") and stream.isatty()
+    if quiet or not interactive:
+        yield None
+        return
+    try:
+        from tqdm import tqdm
+    except ImportError:  # the progress bar is an optional extra (mmref[cli])
+        yield None
+        return
+    with tqdm(total=total, unit="rows", file=stream, dynamic_ncols=True) as bar:
+        yield bar.update
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt so a terminated run cleans up its temporary file."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,116 @@
+"""Conformance kit: does an implementation follow mmref spec 1?
+
+For someone who wrote their own ``joint_embedding`` or
+``multimodal_classification`` (in their own code base, perhaps over PyTorch),
+or their own encoder or classifier. Nothing needs editing to plug an
+implementation in::
+
+    from mmref.conformance import check_joint_embedding
+    check_joint_embedding(my_joint_embedding)        # raises ConformanceError on a violation
+
+or from the shell::
+
+    mmref conform joint-embedding mypackage.fusion:joint_embedding --max-examples 200
+
+Design
+------
+The kit checks *properties*, each small and addressable by ``(kind, name)``,
+as in scikit-learn's ``check_estimator``. There are four kinds of target:
+
+``joint-embedding``
+    a function ``fn(image, text, model)`` like :func:`mmref.joint_embedding`;
+``classification``
+    a function ``fn(joint_embedding, labels, model)`` like
+    :func:`mmref.multimodal_classification`;
+``embedding-model``
+    an object with ``encode_image`` and ``encode_text`` (:class:`mmref.EmbeddingModel`);
+``classification-model``
+    an object with ``predict`` (:class:`mmref.ClassificationModel`).
+
+:data:`PROPERTIES` lists every property of every kind with the one sentence it
+asserts. Inputs are drawn by Hypothesis from :mod:`mmref.strategies`
+(derandomized, so a run is reproducible; no example database is written), plus
+a few explicit examples per property that always run. A violation raises
+:class:`mmref.ConformanceError` (an ``AssertionError``) naming the kind and
+the property, what was expected and what was got, and the minimal
+counterexample Hypothesis found, written as a snippet that reproduces it.
+Known failures are listed as ``{property name: reason}``; they are reported
+as ``XFAIL`` (or ``XPASS`` when they pass after all) instead of raising.
+
+Determinism across processes
+----------------------------
+A model *claims* to give the same output in any process (whatever
+``PYTHONHASHSEED``) by a truthy attribute ``__mmref_deterministic__``; mmref's
+own models claim it implicitly (a class defined in an ``mmref`` module, unless
+it sets the attribute to ``False``). For a model that claims it, the
+``fresh_process`` property encodes fixed inputs in a new interpreter with a
+random hash seed and compares the bytes. The new process rebuilds the model
+from its ``MODULE:ATTR`` target string when one is known (always, from the
+command line), otherwise from a pickle of the model; when neither is possible
+the property is skipped with the reason.
+
+Golden vectors
+--------------
+:func:`make_golden` computes the golden vectors of the specification (hash
+primitives, the two functions, their errors and, when installed, the
+encoders); ``mmref/golden.json`` ships them. :func:`check_golden` checks the
+installed mmref, or any namespace of functions and classes with mmref's names,
+against them: exact cases must agree bit for bit, float cases within the
+case's ``rtol`` / ``atol``. SPEC.md ("Golden vectors") documents the format.
+
+Layout
+------
+This module is the public face; the kit lives in private modules whose imports run one
+way: ``_conform_core`` (results, the Hypothesis driver, assertions, snippets) <-
+``_conform_targets`` (resolving, preparing and rebuilding targets) <-
+``_conform_joint``, ``_conform_classification`` and ``_conform_models`` (the
+properties) <- ``_conform_run`` (the runner) <- ``_conform_cli``; and
+``_conform_core`` <- ``_golden_format`` <- ``_golden`` (golden vectors).
+
+Importing this module costs only NumPy; Hypothesis is imported when a check runs.
+"""
+
+from __future__ import annotations
+
+from ._conform_cli import conform_main
+from ._conform_core import KINDS, CheckResult
+from ._conform_run import (
+    PROPERTIES,
+    check_classification_model,
+    check_embedding_model,
+    check_joint_embedding,
+    check_multimodal_classification,
+    check_property,
+    run_checks,
+)
+from ._conform_targets import claims_determinism, prepare_classification_model, resolve_target
+from ._golden import (
+    GOLDEN_FORMAT,
+    check_golden,
+    load_golden,
+    make_golden,
+    run_golden,
+    write_golden,
+)
+
+__all__ = [
+    "GOLDEN_FORMAT",
+    "KINDS",
+    "PROPERTIES",
+    "CheckResult",
+    "check_classification_model",
+    "check_embedding_model",
+    "check_golden",
+    "check_joint_embedding",
+    "check_multimodal_classification",
+    "check_property",
+    "claims_determinism",
+    "conform_main",
+    "load_golden",
+    "make_golden",
+    "prepare_classification_model",
+    "resolve_target",
+    "run_checks",
+    "run_golden",
+    "write_golden",
+]

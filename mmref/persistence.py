@@ -1,0 +1,449 @@
+"""Save and load mmref models without pickle.
+
+File format (``format_version`` 1)
+----------------------------------
+A zip archive with these members, in this order, all stored uncompressed
+with a fixed timestamp (so saving the same object twice gives identical
+bytes):
+
+``manifest.json``
+    UTF-8 JSON, keys sorted::
+
+        {"format": "mmref-model", "format_version": 1, "mmref_version": "0.1.0",
+         "object": OBJECT,
+         "arrays": [{"name": "arrays/0.npy", "dtype": "<f8", "shape": [3, 4],
+                     "sha256": "..."}, ...]}
+
+    ``OBJECT`` is ``{"class": NAME, "params": {...}, "state": {...}}``: the
+    class name (looked up in a fixed allowlist, never imported by name), the
+    constructor parameters and the fitted attributes (public attributes whose
+    names end in ``_``). Values are JSON scalars, lists, or tagged objects:
+    ``{"tuple": [...]}``, ``{"dict": {...}}`` (string keys),
+    ``{"float": "nan" | "inf" | "-inf"}``, ``{"dtype": "float32"}`` (a NumPy
+    numeric type), ``{"array": "arrays/0.npy"}`` and ``{"object": OBJECT}``
+    (a nested model, such as the encoders inside a MultimodalEncoder).
+``arrays/<i>.npy``
+    NumPy ``.npy`` (format 1.0 to 3.0), numeric or fixed-width string dtypes
+    only, never object arrays.
+
+Encoders store only their parameters: their projection matrices regenerate
+from the seed. Loading checks each member's size before reading it, each
+array's dtype, shape and sha256 against the manifest, and raises
+:class:`~mmref.exceptions.ModelFileError` on anything unexpected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import io
+import json
+import math
+import os
+import zipfile
+from typing import Any
+
+import numpy as np
+
+from ._io import atomic_output
+from .exceptions import ModelFileError
+
+__all__ = ["load", "save"]
+
+FORMAT = "mmref-model"
+FORMAT_VERSION = 1
+_MANIFEST = "manifest.json"
+_MANIFEST_MAX_BYTES = 16 << 20
+_DEFAULT_MAX_BYTES = 1 << 30
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+# Only these array kinds may be stored: bool, integers, floats, complex, str.
+_ARRAY_KINDS = frozenset("biufcU")
+
+
+def save(obj: Any, path: str | os.PathLike[str]) -> None:
+    """Save an mmref model to ``path`` (atomically: complete or not at all).
+
+    Parameters
+    ----------
+    obj : model
+        An mmref encoder, ``MultimodalEncoder``, classifier or alignment.
+    path : str or path-like
+        The destination file; conventionally ``*.mmref``. An existing file is
+        replaced only once the new one is complete and fsynced.
+
+    Raises
+    ------
+    TypeError
+        If ``obj`` is not a class mmref can save, or holds a value that has no
+        representation in the format (an object array, an arbitrary object).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import mmref
+    >>> path = os.path.join(tempfile.mkdtemp(), "encoder.mmref")
+    >>> mmref.save(mmref.RandomProjectionImageEncoder(n_components=8, seed=3), path)
+    >>> restored = mmref.load(path)
+    >>> restored.n_components, restored.seed
+    (8, 3)
+    """
+    arrays: list[np.ndarray[Any, Any]] = []
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "mmref_version": _version(),
+        "object": _encode_object(obj, arrays),
+    }
+    members: list[tuple[str, bytes]] = []
+    entries = []
+    for i, array in enumerate(arrays):
+        name = f"arrays/{i}.npy"
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, array, allow_pickle=False)
+        data = buffer.getvalue()
+        members.append((name, data))
+        entries.append(
+            {
+                "name": name,
+                "dtype": np.lib.format.dtype_to_descr(array.dtype),
+                "shape": list(array.shape),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+        )
+    manifest["arrays"] = entries
+    text = json.dumps(manifest, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False)
+    with atomic_output(path) as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as zf:
+        for name, data in [(_MANIFEST, text.encode("utf-8")), *members]:
+            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, data)
+
+
+def load(path: str | os.PathLike[str], *, max_bytes: int = _DEFAULT_MAX_BYTES) -> Any:
+    """Load a model saved by :func:`save`, never unpickling or importing anything named in it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`save`.
+    max_bytes : int, default=1 GiB
+        The most uncompressed bytes the file may hold; checked against the
+        zip directory before anything is read, and again while reading.
+
+    Returns
+    -------
+    obj : model
+        A new object equal in parameters and fitted state to the one saved.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is not an mmref model file, is of an unknown format
+        version, is truncated or tampered with (a member missing, too large,
+        or differing from the manifest), or names a class mmref does not save.
+    FileNotFoundError
+        If ``path`` does not exist.
+    """
+    name = os.fspath(path)
+    try:
+        with zipfile.ZipFile(name) as zf:
+            return _load_zip(zf, name, max_bytes)
+    except zipfile.BadZipFile as exc:
+        raise ModelFileError(
+            f"{name!r} is not an mmref model file (not a zip archive: {exc})"
+        ) from None
+    except (OSError, EOFError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ModelFileError(f"{name!r} could not be read as an mmref model file: {exc}") from None
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _registry() -> dict[str, type]:
+    """The classes that may appear in a file. Names map to classes here, never via import."""
+    from . import classifiers, image, multimodal, text
+
+    classes: list[type] = [
+        image.RandomProjectionImageEncoder,
+        text.BagOfWordsTextEncoder,
+        multimodal.MultimodalEncoder,
+        classifiers.NearestCentroidClassifier,
+        classifiers.RidgeClassifier,
+        classifiers.SoftmaxClassifier,
+    ]
+    try:
+        from . import alignment
+
+        classes += [alignment.CCAAlignment, alignment.AlignedEncoder]
+    except (ImportError, AttributeError):  # the alignment module is optional here
+        pass
+    return {cls.__name__: cls for cls in classes}
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+def _encode_object(obj: Any, arrays: list[np.ndarray[Any, Any]]) -> dict[str, Any]:
+    cls = type(obj)
+    if _registry().get(cls.__name__) is not cls:
+        raise TypeError(
+            f"mmref.save cannot save an object of type {cls.__name__}; expected one of "
+            f"{', '.join(sorted(_registry()))}."
+        )
+    params = {name: getattr(obj, name) for name in _init_params(cls)}
+    state = {
+        name: value
+        for name, value in sorted(vars(obj).items())
+        if name.endswith("_") and not name.startswith("_") and name not in _transient(cls)
+    }
+    return {
+        "class": cls.__name__,
+        "params": {k: _encode(v, arrays, f"{cls.__name__}.{k}") for k, v in params.items()},
+        "state": {k: _encode(v, arrays, f"{cls.__name__}.{k}") for k, v in state.items()},
+    }
+
+
+def _init_params(cls: type) -> list[str]:
+    signature = inspect.signature(cls)
+    return [
+        p.name
+        for p in signature.parameters.values()
+        if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+
+
+def _transient(cls: type) -> frozenset[str]:
+    """Fitted attributes that regenerate from the parameters and are not stored."""
+    return frozenset(getattr(cls, "_mmref_transient_", ()))
+
+
+def _encode(value: Any, arrays: list[np.ndarray[Any, Any]], where: str) -> Any:
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return number if math.isfinite(number) else {"float": repr(number)}
+    if isinstance(value, tuple):
+        return {"tuple": [_encode(v, arrays, where) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, arrays, where) for v in value]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError(f"mmref.save: {where} is a dict with non-string keys")
+        return {"dict": {k: _encode(v, arrays, where) for k, v in value.items()}}
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in _ARRAY_KINDS:
+            raise TypeError(f"mmref.save: {where} is an array of dtype {value.dtype}")
+        arrays.append(np.ascontiguousarray(value))
+        return {"array": f"arrays/{len(arrays) - 1}.npy"}
+    dtype = _as_numeric_dtype(value)
+    if dtype is not None:
+        return {"dtype": dtype.name}
+    if type(value).__name__ in _registry():
+        return {"object": _encode_object(value, arrays)}
+    raise TypeError(
+        f"mmref.save: {where} holds a value of type {type(value).__name__}, which the "
+        f"model file format cannot represent"
+    )
+
+
+def _as_numeric_dtype(value: Any) -> np.dtype[Any] | None:
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+        dtype = np.dtype(value)
+        if dtype.kind in "biufc":
+            return dtype
+    return None
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _load_zip(zf: zipfile.ZipFile, name: str, max_bytes: int) -> Any:
+    infos = {info.filename: info for info in zf.infolist()}
+    total = sum(info.file_size for info in infos.values())
+    if total > max_bytes:
+        raise ModelFileError(
+            f"{name!r} declares {total} uncompressed bytes, more than max_bytes={max_bytes}; "
+            f"refusing to read it (raise max_bytes if the file is trusted)"
+        )
+    if _MANIFEST not in infos:
+        raise ModelFileError(f"{name!r} is not an mmref model file: it has no {_MANIFEST}")
+    raw = _read_member(zf, infos[_MANIFEST], min(_MANIFEST_MAX_BYTES, max_bytes), name)
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{name!r}: the manifest is not valid UTF-8 JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ModelFileError(f"{name!r} is not an mmref model file (format is not {FORMAT!r})")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{name!r} has format_version {version!r}; this mmref reads version "
+            f"{FORMAT_VERSION} only"
+        )
+    listed = {_MANIFEST} | {
+        e.get("name") for e in _list(manifest.get("arrays"), "arrays", name) if isinstance(e, dict)
+    }
+    extra = sorted(set(infos) - listed)
+    if extra:
+        raise ModelFileError(f"{name!r} holds members the manifest does not list: {extra[:5]}")
+    arrays: dict[str, np.ndarray[Any, Any]] = {}
+    for entry in _list(manifest.get("arrays"), "arrays", name):
+        array_name = _field(entry, "name", str, name)
+        if array_name not in infos:
+            raise ModelFileError(f"{name!r}: the array member {array_name!r} is missing")
+        arrays[array_name] = _read_array(zf, infos[array_name], entry, max_bytes, name)
+    registry = _registry()
+    try:
+        return _decode_object(manifest.get("object"), arrays, registry)
+    except ModelFileError as exc:
+        raise ModelFileError(f"{name!r}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{name!r}: the stored parameters are not valid: {exc}") from None
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, name: str) -> bytes:
+    if info.file_size > limit:
+        raise ModelFileError(
+            f"{name!r}: member {info.filename!r} declares {info.file_size} bytes, more than "
+            f"the limit of {limit}"
+        )
+    # Read at most one byte past the declared size: a forged directory entry cannot
+    # make us allocate more than the limit.
+    with zf.open(info) as handle:
+        data = handle.read(info.file_size + 1)
+    if len(data) != info.file_size:
+        raise ModelFileError(f"{name!r}: member {info.filename!r} is truncated or altered")
+    return data
+
+
+def _read_array(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, entry: Any, max_bytes: int, name: str
+) -> np.ndarray[Any, Any]:
+    where = f"{name!r}: array {info.filename!r}"
+    descr = _field(entry, "dtype", str, name)
+    shape = tuple(_list(entry.get("shape"), "shape", name))
+    digest = _field(entry, "sha256", str, name)
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape):
+        raise ModelFileError(f"{where}: the manifest shape {shape} is not a shape")
+    try:
+        dtype = np.dtype(np.lib.format.descr_to_dtype(descr))
+    except (TypeError, ValueError):
+        raise ModelFileError(f"{where}: the manifest dtype {descr!r} is not valid") from None
+    if dtype.kind not in _ARRAY_KINDS or dtype.hasobject:
+        raise ModelFileError(f"{where}: dtype {dtype} is not allowed in model files")
+    expected = math.prod(shape) * dtype.itemsize
+    if expected > max_bytes:
+        raise ModelFileError(f"{where}: {expected} bytes exceed max_bytes={max_bytes}")
+    data = _read_member(zf, info, min(max_bytes, expected + 65536), name)
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise ModelFileError(f"{where}: the sha256 does not match the manifest (tampered?)")
+    buffer = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(buffer)
+        header_reader = {
+            (1, 0): np.lib.format.read_array_header_1_0,
+            (2, 0): np.lib.format.read_array_header_2_0,
+        }.get(version)
+        if header_reader is None:
+            raise ValueError(f"unsupported .npy version {version}")
+        file_shape, fortran, file_dtype = header_reader(buffer)
+    except ValueError as exc:
+        raise ModelFileError(f"{where}: not a valid .npy member ({exc})") from None
+    if tuple(file_shape) != shape or file_dtype != dtype:
+        raise ModelFileError(
+            f"{where}: holds dtype {file_dtype} and shape {file_shape}, but the manifest says "
+            f"{dtype} and {shape}"
+        )
+    payload = data[buffer.tell() :]
+    if len(payload) != expected:
+        raise ModelFileError(f"{where}: holds {len(payload)} data bytes, expected {expected}")
+    flat = np.frombuffer(payload, dtype=dtype)
+    result: np.ndarray[Any, Any] = flat.reshape(shape, order="F" if fortran else "C").copy()
+    return result
+
+
+def _decode_object(
+    spec: Any, arrays: dict[str, np.ndarray[Any, Any]], registry: dict[str, type]
+) -> Any:
+    if not isinstance(spec, dict):
+        raise ModelFileError("the stored object is not a JSON object")
+    class_name = spec.get("class")
+    cls = registry.get(class_name) if isinstance(class_name, str) else None
+    if cls is None:
+        raise ModelFileError(
+            f"class {class_name!r} is not one mmref loads; expected one of "
+            f"{', '.join(sorted(registry))}"
+        )
+    params = spec.get("params")
+    state = spec.get("state")
+    if not isinstance(params, dict) or not isinstance(state, dict):
+        raise ModelFileError(f"the {class_name} entry lacks 'params' or 'state'")
+    unknown = set(params) - set(_init_params(cls))
+    if unknown:
+        raise ModelFileError(f"{class_name} has no parameters {sorted(unknown)}")
+    obj = cls(**{k: _decode(v, arrays, registry) for k, v in params.items()})
+    for key, value in state.items():
+        if not (
+            isinstance(key, str)
+            and key.isidentifier()
+            and key.endswith("_")
+            and not key.startswith("_")
+        ):
+            raise ModelFileError(f"{class_name} state has an invalid attribute name {key!r}")
+        setattr(obj, key, _decode(value, arrays, registry))
+    return obj
+
+
+def _decode(value: Any, arrays: dict[str, np.ndarray[Any, Any]], registry: dict[str, type]) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list):
+        return [_decode(v, arrays, registry) for v in value]
+    if not isinstance(value, dict) or len(value) != 1:
+        raise ModelFileError(f"unexpected value {str(value)[:80]!r}")
+    ((tag, inner),) = value.items()
+    if tag == "tuple" and isinstance(inner, list):
+        return tuple(_decode(v, arrays, registry) for v in inner)
+    if tag == "dict" and isinstance(inner, dict):
+        return {str(k): _decode(v, arrays, registry) for k, v in inner.items()}
+    if tag == "float" and inner in ("nan", "inf", "-inf"):
+        return float(inner)
+    if tag == "dtype" and isinstance(inner, str):
+        try:
+            dtype = np.dtype(inner)
+        except TypeError:
+            dtype = np.dtype(object)
+        if dtype.kind not in "biufc":
+            raise ModelFileError(f"dtype {inner!r} is not a numeric dtype")
+        return dtype.type
+    if tag == "array" and isinstance(inner, str):
+        if inner not in arrays:
+            raise ModelFileError(f"the array {inner!r} is not listed in the manifest")
+        return arrays[inner]
+    if tag == "object":
+        return _decode_object(inner, arrays, registry)
+    raise ModelFileError(f"unexpected tagged value {tag!r}")
+
+
+def _list(value: Any, what: str, name: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ModelFileError(f"{name!r}: the manifest field {what!r} is not a list")
+    return value
+
+
+def _field(entry: Any, key: str, kind: type, name: str) -> Any:
+    value = entry.get(key) if isinstance(entry, dict) else None
+    if not isinstance(value, kind):
+        raise ModelFileError(f"{name!r}: a manifest array entry lacks a valid {key!r}")
+    return value

@@ -1,0 +1,110 @@
+"""pytest helpers for the conformance kit: one test per property.
+
+As scikit-learn's ``parametrize_with_checks`` does for estimators, these
+helpers turn every property of :mod:`mmref.conformance` into its own test, so
+``pytest -k axis`` runs one property and known failures show as ``xfail``::
+
+    from mmref.testing import parametrize_conformance
+
+    @parametrize_conformance(
+        my_joint_embedding,
+        "joint-embedding",
+        known_failures={"rejects_nan": "we follow the literal source"},
+    )
+    def test_conformance(check):
+        check()
+
+Each ``check`` runs one property and raises :class:`mmref.ConformanceError`
+if it fails (or calls ``pytest.skip`` when it cannot apply). The test ids
+are ``<kind>-<property>``, e.g. ``test_conformance[joint-embedding-axis]``.
+
+This module imports pytest only when a helper is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["conformance_tests", "parametrize_conformance"]
+
+
+def conformance_tests(
+    target: Any,
+    kind: str,
+    *,
+    max_examples: int | None = None,
+    known_failures: Mapping[str, str] | None = None,
+    **options: Any,
+) -> list[Any]:
+    """One ``pytest.param`` per property of ``kind``, each holding a zero-argument check.
+
+    Parameters
+    ----------
+    target : callable or model
+        The function or model under test (see :func:`mmref.conformance.run_checks`).
+    kind : str
+        One of :data:`mmref.conformance.KINDS`.
+    max_examples : int, default=None
+        Hypothesis examples per property; None uses the active profile's.
+    known_failures : mapping of str to str, default=None
+        ``{property name: reason}``; those tests are marked ``xfail`` (not
+        strict, so a fixed implementation shows ``XPASS``).
+    **options
+        Passed to :func:`mmref.conformance.check_property` (``image_shape``,
+        ``image_dtypes``, ``n_features``, ``rtol``, ``spec``).
+
+    Returns
+    -------
+    params : list of pytest.param
+        Ids ``<kind>-<property>``.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` or a name in ``known_failures`` is unknown.
+    """
+    import pytest
+
+    from ._conform_run import properties_of
+
+    known = dict(known_failures or {})
+    params = []
+    for name in properties_of(kind, list(known)):
+        marks = [pytest.mark.xfail(reason=known[name], strict=False)] if name in known else []
+        check = _make_check(kind, name, target, max_examples, options)
+        params.append(pytest.param(check, id=f"{kind}-{name}", marks=marks))
+    return params
+
+
+def parametrize_conformance(
+    target: Any,
+    kind: str,
+    *,
+    max_examples: int | None = None,
+    known_failures: Mapping[str, str] | None = None,
+    **options: Any,
+) -> Any:
+    """Decorator: parametrize a test over :func:`conformance_tests`, as argument ``check``."""
+    import pytest
+
+    params = conformance_tests(
+        target, kind, max_examples=max_examples, known_failures=known_failures, **options
+    )
+    return pytest.mark.parametrize("check", params)
+
+
+def _make_check(
+    kind: str, name: str, target: Any, max_examples: int | None, options: dict[str, Any]
+) -> Callable[[], None]:
+    def check() -> None:
+        import pytest
+
+        from .conformance import check_property
+
+        result = check_property(kind, name, target, max_examples=max_examples, **options)
+        if result.status == "SKIP":
+            pytest.skip(result.message)
+
+    check.__name__ = f"check_{kind.replace('-', '_')}_{name}"
+    return check

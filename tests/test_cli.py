@@ -1,0 +1,253 @@
+"""The ``mmref`` command line: demo, embed (streaming, crash safety, errors)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mmref
+from mmref.cli import main
+
+CAPTIONS = ["a red circle", "一个蓝色的方块", "", "green cross 绿色", "🙂 emoji", "x"]
+
+
+def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mmref", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _inputs(tmp_path: Path, n: int = 6, shape: tuple[int, ...] = (8, 8)) -> tuple[Path, Path]:
+    images = (np.arange(n * int(np.prod(shape))) % 253).astype(np.uint8).reshape(n, *shape)
+    np.save(tmp_path / "images.npy", images)
+    captions = [CAPTIONS[i % len(CAPTIONS)] for i in range(n)]
+    (tmp_path / "captions.txt").write_text("\n".join(captions) + "\n", encoding="utf-8")
+    return tmp_path / "images.npy", tmp_path / "captions.txt"
+
+
+# --- demo ------------------------------------------------------------------------------
+
+
+def test_demo_json_is_deterministic_and_fusion_helps() -> None:
+    runs = [_run("demo", "--samples", "600", "--seed", "3", "--json") for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    first, second = (json.loads(r.stdout) for r in runs)
+    assert first["accuracy"] == second["accuracy"]
+    assert set(first["accuracy"]) == {"centroid", "ridge", "softmax"}
+    assert first["widths"] == {"image": 256, "text": 1024, "joint": 1280}
+    assert first["n_train"] + first["n_test"] == 600
+    for stage, rate in first["throughput_items_per_s"].items():
+        assert rate is None or rate > 0, stage
+
+
+def test_demo_default_meets_the_fusion_target() -> None:
+    from mmref._demo import run_demo
+
+    result = run_demo()  # the defaults of `mmref demo`: 2000 samples, seed 0
+    for name, acc in result.accuracy.items():
+        best_single = max(acc["image"], acc["text"])
+        assert acc["joint"] >= best_single + 0.15, (name, acc)
+
+
+def test_demo_table_and_classifier_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--samples", "300", "--classifier", "ridge"]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and "ridge" in out and "softmax" not in out
+    assert "joint_embedding" in out and "total" in out
+
+
+def test_demo_save_model_feeds_embed(tmp_path: Path) -> None:
+    model = tmp_path / "demo.mmref"
+    assert main(["demo", "--samples", "200", "--json", "--save-model", str(model)]) == 0
+    images, captions = _inputs(tmp_path)
+    out = tmp_path / "out.npy"
+    args = ["embed", "--images", str(images), "--texts", str(captions), "--output", str(out)]
+    assert main([*args, "--model", str(model), "--quiet"]) == 0
+    expected = mmref.load(model).embed(np.load(images), CAPTIONS)
+    np.testing.assert_array_equal(np.load(out), expected)
+
+
+# --- embed -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("batch_size", ["1", "4", "100"])
+def test_embed_equals_the_library_defaults(tmp_path: Path, batch_size: str) -> None:
+    images, captions = _inputs(tmp_path)
+    out = tmp_path / "out.npy"
+    code = main(
+        [
+            "embed",
+            "--images",
+            str(images),
+            "--texts",
+            str(captions),
+            "--output",
+            str(out),
+            "--batch-size",
+            batch_size,
+        ]
+    )
+    assert code == 0
+    expected = mmref.joint_embedding(np.load(images), CAPTIONS, mmref.MultimodalEncoder())
+    result = np.load(out, allow_pickle=False)
+    assert result.dtype == expected.dtype and result.shape == expected.shape
+    np.testing.assert_allclose(result, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_embed_single_modalities_dtype_and_channels(tmp_path: Path) -> None:
+    images, captions = _inputs(tmp_path, n=5, shape=(6, 6, 3))  # 5 captions, 6x6 RGB
+    encoder = mmref.MultimodalEncoder()
+    out = tmp_path / "img.npy"
+    assert main(["embed", "--images", str(images), "--output", str(out), "--dtype", "float32"]) == 0
+    reference = encoder.encode_image(np.load(images).reshape(5, 6, 18))
+    result = np.load(out)
+    assert result.dtype == np.float32 and result.shape == (5, 256)
+    np.testing.assert_allclose(result, reference, rtol=1e-5, atol=1e-6)
+    out = tmp_path / "txt.npy"
+    assert main(["embed", "--texts", str(captions), "--output", str(out)]) == 0
+    np.testing.assert_array_equal(np.load(out), encoder.encode_text(CAPTIONS[:5]))
+
+
+def test_embed_jsonl_and_encoder_options(tmp_path: Path) -> None:
+    images, _ = _inputs(tmp_path, n=3)
+    jsonl = tmp_path / "c.jsonl"
+    jsonl.write_text("".join(json.dumps({"caption": c}) + "\n" for c in CAPTIONS[:3]))
+    out = tmp_path / "out.npy"
+    code = main(
+        [
+            "embed",
+            "--images",
+            str(images),
+            "--texts",
+            str(jsonl),
+            "--text-field",
+            "caption",
+            "--output",
+            str(out),
+            "--image-method",
+            "srht",
+            "--image-components",
+            "16",
+            "--text-features",
+            "32",
+            "--seed",
+            "5",
+        ]
+    )
+    assert code == 0
+    model = mmref.MultimodalEncoder(
+        mmref.RandomProjectionImageEncoder(16, method="srht", seed=5),
+        mmref.BagOfWordsTextEncoder(32, seed=5),
+    )
+    np.testing.assert_allclose(np.load(out), model.embed(np.load(images), CAPTIONS[:3]), rtol=1e-12)
+
+
+def _fails(args: list[str], status: int, message: str) -> None:
+    run = _run(*args)
+    assert run.returncode == status, (run.returncode, run.stderr)
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
+    assert message in lines[0], lines[0]
+
+
+def test_embed_errors_are_one_line_and_write_nothing(tmp_path: Path) -> None:
+    images, _ = _inputs(tmp_path)
+    out = tmp_path / "out.npy"
+    out.write_bytes(b"earlier result")
+    base = ["embed", "--output", str(out)]
+    _fails([*base, "--images", str(tmp_path / "nope.npy")], 2, "No such file")
+    _fails([*base], 2, "give --images, --texts or both")
+    _fails([*base, "--images", str(images), "--model", "m.mmref", "--seed", "1"], 2, "--model")
+    short = tmp_path / "short.txt"
+    short.write_text("one\ntwo\n")
+    _fails([*base, "--images", str(images), "--texts", str(short)], 1, "holds 6 images but")
+    bad_utf8 = tmp_path / "bad.txt"
+    bad_utf8.write_bytes(b"a\nb\nc\nd\n\xfe\nf\n")
+    bad = [*base, "--images", str(images), "--texts", str(bad_utf8)]
+    _fails(bad, 1, "line 5 is not valid UTF-8")
+    pickled = tmp_path / "pickled.npy"
+    np.save(pickled, np.array([[[object()]]], dtype=object), allow_pickle=True)
+    _fails([*base, "--images", str(pickled)], 1, "object or pickled")
+    truncated = tmp_path / "truncated.npy"
+    truncated.write_bytes(images.read_bytes()[:-7])
+    _fails([*base, "--images", str(truncated)], 1, "truncated")
+    strings = tmp_path / "strings.npy"
+    np.save(strings, np.array([[["a"]]]))
+    _fails([*base, "--images", str(strings)], 1, "expected real numbers")
+    nan_row = np.zeros((6, 8, 8))
+    nan_row[4, 2, 2] = np.nan
+    np.save(tmp_path / "nan.npy", nan_row)
+    _fails([*base, "--images", str(tmp_path / "nan.npy"), "--batch-size", "2"], 1, "rows 4 to 5")
+    _fails([*base, "--images", str(images), "--batch-size", "0"], 2, "positive integer")
+    assert out.read_bytes() == b"earlier result"
+    assert sorted(p.name for p in tmp_path.iterdir() if "mmref-tmp" in p.name) == []
+
+
+def test_embed_no_progress_when_not_a_terminal(tmp_path: Path) -> None:
+    images, captions = _inputs(tmp_path)
+    run = _run(
+        "embed",
+        "--images",
+        str(images),
+        "--texts",
+        str(captions),
+        "--output",
+        str(tmp_path / "o.npy"),
+    )
+    assert run.returncode == 0 and run.stderr == "" and run.stdout == ""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
+def test_embed_interrupted_midway_leaves_no_output(tmp_path: Path, sig: signal.Signals) -> None:
+    n = 60_000
+    np.save(tmp_path / "big.npy", np.ones((n, 28, 28), dtype=np.uint8))
+    out = tmp_path / "out.npy"
+    out.write_bytes(b"earlier result")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mmref",
+            "embed",
+            "--images",
+            str(tmp_path / "big.npy"),
+            "--output",
+            str(out),
+            "--batch-size",
+            "16",
+            "--quiet",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    temporaries: list[Path] = []
+    while time.monotonic() < deadline and not temporaries and process.poll() is None:
+        temporaries = [p for p in tmp_path.iterdir() if p.name.endswith(".mmref-tmp")]
+        time.sleep(0.05)
+    assert temporaries, "the run never started writing"
+    time.sleep(0.2)
+    assert process.poll() is None, "finished before it could be interrupted; use a larger input"
+    os.kill(process.pid, sig)
+    _, stderr = process.communicate(timeout=60)
+    assert out.read_bytes() == b"earlier result"
+    left = [p for p in tmp_path.iterdir() if p.name.endswith(".mmref-tmp")]
+    if sig == signal.SIGKILL:
+        assert process.returncode == -signal.SIGKILL  # nothing can clean up after SIGKILL
+    else:
+        assert process.returncode == 130 and left == [], stderr
+        assert "interrupted" in stderr and "Traceback" not in stderr
