@@ -7,7 +7,7 @@ The specification is two functions, :func:`joint_embedding` and
 two can be run, trusted and checked anywhere. See README.md and SPEC.md.
 """
 
-from . import datasets
+from . import adapters, datasets
 from .alignment import AlignedEncoder, CCAAlignment
 from .classifiers import NearestCentroidClassifier, RidgeClassifier, SoftmaxClassifier
 from .exceptions import ConformanceError, ConvergenceWarning, ModelFileError, NotFittedError
@@ -38,6 +38,7 @@ __all__ = [
     "SoftmaxClassifier",
     "ZeroShotClassifier",
     "__version__",
+    "adapters",
     "datasets",
     "johnson_lindenstrauss_min_dim",
     "joint_embedding",

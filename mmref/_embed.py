@@ -23,7 +23,14 @@ import numpy.typing as npt
 
 from ._io import atomic_output
 
-__all__ = ["DataError", "ImageSource", "TextSource", "auto_batch_size", "write_embeddings"]
+__all__ = [
+    "DataError",
+    "ImageSource",
+    "TextSource",
+    "auto_batch_size",
+    "embed_rows",
+    "write_embeddings",
+]
 
 # A batch's float64 copy inside the encoder stays near this size.
 _BATCH_BYTES = 32 << 20
@@ -178,6 +185,29 @@ class TextSource:
 def auto_batch_size(row_values: int) -> int:
     """Rows per batch so that one batch in float64 takes about 32 MiB."""
     return max(1, min(8192, _BATCH_BYTES // max(1, 8 * row_values)))
+
+
+def embed_rows(
+    model: Any, image: npt.NDArray[Any] | None, text: list[str] | None, start: int, stop: int
+) -> npt.NDArray[Any]:
+    """Embed rows ``start:stop`` as ``mmref embed`` does: joint when both inputs are given.
+
+    An image batch of shape ``(n, H, W, C)`` is passed as ``(n, H, W*C)``: the same
+    pixels in the same (row-major) order, so a default encoder projects exactly what
+    ``image_shape=(H, W, C)`` would. Errors become :class:`DataError` naming the rows.
+    """
+    from .reference import joint_embedding
+
+    if image is not None and image.ndim == 4:
+        image = image.reshape(image.shape[0], image.shape[1], -1)
+    try:
+        if image is not None and text is not None:
+            return joint_embedding(image, text, model)
+        if image is not None:
+            return np.asarray(model.encode_image(image))
+        return np.asarray(model.encode_text(text))
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"rows {start} to {stop - 1}: {exc}") from None
 
 
 def write_embeddings(

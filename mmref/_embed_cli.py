@@ -13,8 +13,14 @@ from typing import Any, TextIO
 import numpy as np
 import numpy.typing as npt
 
-from ._embed import DataError, ImageSource, TextSource, auto_batch_size, write_embeddings
-from .reference import joint_embedding
+from ._embed import (
+    DataError,
+    ImageSource,
+    TextSource,
+    auto_batch_size,
+    embed_rows,
+    write_embeddings,
+)
 
 __all__ = ["run_embed"]
 
@@ -41,10 +47,22 @@ def run_embed(args: argparse.Namespace, stderr: TextIO, usage_error: type[Except
     row_values = math.prod(images.shape[1:]) if images is not None else 1024
     batch_size = args.batch_size or auto_batch_size(row_values)
     dtype = np.dtype(args.dtype) if args.dtype is not None else None
+    if args.scheduler is not None:
+        try:
+            from .dask import embed_files
+        except ImportError as exc:
+            raise usage_error(
+                f"--scheduler needs dask and distributed (pip install 'mmref[dask]'): {exc}"
+            ) from None
     with _progress(n_rows, quiet=args.quiet, stream=stderr) as progress, _sigterm_interrupts():
-        write_embeddings(
-            args.output, n_rows, _batches(model, images, texts, n_rows, batch_size), dtype, progress
-        )
+        if args.scheduler is not None:
+            embed_files(
+                images, texts, model, args.output, n_rows, batch_size, dtype, args.scheduler,
+                progress,
+            )  # fmt: skip
+        else:
+            batches = _batches(model, images, texts, n_rows, batch_size)
+            write_embeddings(args.output, n_rows, batches, dtype, progress)
     return 0
 
 
@@ -101,20 +119,8 @@ def _batches(
     for start in range(0, n_rows, batch_size):
         stop = min(n_rows, start + batch_size)
         image = images.read(start, stop) if images is not None else None
-        if image is not None and image.ndim == 4:
-            # (n, H, W, C) -> (n, H, W*C): the same pixels in the same (row-major) order,
-            # so a default encoder projects exactly what image_shape=(H, W, C) would.
-            image = image.reshape(image.shape[0], image.shape[1], -1)
         text = next(text_batches) if text_batches is not None else None
-        try:
-            if image is not None and text is not None:
-                block = joint_embedding(image, text, model)
-            elif image is not None:
-                block = np.asarray(model.encode_image(image))
-            else:
-                block = np.asarray(model.encode_text(text))
-        except (ValueError, TypeError) as exc:
-            raise DataError(f"rows {start} to {stop - 1}: {exc}") from None
+        block = embed_rows(model, image, text, start, stop)
         yield start, stop, block
 
 

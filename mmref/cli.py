@@ -101,6 +101,12 @@ def _parser() -> argparse.ArgumentParser:
     embed.add_argument("--dtype", choices=("float32", "float64"), help="default: float64")
     embed.add_argument("--batch-size", type=_positive_int, help="rows per batch (default: auto)")
     embed.add_argument("--quiet", action="store_true", help="no progress bar")
+    embed.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster (tcp://host:8786; needs mmref[dask]); every worker must "
+        "see the input files at the same paths",
+    )
     encoder = embed.add_argument_group("encoder options (default: the library defaults)")
     encoder.add_argument("--image-method", choices=("sparse", "gaussian", "srht"))
     encoder.add_argument("--image-components", type=_positive_int)

@@ -164,8 +164,6 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
 
     # The term lookup of a learned vocabulary is rebuilt from ``vocabulary_`` on demand.
     _mmref_regenerable_ = ("_lookup",)
-    # Hashing with "count" / "binary" / "log" weighting works unfitted (as HashingVectorizer).
-    _mmref_requires_fit_ = False
     _mmref_input_tags_: ClassVar[dict[str, Any]] = {"string": True, "two_d_array": False}
 
     def __init__(
@@ -198,6 +196,12 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
         self.dtype = dtype
         self.min_df = min_df
         self.max_features = max_features
+
+    def _mmref_requires_fit(self) -> bool:
+        # Hashing with "count" / "binary" / "log" weighting works unfitted (as
+        # HashingVectorizer); a learned vocabulary and tf-idf weights come from fit.
+        learn = isinstance(self.vocabulary, str) and self.vocabulary == "learn"
+        return learn or self.weighting == "tfidf"
 
     # -- public API -----------------------------------------------------------------------
 

@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main(argv: list[str]) -> int:
     steps = [
-        ["ruff", "check", "mmref", "tests", "benchmarks", "tools"],
-        ["ruff", "format", "--check", "mmref", "tests", "benchmarks", "tools"],
+        ["ruff", "check", "."],
+        ["ruff", "format", "--check", "."],
         ["mypy"],
         ["pytest", "--hypothesis-profile=ci", *argv],
     ]
