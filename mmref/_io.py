@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -36,6 +35,8 @@ def atomic_output(destination: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     file : binary file object
         Write the whole content to it; do not close it.
     """
+    import tempfile  # with its imports (random, shutil) it is too slow for `import mmref`
+
     dest = Path(destination)
     directory = dest.parent if str(dest.parent) else Path(".")
     if not directory.is_dir():

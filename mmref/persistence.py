@@ -34,19 +34,21 @@ array's dtype, shape and sha256 against the manifest, and raises
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import io
-import json
 import math
 import os
-import zipfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._io import atomic_output
 from .exceptions import ModelFileError
+
+if TYPE_CHECKING:
+    import zipfile
+
+# hashlib, json, zipfile and the temporary-file machinery are imported inside save and
+# load: together they would double the time of `import mmref`, which never needs them.
 
 __all__ = ["load", "save"]
 
@@ -88,6 +90,12 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     >>> restored.n_components, restored.seed
     (8, 3)
     """
+    import hashlib
+    import json
+    import zipfile
+
+    from ._io import atomic_output
+
     arrays: list[np.ndarray[Any, Any]] = []
     manifest = {
         "format": FORMAT,
@@ -145,6 +153,8 @@ def load(path: str | os.PathLike[str], *, max_bytes: int = _DEFAULT_MAX_BYTES) -
     FileNotFoundError
         If ``path`` does not exist.
     """
+    import zipfile
+
     name = os.fspath(path)
     try:
         with zipfile.ZipFile(name) as zf:
@@ -269,6 +279,8 @@ def _as_numeric_dtype(value: Any) -> np.dtype[Any] | None:
 
 
 def _load_zip(zf: zipfile.ZipFile, name: str, max_bytes: int) -> Any:
+    import json
+
     infos = {info.filename: info for info in zf.infolist()}
     total = sum(info.file_size for info in infos.values())
     if total > max_bytes:
@@ -330,6 +342,8 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, name: s
 def _read_array(
     zf: zipfile.ZipFile, info: zipfile.ZipInfo, entry: Any, max_bytes: int, name: str
 ) -> np.ndarray[Any, Any]:
+    import hashlib
+
     where = f"{name!r}: array {info.filename!r}"
     descr = _field(entry, "dtype", str, name)
     shape = tuple(_list(entry.get("shape"), "shape", name))
