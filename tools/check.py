@@ -20,6 +20,8 @@ def main(argv: list[str]) -> int:
         ["ruff", "format", "--check", "."],
         ["mypy"],
         ["pytest", "--hypothesis-profile=ci", *argv],
+        # Tiny sizes, a few seconds: the benchmarks must keep running, their numbers are not checked.
+        ["benchmarks", "--quick"],
     ]
     for step in steps:
         print("+", " ".join(step), flush=True)

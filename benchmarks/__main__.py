@@ -1,0 +1,9 @@
+"""Run the benchmarks: ``python -m benchmarks [--quick] [--json PATH] [-k SUBSTRING]``."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,119 @@
+"""``python -m benchmarks``: run the cases, print each with its ratios and targets.
+
+Full runs measure each case's memory in its own fresh subprocess; ``--quick``
+(toy sizes, for CI) measures all selected cases in one subprocess to stay
+within seconds. The exit status is 1 if a case failed (not if it was skipped
+or missed its target: targets are reported, not enforced).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import report
+from .harness import Case, CaseResult, evaluate_target, run_case
+from .memory import measure_in_subprocess
+from .registry import all_cases, select
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="mmref side by side with scikit-learn and the hardware limit.",
+    )
+    parser.add_argument("--quick", action="store_true", help="toy sizes, a few seconds (CI)")
+    parser.add_argument("--json", metavar="PATH", help="write every measurement to PATH")
+    parser.add_argument("--markdown", metavar="PATH", help="write the README table to PATH")
+    parser.add_argument(
+        "-k",
+        dest="patterns",
+        action="append",
+        metavar="SUBSTRING",
+        help="run only cases whose name contains SUBSTRING (repeatable)",
+    )
+    parser.add_argument("--list", action="store_true", help="list the case names and exit")
+    parser.add_argument(
+        "--repeats", type=int, metavar="N", help="timed rounds per case (default 5, at least 5)"
+    )
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.repeats is not None and args.repeats < 5:
+        _parser().error("--repeats must be at least 5 (the median of fewer rounds is noise)")
+    cases = select(all_cases(quick=args.quick), args.patterns)
+    if args.list:
+        for case in cases:
+            print(f"{case.name:<42} {case.title}")
+        return 0
+    if not cases:
+        print("no case matches", file=sys.stderr)
+        return 2
+    env = report.environment()
+    print(report.format_environment(env))
+    print(report.LEGEND)
+    print(f"mode: {'--quick (toy sizes; targets not checked)' if args.quick else 'full'}\n")
+    started = time.perf_counter()
+    results = _run(cases, quick=args.quick, repeats=args.repeats, memory=not args.no_memory)
+    failed = [r.name for r in results if r.status == "error" or _memory_failed(r)]
+    print(
+        f"\n{len(results)} cases in {time.perf_counter() - started:.0f} s; "
+        f"{sum(r.status == 'skipped' for r in results)} skipped, {len(failed)} failed"
+        + (f": {', '.join(failed)}" if failed else "")
+    )
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(report.to_json(results, env, quick=args.quick), indent=1) + "\n"
+        )
+    if args.markdown:
+        Path(args.markdown).write_text(report.markdown_table(results, env, quick=args.quick))
+    return 1 if failed else 0
+
+
+def _run(cases: list[Case], *, quick: bool, repeats: int | None, memory: bool) -> list[CaseResult]:
+    min_time = 0.002 if quick else 0.05
+    results: list[CaseResult] = []
+    for case in cases:
+        if case.full_only and quick:
+            result = CaseResult(case.name, case.title, "skipped", "full runs only (not --quick)")
+        else:
+            start = time.perf_counter()
+            result = run_case(case, repeats=repeats, min_time=min_time)
+            if not quick:
+                _finish(case, result, quick=quick, memory=memory)
+            result.elapsed = time.perf_counter() - start
+        results.append(result)
+        if not quick:
+            print(report.format_case(result), flush=True)
+    if quick:
+        by_name = {case.name: case for case in cases}
+        batch = [by_name[r.name] for r in results if _needs_memory(by_name[r.name], r)]
+        measured = measure_in_subprocess(batch, quick=True) if memory and batch else {}
+        for result in results:
+            result.memory = measured.get(result.name, result.memory)
+            _finish(by_name[result.name], result, quick=quick, memory=False)
+            print(report.format_case(result))
+    return results
+
+
+def _needs_memory(case: Case, result: CaseResult) -> bool:
+    return result.status == "ok" and case.memory == "subprocess"
+
+
+def _finish(case: Case, result: CaseResult, *, quick: bool, memory: bool) -> None:
+    if memory and _needs_memory(case, result):
+        result.memory = measure_in_subprocess([case], quick=quick)[case.name]
+    if result.status == "ok":
+        result.targets = [evaluate_target(t, result, quick=quick) for t in case.targets]
+
+
+def _memory_failed(result: CaseResult) -> bool:
+    return any(m.error for m in result.memory.values())

@@ -1,0 +1,243 @@
+"""The benchmark harness cannot rot: its ratio, timing and target logic, its data, a --quick run.
+
+Nothing here asserts on a measured time: the timing logic runs on a fake clock,
+and the end-to-end run only checks that cases run and report.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import data
+from benchmarks.cli import main
+from benchmarks.harness import (
+    Case,
+    CaseResult,
+    Contender,
+    MemoryResult,
+    Prepared,
+    Ratio,
+    SelfTimed,
+    Target,
+    Unavailable,
+    evaluate_target,
+    paired_ratio,
+    require,
+    run_case,
+    time_contenders,
+)
+from benchmarks.memory import peak_rss, reset_peak_rss
+from benchmarks.registry import all_cases, select
+
+MIB = 2**20
+
+
+class FakeClock:
+    """A clock that only moves when a contender says how long it took."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def contender(self, key: str, seconds: list[float], log: list[str]) -> Contender:
+        durations = iter(seconds)
+
+        def run() -> None:
+            log.append(key)
+            self.now += next(durations)
+
+        return Contender(key, key, run)
+
+
+def test_paired_ratio_is_per_round_median_and_spread() -> None:
+    ratio = paired_ratio([3.0, 8.0, 6.0, 4.0, 10.0], [1.0, 2.0, 2.0, 1.0, 2.0])
+    assert ratio == Ratio(median=4.0, low=3.0, high=5.0)
+    with pytest.raises(ValueError, match="same length"):
+        paired_ratio([1.0], [1.0, 2.0])
+
+
+def test_contenders_are_interleaved_after_one_warmup_each() -> None:
+    clock, log = FakeClock(), []
+    contenders = [
+        clock.contender("mmref", [9.0, 1.0, 1.0, 2.0], log),
+        clock.contender("peer", [9.0, 3.0, 4.0, 6.0], log),
+    ]
+    times, number, _ = time_contenders(contenders, repeats=3, warmup=1, min_time=0.5, clock=clock)
+    assert log == ["mmref", "peer"] + ["mmref", "peer"] * 3
+    assert times == {"mmref": [1.0, 1.0, 2.0], "peer": [3.0, 4.0, 6.0]}
+    assert number == {"mmref": 1, "peer": 1}
+    assert paired_ratio(times["peer"], times["mmref"]).median == 3.0
+
+
+def test_fast_calls_are_looped_and_self_timed_calls_report_their_own_time() -> None:
+    clock = FakeClock()
+
+    def fast() -> None:
+        clock.now += 0.001
+
+    def child() -> SelfTimed:
+        clock.now += 0.2  # the wall clock includes starting the child process
+        return SelfTimed(0.05)
+
+    times, number, _ = time_contenders(
+        [Contender("mmref", "fast", fast), Contender("peer", "child", child)],
+        repeats=5,
+        warmup=1,
+        min_time=0.01,
+        clock=clock,
+    )
+    assert number == {"mmref": 10, "peer": 1}
+    assert times["mmref"] == pytest.approx([0.001] * 5)
+    assert times["peer"] == pytest.approx([0.05] * 5)
+
+
+def test_untimed_contenders_are_not_run_and_warnings_are_recorded() -> None:
+    def warns() -> None:
+        import warnings
+
+        warnings.warn("slow convergence", RuntimeWarning, stacklevel=1)
+
+    def never() -> None:
+        raise AssertionError("an untimed contender must not be timed")
+
+    _, _, caught = time_contenders(
+        [Contender("mmref", "w", warns), Contender("x", "memory only", never, timed=False)],
+        repeats=5,
+        warmup=1,
+        min_time=0.0,
+    )
+    assert caught == {"mmref": ["RuntimeWarning"]}
+
+
+def _result(**ratios: float) -> CaseResult:
+    result = CaseResult("case", "title", "ok")
+    result.ratios = {key: Ratio(value, value, value) for key, value in ratios.items()}
+    return result
+
+
+@pytest.mark.parametrize(("value", "status"), [(3.5, "MET"), (3.0, "MET"), (2.9, "NOT MET")])
+def test_speed_target(value: float, status: str) -> None:
+    target = Target("sparse: >= 3x sklearn", "issue 3", "speed", 3.0, "peer")
+    outcome = evaluate_target(target, _result(peer=value), quick=False)
+    assert (outcome.status, outcome.value) == (status, value)
+
+
+def test_targets_are_not_checked_at_quick_sizes_or_without_numbers() -> None:
+    target = Target("t", "issue 3", "speed", 1.0, "limit")
+    assert evaluate_target(target, _result(limit=9.0), quick=True).status == "n/a"
+    assert evaluate_target(target, _result(peer=9.0), quick=False).status == "n/a"
+
+
+def test_memory_targets() -> None:
+    result = _result()
+    result.memory = {
+        "mmref": MemoryResult(None, 200 * MIB, 70 * MIB),
+        "sklearn.fit": MemoryResult(None, 700 * MIB, 588 * MIB),
+    }
+    ratio = Target("<= 1/8 of sklearn's fit", "issue 3", "memory", 8.0, "sklearn.fit")
+    assert evaluate_target(ratio, result, quick=False).status == "MET"
+    assert evaluate_target(ratio, result, quick=False).value == pytest.approx(8.4)
+    peak = Target("peak RSS < 150 MiB", "issue 6", "peak_rss_mib", 150.0)
+    assert evaluate_target(peak, result, quick=False).status == "NOT MET"
+    result.memory["mmref"] = MemoryResult(None, None, None, error="failed")
+    assert evaluate_target(ratio, result, quick=False).status == "n/a"
+
+
+def test_run_case_reports_unavailable_and_broken_cases() -> None:
+    def unavailable() -> Prepared:
+        return require("mmref.no_such_module", "Encoder")
+
+    def broken() -> Prepared:
+        raise RuntimeError("half-written module")
+
+    def failing_contender() -> Prepared:
+        return Prepared([Contender("mmref", "boom", lambda: 1 / 0)], 1, "items")
+
+    skipped = run_case(Case("a", "a", unavailable), repeats=None, min_time=0.0)
+    assert (skipped.status, skipped.reason) == (
+        "skipped",
+        "not available (mmref.no_such_module is not available)",
+    )
+    assert run_case(Case("b", "b", broken), repeats=None, min_time=0.0).status == "error"
+    failed = run_case(Case("c", "c", failing_contender), repeats=None, min_time=0.0)
+    assert failed.status == "error" and "ZeroDivisionError" in failed.reason
+    with pytest.raises(Unavailable, match="mmref.nothing"):
+        require("mmref", "nothing")
+
+
+def test_cases_have_unique_names_the_same_at_both_sizes() -> None:
+    quick, full = all_cases(quick=True), all_cases(quick=False)
+    assert [c.name for c in quick] == [c.name for c in full]
+    assert len({c.name for c in full}) == len(full)
+    assert all(c.repeats >= 5 for c in full)
+    names = [c.name for c in select(full, ["sparse.28x28", "text.zh"])]
+    assert names == [
+        "image.sparse.28x28-256.float64",
+        "image.sparse.28x28-256.float64.build",
+        "image.sparse.28x28-256.float32",
+        "image.sparse.28x28-256.float32.build",
+        "text.zh.default.1-2",
+    ]
+    stated = {t.text for c in full for t in c.targets}
+    assert "sparse 28x28 -> 256: >= 3x the throughput of sklearn SparseRandomProjection" in stated
+
+
+def test_data_is_deterministic_and_shaped_as_specified() -> None:
+    captions = data.english_captions(200)
+    assert captions == data.english_captions(200) != data.english_captions(200, seed=1)
+    assert all(8 <= len(c.split()) <= 20 and c.endswith(".") for c in captions)
+    sentences = data.chinese_sentences(100)
+    assert len(sentences) == 100
+    assert all(11 <= len(s) <= 41 and s.endswith("。") for s in sentences)  # with the full stop
+    X = data.images(7, 300, np.float32)
+    assert X.shape == (7, 300) and X.dtype == np.float32
+    assert X.min() >= 0.0 and X.max() < 1.0 and not np.array_equal(X[0], X[1])
+    u = data.uniform(0, 1, 100_000)
+    assert abs(u.mean() - 0.5) < 0.01  # 100k uniforms: standard error 0.0009
+    ranks = data.zipf_ranks(u, 1000, 1.1)
+    counts = np.bincount(ranks, minlength=1000)
+    assert counts[0] > counts[1] > counts[10] > counts[100]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="peak RSS reset is Linux-only")
+def test_peak_rss_can_be_reset_and_sees_a_new_allocation() -> None:
+    assert reset_peak_rss()
+    before = peak_rss()
+    block = np.ones(64 * MIB, dtype=np.uint8)  # touched, so resident
+    after = peak_rss()
+    assert before is not None and after is not None
+    assert after - before >= 48 * MIB
+    del block
+
+
+def test_quick_run_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "bench.json"
+    table = tmp_path / "bench.md"
+    args = ["--quick", "-k", "classifiers.ridge", "-k", "image.sparse.28x28-256.float64"]
+    code = main([*args, "--json", str(out), "--markdown", str(table)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "speed ratio = time(other) / time(mmref)" in printed and "BLAS:" in printed
+    report = json.loads(out.read_text())
+    assert report["quick"] is True and report["environment"]["cores"] >= 1
+    cases = {c["name"]: c for c in report["cases"]}
+    assert set(cases) == {
+        "classifiers.ridge.fit",
+        "classifiers.ridge.predict",
+        "image.sparse.28x28-256.float64",
+        "image.sparse.28x28-256.float64.build",
+    }
+    for case in cases.values():
+        assert case["status"] in ("ok", "skipped"), case
+        if case["status"] == "ok":
+            assert len(case["times"]["mmref"]) == 5
+            assert case["memory"]["mmref"]["error"] is None
+            assert all(t["status"] == "n/a" for t in case["targets"])
+    assert table.read_text().startswith("Measured with `python -m benchmarks --quick`")
