@@ -93,4 +93,10 @@ def _print_results(results: list[CheckResult], stdout: IO[str]) -> int:
     counts = {s: sum(r.status == s for r in results) for s in STATUSES}
     summary = ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n)
     print(f"{len(results)} checked: {summary}", file=stdout)
-    return 1 if counts["FAIL"] else 0
+    if counts["FAIL"]:
+        return 1
+    if results and counts["SKIP"] == len(results):
+        # Nothing was actually compared (a mistyped --against module, say): not a pass.
+        print("nothing was checked: every property was skipped", file=stdout)
+        return 1
+    return 0

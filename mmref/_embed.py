@@ -117,6 +117,14 @@ class ImageSource:
                     raise DataError(f"{self.path}: no array {self.key!r} (arrays: {listed})")
                 with zf.open(member) as handle:
                     shape, _, dtype = _read_npy_header(handle, f"{self.path}[{self.key}]")
+                    header_bytes = handle.tell()
+                needed = dtype.itemsize * math.prod(shape)
+                size = zf.getinfo(member).file_size - header_bytes
+                if size < needed:
+                    raise DataError(
+                        f"{self.path}: array {self.key!r} promises shape {shape} of {dtype} "
+                        f"({needed} bytes) but holds only {size} bytes (truncated or forged?)"
+                    )
                 if dtype.hasobject:
                     raise DataError(f"{self.path}: array {self.key!r} holds objects (pickled)")
                 self.shape, self.dtype = shape, dtype
@@ -192,13 +200,14 @@ def embed_rows(
 ) -> npt.NDArray[Any]:
     """Embed rows ``start:stop`` as ``mmref embed`` does: joint when both inputs are given.
 
-    An image batch of shape ``(n, H, W, C)`` is passed as ``(n, H, W*C)``: the same
-    pixels in the same (row-major) order, so a default encoder projects exactly what
-    ``image_shape=(H, W, C)`` would. Errors become :class:`DataError` naming the rows.
+    An image batch of shape ``(n, H, W, C)`` is passed to an mmref image encoder with
+    ``image_shape=None`` as ``(n, H, W*C)``: the same pixels in the same (row-major)
+    order, so it projects exactly what ``image_shape=(H, W, C)`` would. Any other model
+    gets the batch as it is. Errors become :class:`DataError` naming the rows.
     """
     from .reference import joint_embedding
 
-    if image is not None and image.ndim == 4:
+    if image is not None and image.ndim == 4 and _takes_flat_channels(model):
         image = image.reshape(image.shape[0], image.shape[1], -1)
     try:
         if image is not None and text is not None:
@@ -208,6 +217,22 @@ def embed_rows(
         return np.asarray(model.encode_text(text))
     except (ValueError, TypeError) as exc:
         raise DataError(f"rows {start} to {stop - 1}: {exc}") from None
+
+
+def _takes_flat_channels(model: Any) -> bool:
+    """True if the model's image encoder is an mmref encoder without an ``image_shape``."""
+    from .image import RandomProjectionImageEncoder
+
+    encoder = model
+    for name in ("image_encoder_", "image_encoder"):
+        inner = getattr(model, name, None)
+        if inner is not None:
+            encoder = inner
+            break
+    else:
+        if type(model).__name__ == "MultimodalEncoder":
+            return True  # unfitted, with the default RandomProjectionImageEncoder()
+    return isinstance(encoder, RandomProjectionImageEncoder) and encoder.image_shape is None
 
 
 def write_embeddings(

@@ -43,6 +43,9 @@ def atomic_output(destination: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         raise FileNotFoundError(f"the output directory {str(directory)!r} does not exist")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".mmref-tmp", dir=directory)
     try:
+        # mkstemp creates the file 0600; the result should get the usual mode (0644 under
+        # umask 022), as a file opened with open(path, "wb") would.
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
@@ -53,6 +56,13 @@ def atomic_output(destination: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             os.unlink(tmp_name)
         raise
     fsync_directory(directory)
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it; set it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def fsync_directory(directory: str | os.PathLike[str]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
@@ -21,7 +22,7 @@ _EXIT_USAGE = 2
 _EXIT_INTERRUPTED = 130
 
 
-class UsageError(Exception):
+class _UsageError(Exception):
     """A problem with the command line itself (exit status 2)."""
 
 
@@ -56,7 +57,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mmref: interrupted; nothing was written", file=sys.stderr)
         return _EXIT_INTERRUPTED
-    except UsageError as exc:
+    except BrokenPipeError:
+        # The reader went away (`mmref conform ... | head`): say nothing more, and keep
+        # Python from complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return _EXIT_DATA
+    except MemoryError:
+        print(f"mmref {args.command}: error: out of memory", file=sys.stderr)
+        return _EXIT_DATA
+    except _UsageError as exc:
         print(f"mmref {args.command}: error: {exc}", file=sys.stderr)
         return _EXIT_USAGE
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
@@ -148,7 +157,7 @@ def _run_demo(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 def _run_embed(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from ._embed_cli import run_embed
 
-    return run_embed(args, stderr, UsageError)
+    return run_embed(args, stderr, _UsageError)
 
 
 def _run_conform(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -156,7 +165,7 @@ def _run_conform(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> in
 
     target = args.against if args.kind == "golden" else args.target
     if args.kind != "golden" and target is None:
-        raise UsageError(f"conform {args.kind} needs a target MODULE:ATTR")
+        raise _UsageError(f"conform {args.kind} needs a target MODULE:ATTR")
     status: int = conformance.conform_main(args.kind, target, args.max_examples, stdout, stderr)
     return status
 

@@ -385,7 +385,7 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
             if isinstance(self.density, str):
                 raise param_error(_OWNER, "density", '"auto" or a float in (0, 1]', self.density)
             density = check_float_param(
-                self.density, name="density", owner=_OWNER, low=0.0, high=1.0, closed="right"
+                self.density, name="density", owner=_OWNER, low=0, high=1, closed="right"
             )
             if _proj.density_threshold(density) == 0:
                 raise param_error(_OWNER, "density", "a float in (2**-64, 1]", self.density)

@@ -185,10 +185,10 @@ def _method(model: Any, name: str, protocol: str) -> Any:
 
 
 def _n_rows(x: object) -> int | None:
-    """The number of samples in ``x`` if it is cheap and unambiguous to tell, else None."""
+    """The number of samples in ``x`` if it has a shape, else None."""
+    # Only an object with a shape says how many samples it holds: a list or tuple may be
+    # a pair of inputs (or anything else) that the model's predict unpacks.
     shape = getattr(x, "shape", None)
     if isinstance(shape, tuple) and shape and isinstance(shape[0], int):
         return int(shape[0])
-    if isinstance(x, list | tuple):
-        return len(x)
     return None

@@ -41,14 +41,14 @@ def _inputs(tmp_path: Path, n: int = 6, shape: tuple[int, ...] = (8, 8)) -> tupl
 
 
 def test_demo_json_is_deterministic_and_fusion_helps() -> None:
-    runs = [_run("demo", "--samples", "600", "--seed", "3", "--json") for _ in range(2)]
+    runs = [_run("demo", "--samples", "300", "--seed", "3", "--json") for _ in range(2)]
     for run in runs:
         assert run.returncode == 0, run.stderr
     first, second = (json.loads(r.stdout) for r in runs)
     assert first["accuracy"] == second["accuracy"]
     assert set(first["accuracy"]) == {"centroid", "ridge", "softmax"}
     assert first["widths"] == {"image": 256, "text": 1024, "joint": 1280}
-    assert first["n_train"] + first["n_test"] == 600
+    assert first["n_train"] + first["n_test"] == 300
     for stage, rate in first["throughput_items_per_s"].items():
         assert rate is None or rate > 0, stage
 
@@ -71,7 +71,8 @@ def test_demo_table_and_classifier_option(capsys: pytest.CaptureFixture[str]) ->
 
 def test_demo_save_model_feeds_embed(tmp_path: Path) -> None:
     model = tmp_path / "demo.mmref"
-    assert main(["demo", "--samples", "200", "--json", "--save-model", str(model)]) == 0
+    args = ["demo", "--samples", "200", "--classifier", "centroid", "--json"]
+    assert main([*args, "--save-model", str(model)]) == 0
     images, captions = _inputs(tmp_path)
     out = tmp_path / "out.npy"
     args = ["embed", "--images", str(images), "--texts", str(captions), "--output", str(out)]
@@ -210,26 +211,20 @@ def test_embed_no_progress_when_not_a_terminal(tmp_path: Path) -> None:
     assert run.returncode == 0 and run.stderr == "" and run.stdout == ""
 
 
+def _sparse_images(path: Path, shape: tuple[int, ...]) -> Path:
+    # open_memmap only writes the header and sizes the file: the zeros take no disk space.
+    np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape).flush()
+    return path
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
 def test_embed_interrupted_midway_leaves_no_output(tmp_path: Path, sig: signal.Signals) -> None:
-    n = 60_000
-    np.save(tmp_path / "big.npy", np.ones((n, 28, 28), dtype=np.uint8))
+    images = _sparse_images(tmp_path / "big.npy", (1_000_000, 28, 28))
     out = tmp_path / "out.npy"
     out.write_bytes(b"earlier result")
+    command = ["embed", "--images", str(images), "--output", str(out), "--batch-size", "64"]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mmref",
-            "embed",
-            "--images",
-            str(tmp_path / "big.npy"),
-            "--output",
-            str(out),
-            "--batch-size",
-            "16",
-            "--quiet",
-        ],
+        [sys.executable, "-m", "mmref", *command, "--quiet"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -238,11 +233,13 @@ def test_embed_interrupted_midway_leaves_no_output(tmp_path: Path, sig: signal.S
     temporaries: list[Path] = []
     while time.monotonic() < deadline and not temporaries and process.poll() is None:
         temporaries = [p for p in tmp_path.iterdir() if p.name.endswith(".mmref-tmp")]
-        time.sleep(0.05)
+        time.sleep(0.01)
+    # Freeze the run midway so that a fast machine cannot finish before the signal lands.
+    os.kill(process.pid, signal.SIGSTOP)
     assert temporaries, "the run never started writing"
-    time.sleep(0.2)
-    assert process.poll() is None, "finished before it could be interrupted; use a larger input"
+    assert process.poll() is None, "the run finished before it could be interrupted"
     os.kill(process.pid, sig)
+    os.kill(process.pid, signal.SIGCONT)
     _, stderr = process.communicate(timeout=60)
     assert out.read_bytes() == b"earlier result"
     left = [p for p in tmp_path.iterdir() if p.name.endswith(".mmref-tmp")]
@@ -251,3 +248,78 @@ def test_embed_interrupted_midway_leaves_no_output(tmp_path: Path, sig: signal.S
     else:
         assert process.returncode == 130 and left == [], stderr
         assert "interrupted" in stderr and "Traceback" not in stderr
+
+
+def test_embed_streams_a_large_file_in_bounded_memory(tmp_path: Path) -> None:
+    images = _sparse_images(tmp_path / "large.npy", (32_768, 128, 128))  # 512 MiB
+    out = tmp_path / "out.npy"
+    child = (
+        "import sys\n"
+        "from mmref.cli import main\n"
+        "status = main(sys.argv[1:])\n"
+        "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+        "print(peak)\n"
+        "sys.exit(status)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", child, "embed", "--images", str(images), "--output", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    peak_bytes = int(run.stdout.split()[-1]) * 1024
+    assert peak_bytes < 300e6, f"peak RSS {peak_bytes / 1e6:.0f} MB for a 537 MB input"
+    result = np.load(out, mmap_mode="r")
+    assert result.shape == (32_768, 256)
+    assert not np.any(result[::4096])  # zero images give zero rows, never NaN
+
+
+def test_embed_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    pytest.importorskip("tqdm")
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    images, captions = _inputs(tmp_path, n=40)
+    outputs = {}
+    for quiet in (False, True):
+        leader, follower = pty.openpty()
+        # A new pseudo-terminal is 0x0; give it the size of a real one.
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        args = ["embed", "--images", str(images), "--texts", str(captions), "--batch-size", "8"]
+        args += ["--output", str(tmp_path / f"o{quiet}.npy")] + (["--quiet"] if quiet else [])
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mmref", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=follower,
+        )
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        os.close(leader)
+        assert process.wait(timeout=120) == 0
+        outputs[quiet] = b"".join(chunks).decode("utf-8", "replace")
+    assert "40/40" in outputs[False] and "rows" in outputs[False], outputs[False]
+    assert outputs[True] == ""
+
+
+def test_embed_model_with_a_colour_image_shape(tmp_path: Path) -> None:
+    images, captions = _inputs(tmp_path, n=5, shape=(6, 6, 3))
+    model = mmref.MultimodalEncoder(
+        mmref.RandomProjectionImageEncoder(16, image_shape=(6, 6, 3)), mmref.BagOfWordsTextEncoder()
+    )
+    mmref.save(model, tmp_path / "m.mmref")
+    out = tmp_path / "out.npy"
+    args = ["embed", "--images", str(images), "--texts", str(captions), "--output", str(out)]
+    assert main([*args, "--model", str(tmp_path / "m.mmref"), "--quiet"]) == 0
+    np.testing.assert_array_equal(np.load(out), model.embed(np.load(images), CAPTIONS[:5]))

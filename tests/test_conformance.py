@@ -750,6 +750,9 @@ def test_conform_golden_command(user_module: str) -> None:
     status, out, _ = _conform("golden", "mmref")  # the top-level names of mmref
     assert status == 0
     assert "SKIP" in out  # mmref does not export mix64
+    # A module that implements nothing checked (a typo, say) does not "conform".
+    status, out, _ = _conform("golden", "json")
+    assert status == 1 and "nothing was checked" in out
 
 
 def test_golden_json_is_exact_for_special_floats() -> None:

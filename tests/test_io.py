@@ -156,3 +156,29 @@ def test_auto_batch_size_bounds_memory() -> None:
     assert auto_batch_size(224 * 224 * 3) * 224 * 224 * 3 * 8 <= 32 << 20
     assert auto_batch_size(10**9) == 1
     assert auto_batch_size(1) == 8192
+
+
+def test_atomic_output_gets_the_usual_file_mode(tmp_path: Path) -> None:
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        with atomic_output(tmp_path / "out.bin") as handle:
+            handle.write(b"x")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "out.bin").stat().st_mode & 0o777 == 0o644
+
+
+def test_image_source_rejects_npz_member_promising_more_than_it_holds(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**7, 1000, 1000)}
+    )
+    with zipfile.ZipFile(tmp_path / "forged.npz", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("pixels.npy", header.getvalue() + b"\0" * 64)
+    with pytest.raises(DataError, match="promises shape"):
+        ImageSource(str(tmp_path / "forged.npz"), "pixels")

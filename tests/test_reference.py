@@ -322,3 +322,16 @@ def test_help_explains_the_contract() -> None:
     assert "(n_samples, d_image + d_text)" in doc
     doc = mmref.multimodal_classification.__doc__ or ""
     assert "not used" in doc and "lowest column index" in doc
+
+
+def test_classification_passes_shapeless_inputs_through_as_the_source_does() -> None:
+    # A tuple is not a batch of rows: predict may unpack it (here a pair of inputs).
+    class PairModel:
+        def predict(self, X: Any) -> Any:
+            image, text = X
+            return np.concatenate([np.asarray(image), np.asarray(text)], axis=1)
+
+    pair = (np.eye(5), np.zeros((5, 1)))
+    result = mmref.multimodal_classification(pair, None, PairModel())
+    _same(result, _source_multimodal_classification(pair, None, PairModel()))
+    assert result.shape == (5,)

@@ -20,7 +20,7 @@ def main(argv: list[str]) -> int:
         ["ruff", "format", "--check", "."],
         ["mypy"],
         ["pytest", "--hypothesis-profile=ci", *argv],
-        # Tiny sizes, a few seconds: the benchmarks must keep running, their numbers are not checked.
+        # Tiny sizes: the benchmarks must keep running; their numbers are not checked here.
         ["benchmarks", "--quick"],
     ]
     for step in steps:
