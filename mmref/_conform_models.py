@@ -134,7 +134,10 @@ def _add_to_both(name: str, embedding: str, classification: str) -> Callable[[_C
 def _image_shape_for(ctx: Context) -> tuple[int, ...] | None:
     if ctx.image_shape is not None:
         return tuple(ctx.image_shape)
-    for owner in (ctx.target, getattr(ctx.target, "image_encoder_", None)):
+    inner = getattr(ctx.target, "image_encoder_", None)
+    if inner is None:  # an unfitted composite uses the encoder it was given
+        inner = getattr(ctx.target, "image_encoder", None)
+    for owner in (ctx.target, inner):
         shape = getattr(owner, "image_shape", None)
         if isinstance(shape, tuple):
             return shape

@@ -147,7 +147,8 @@ def check_embedding_model(
     image_shape : tuple of int, default=None
         The shape of one image the model accepts; a batch is
         ``(N, *image_shape)``. None takes ``model.image_shape`` (or
-        ``model.image_encoder_.image_shape``) when it is a tuple, else
+        the ``image_shape`` of ``model.image_encoder_``, else of ``model.image_encoder``)
+        when it is a tuple, else
         ``(1, n_features_in_)`` for a fitted image encoder, else draws 2-D
         ``(H, W)`` shapes (a 3-D array is then a batch).
     image_dtypes : sequence of dtype, default=None

@@ -66,7 +66,7 @@ from ._validation import (
     describe,
     shape_str,
 )
-from .exceptions import ConvergenceWarning
+from .exceptions import ConvergenceWarning, ModelFileError
 
 __all__ = [
     "NearestCentroidClassifier",
@@ -152,7 +152,8 @@ class _Classifier(ParamsMixin):
             NaN or infinity.
         """
         check_fitted(self, "classes_")
-        if "_weights" not in self.__dict__:  # loaded by mmref.load: only public state is stored
+        if "_weights" not in self.__dict__:  # loaded or unpickled: only public state is stored
+            self._check_state()
             self._derive()
         owner = type(self).__name__
         X_arr = _check_X(X, owner=owner)
@@ -239,12 +240,79 @@ class _Classifier(ParamsMixin):
         """Set the private scoring arrays from the public fitted state (after fit or load)."""
         raise NotImplementedError
 
+    def _state_shapes(self, k: int, d: int) -> dict[str, tuple[int, ...]]:
+        """The float64 fitted arrays of a fitted classifier with k classes and d features."""
+        raise NotImplementedError
+
+    def _check_state(self) -> None:
+        """Check that the public fitted state is one ``fit`` could have produced.
+
+        Called by :func:`mmref.load` and before ``predict`` derives its scoring
+        arrays from state it did not compute itself (loaded, unpickled or set by
+        hand). An unfitted classifier (no fitted attribute at all) passes.
+
+        Raises
+        ------
+        ModelFileError
+            Naming the first attribute that is missing, of the wrong type or
+            shape, or not finite: ``classes_`` must be a 1-D array of at least 2
+            sorted unique labels, ``n_features_in_`` an int >= 1, and the weight
+            arrays float64 of the shapes in the class docstring.
+        """
+        owner = type(self).__name__
+        shapes_names = list(self._state_shapes(2, 1))
+        names = ["classes_", "n_features_in_", *shapes_names]
+        present = [name for name in names if name in self.__dict__]
+        if not present:
+            return
+        missing = [name for name in names if name not in self.__dict__]
+        if missing:
+            raise ModelFileError(
+                f"{owner} has the fitted attribute {present[0]} but lacks {missing[0]}; "
+                f"expected all of {', '.join(names)}."
+            )
+        classes = self.__dict__["classes_"]
+        if (
+            not isinstance(classes, np.ndarray)
+            or classes.ndim != 1
+            or classes.dtype.kind not in "biufmMSUO"
+            or classes.shape[0] < 2
+            or not _sorted_unique(classes)
+        ):
+            raise ModelFileError(
+                f"{owner}.classes_ is {describe(classes)}; expected a 1-D array of at least 2 "
+                f"sorted unique labels (ints, floats or strings)."
+            )
+        d = self.__dict__["n_features_in_"]
+        if not isinstance(d, int | np.integer) or isinstance(d, bool) or d < 1:
+            raise ModelFileError(f"{owner}.n_features_in_ is {describe(d)}; expected an int >= 1.")
+        k = classes.shape[0]
+        for name, shape in self._state_shapes(k, int(d)).items():
+            value = self.__dict__[name]
+            if not isinstance(value, np.ndarray) or value.dtype != np.float64:
+                raise ModelFileError(
+                    f"{owner}.{name} is {describe(value)}; expected a float64 array of shape "
+                    f"{shape_str(shape)}."
+                )
+            if value.shape != shape:
+                raise ModelFileError(
+                    f"{owner}.{name} has shape {shape_str(value.shape)}; expected "
+                    f"{shape_str(shape)} for {k} classes and {d} features."
+                )
+            if not np.isfinite(value).all():
+                raise ModelFileError(f"{owner}.{name} holds NaN or infinity; expected finite.")
+
 
 class _LinearClassifier(_Classifier):
     """Scores ``X @ coef_.T + intercept_``: the Ridge and Softmax classifiers."""
 
     coef_: Float64Array
     intercept_: Float64Array
+
+    def _state_shapes(self, k: int, d: int) -> dict[str, tuple[int, ...]]:
+        # Two classes have one weight row: the decision (or logit) of classes_[1].
+        m = 1 if k == 2 else k
+        return {"coef_": (m, d), "intercept_": (m,)}
 
     def _derive(self) -> None:
         # Transposed and contiguous, so that scoring is one BLAS call.
@@ -320,6 +388,9 @@ class NearestCentroidClassifier(_Classifier):
             raise _overflow_error(type(self).__name__)
         self.centroids_ = centroids
         self._derive()
+
+    def _state_shapes(self, k: int, d: int) -> dict[str, tuple[int, ...]]:
+        return {"centroids_": (k, d)}
 
     def _derive(self) -> None:
         centroids = self.centroids_
@@ -704,6 +775,14 @@ def _overflow_error(owner: str) -> ValueError:
         f"{owner}.fit overflowed float64: the values of X are too large (their squares or "
         f"products exceed about 1e308); rescale X."
     )
+
+
+def _sorted_unique(labels: npt.NDArray[Any]) -> bool:
+    """Whether ``labels`` is strictly increasing, as ``np.unique`` returns it (no NaN)."""
+    try:
+        return bool(np.all(labels[1:] > labels[:-1]))
+    except TypeError:  # object labels that do not compare
+        return False
 
 
 def _safe_inverse(norms: Float64Array) -> Float64Array:

@@ -10,7 +10,9 @@
 The defaults are the two mmref encoders with their default settings,
 ``RandomProjectionImageEncoder()`` (256 columns) and ``BagOfWordsTextEncoder()``
 (1024 columns), so ``MultimodalEncoder()`` gives 1280-column joint embeddings
-and needs no fitting.
+and needs no fitting. After ``fit`` the encoders in use are the fitted
+attributes ``image_encoder_`` and ``text_encoder_`` (scikit-learn's
+meta-estimator convention), which :func:`mmref.save` stores with the model.
 """
 
 from __future__ import annotations
@@ -38,16 +40,24 @@ class MultimodalEncoder(ParamsMixin):
     Attributes
     ----------
     image_encoder_ : object
-        The image encoder in use: ``image_encoder``, or the default one.
+        Set by :meth:`fit`: the image encoder in use, ``image_encoder`` itself
+        (fitted in place) or, when it is None, a new
+        ``RandomProjectionImageEncoder()`` fitted on the training images.
     text_encoder_ : object
-        The text encoder in use: ``text_encoder``, or the default one.
+        Set by :meth:`fit`: ``text_encoder`` itself or, when it is None, a new
+        ``BagOfWordsTextEncoder()``, fitted on the training texts.
 
     Notes
     -----
     Fitting is optional: the default encoders (random projection, feature
-    hashing) have nothing to learn. ``fit`` is needed only for encoders that
-    learn from data (a text encoder with a learned vocabulary or tf-idf
-    weights). The encoders passed in are used, and fitted, in place.
+    hashing) have nothing to learn. Unfitted, the encoders given are used
+    (and a missing one is replaced by a default one, created on first use);
+    once fitted, ``image_encoder_`` and ``text_encoder_`` are used, so that
+    the fitted state (the image width checked by ``n_features_in_``, a learned
+    vocabulary) is part of the model and is saved by :func:`mmref.save`.
+    ``fit`` is needed only for encoders that learn from data (a text encoder
+    with a learned vocabulary or tf-idf weights) or to fix the image width.
+    The encoders passed in are used, and fitted, in place.
 
     Examples
     --------
@@ -57,57 +67,51 @@ class MultimodalEncoder(ParamsMixin):
     >>> joint = encoder.embed(np.zeros((2, 8, 8)), ["a red circle", "一个红色的圆"])
     >>> joint.shape
     (2, 1280)
+    >>> encoder.fit(np.zeros((2, 8, 8))).image_encoder_.n_features_in_
+    64
     """
 
     # Works unfitted: fit only matters for encoders that learn from data.
     _mmref_requires_fit_ = False
+    # The defaults used before fit have no state: a pure function of nothing.
+    _mmref_regenerable_ = ("_default_image_encoder", "_default_text_encoder")
 
     def __init__(self, image_encoder: Any = None, text_encoder: Any = None) -> None:
         self.image_encoder = image_encoder
         self.text_encoder = text_encoder
 
-    @property
-    def image_encoder_(self) -> Any:
-        """The image encoder in use (created on first access when ``image_encoder`` is None)."""
-        if self.image_encoder is not None:
-            return self.image_encoder
-        default = self.__dict__.get("_default_image_encoder")
-        if default is None:
-            from .image import RandomProjectionImageEncoder
-
-            default = self.__dict__["_default_image_encoder"] = RandomProjectionImageEncoder()
-        return default
-
-    @property
-    def text_encoder_(self) -> Any:
-        """The text encoder in use (created on first access when ``text_encoder`` is None)."""
-        if self.text_encoder is not None:
-            return self.text_encoder
-        default = self.__dict__.get("_default_text_encoder")
-        if default is None:
-            from .text import BagOfWordsTextEncoder
-
-            default = self.__dict__["_default_text_encoder"] = BagOfWordsTextEncoder()
-        return default
-
     def fit(self, image: Any = None, text: Any = None) -> MultimodalEncoder:
-        """Fit whichever encoders have a ``fit`` method on the given data.
+        """Set ``image_encoder_`` and ``text_encoder_``, fitting those with a ``fit`` method.
 
         Parameters
         ----------
         image : array-like, default=None
-            Training images for the image encoder; ``None`` skips it.
+            Training images for the image encoder; ``None`` skips fitting it.
         text : str or sequence of str, default=None
-            Training texts for the text encoder; ``None`` skips it.
+            Training texts for the text encoder; ``None`` skips fitting it.
 
         Returns
         -------
         self : MultimodalEncoder
         """
-        if image is not None and hasattr(self.image_encoder_, "fit"):
-            self.image_encoder_.fit(image)
-        if text is not None and hasattr(self.text_encoder_, "fit"):
-            self.text_encoder_.fit(text)
+        from .image import RandomProjectionImageEncoder
+        from .text import BagOfWordsTextEncoder
+
+        # A default encoder is new at each fit, as scikit-learn clones its sub-estimators:
+        # refitting on other data never changes an encoder fitted before.
+        image_encoder = self.image_encoder
+        if image_encoder is None:
+            image_encoder = RandomProjectionImageEncoder()
+        text_encoder = self.text_encoder
+        if text_encoder is None:
+            text_encoder = BagOfWordsTextEncoder()
+        if image is not None and hasattr(image_encoder, "fit"):
+            image_encoder.fit(image)
+        if text is not None and hasattr(text_encoder, "fit"):
+            text_encoder.fit(text)
+        # Set last, so a failed fit leaves the previous fitted state.
+        self.image_encoder_ = image_encoder
+        self.text_encoder_ = text_encoder
         return self
 
     def encode_image(self, image: Any) -> Any:
@@ -122,7 +126,7 @@ class MultimodalEncoder(ParamsMixin):
         -------
         embedding : ndarray of shape (n_samples, d_image)
         """
-        return self.image_encoder_.encode_image(image)
+        return self._image_encoder().encode_image(image)
 
     def encode_text(self, text: Any) -> Any:
         """Embed texts with the text encoder.
@@ -136,7 +140,7 @@ class MultimodalEncoder(ParamsMixin):
         -------
         embedding : ndarray of shape (n_samples, d_text)
         """
-        return self.text_encoder_.encode_text(text)
+        return self._text_encoder().encode_text(text)
 
     def embed(self, image: Any, text: Any) -> npt.NDArray[Any]:
         """Return ``joint_embedding(image, text, self)``.
@@ -153,3 +157,31 @@ class MultimodalEncoder(ParamsMixin):
         joint : ndarray of shape (n_samples, d_image + d_text)
         """
         return joint_embedding(image, text, self)
+
+    def _image_encoder(self) -> Any:
+        """``image_encoder_`` once fitted, else ``image_encoder``, else a cached default."""
+        fitted = self.__dict__.get("image_encoder_")
+        if fitted is not None:
+            return fitted
+        if self.image_encoder is not None:
+            return self.image_encoder
+        default = self.__dict__.get("_default_image_encoder")
+        if default is None:
+            from .image import RandomProjectionImageEncoder
+
+            default = self.__dict__["_default_image_encoder"] = RandomProjectionImageEncoder()
+        return default
+
+    def _text_encoder(self) -> Any:
+        """``text_encoder_`` once fitted, else ``text_encoder``, else a cached default."""
+        fitted = self.__dict__.get("text_encoder_")
+        if fitted is not None:
+            return fitted
+        if self.text_encoder is not None:
+            return self.text_encoder
+        default = self.__dict__.get("_default_text_encoder")
+        if default is None:
+            from .text import BagOfWordsTextEncoder
+
+            default = self.__dict__["_default_text_encoder"] = BagOfWordsTextEncoder()
+        return default

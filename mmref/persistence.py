@@ -21,14 +21,23 @@ bytes):
     ``{"tuple": [...]}``, ``{"dict": {...}}`` (string keys),
     ``{"float": "nan" | "inf" | "-inf"}``, ``{"dtype": "float32"}`` (a NumPy
     numeric type), ``{"array": "arrays/0.npy"}`` and ``{"object": OBJECT}``
-    (a nested model, such as the encoders inside a MultimodalEncoder).
+    (a nested model, such as the encoders inside a MultimodalEncoder). Values
+    nest at most 32 levels deep: the top ``OBJECT`` is level 1, and each list,
+    tagged value and nested ``OBJECT`` inside it adds a level (scalars and the
+    ``params`` / ``state`` mappings add none).
 ``arrays/<i>.npy``
     NumPy ``.npy`` (format 1.0 to 3.0), numeric or fixed-width string dtypes
     only, never object arrays.
 
 Encoders store only their parameters: their projection matrices regenerate
 from the seed. Loading checks each member's size before reading it, each
-array's dtype, shape and sha256 against the manifest, and raises
+array's dtype, shape and sha256 against the manifest, then checks the object
+it built: every float array in the fitted state is finite, every nested model
+has the methods of its role (``encode_image`` for an image encoder,
+``encode_text`` for a text encoder, both for the encoder of an
+``AlignedEncoder`` or ``ZeroShotClassifier``, a ``CCAAlignment`` as an
+alignment), and a classifier's fitted state is consistent (its
+``_check_state``: labels, widths and shapes). It raises
 :class:`~mmref.exceptions.ModelFileError` on anything unexpected.
 """
 
@@ -38,6 +47,7 @@ import inspect
 import io
 import math
 import os
+import reprlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -60,6 +70,21 @@ _DEFAULT_MAX_BYTES = 1 << 30
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 # Only these array kinds may be stored: bool, integers, floats, complex, str.
 _ARRAY_KINDS = frozenset("biufcU")
+# Deeper values are refused: no model nests more than a few levels, and recursion on a
+# hostile manifest must stop long before Python's recursion limit.
+_MAX_DEPTH = 32
+# The methods each nested model must have, by class and attribute. None is allowed only
+# where the constructor documents it (the default encoders of a MultimodalEncoder).
+_ROLES: dict[str, dict[str, tuple[tuple[str, ...], bool]]] = {
+    "MultimodalEncoder": {
+        "image_encoder": (("encode_image",), True),
+        "text_encoder": (("encode_text",), True),
+        "image_encoder_": (("encode_image",), False),
+        "text_encoder_": (("encode_text",), False),
+    },
+    "AlignedEncoder": {"encoder": (("encode_image", "encode_text"), False)},
+    "ZeroShotClassifier": {"aligned_encoder": (("encode_image", "encode_text"), False)},
+}
 
 
 def save(obj: Any, path: str | os.PathLike[str]) -> None:
@@ -68,7 +93,8 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     Parameters
     ----------
     obj : model
-        An mmref encoder, ``MultimodalEncoder``, classifier or alignment.
+        An mmref encoder, ``MultimodalEncoder``, classifier, alignment or
+        ``ZeroShotClassifier``.
     path : str or path-like
         The destination file; conventionally ``*.mmref``. An existing file is
         replaced only once the new one is complete and fsynced.
@@ -149,7 +175,10 @@ def load(path: str | os.PathLike[str], *, max_bytes: int = _DEFAULT_MAX_BYTES) -
     ModelFileError
         If the file is not an mmref model file, is of an unknown format
         version, is truncated or tampered with (a member missing, too large,
-        or differing from the manifest), or names a class mmref does not save.
+        or differing from the manifest), names a class mmref does not save,
+        nests values more than 32 levels deep, or holds an object whose state
+        fails the checks of the module docstring (non-finite weights, a nested model in the
+        wrong role, classifier state of inconsistent shapes).
     FileNotFoundError
         If ``path`` does not exist.
     """
@@ -188,9 +217,9 @@ def _registry() -> dict[str, type]:
         classifiers.SoftmaxClassifier,
     ]
     try:
-        from . import alignment
+        from . import alignment, zeroshot
 
-        classes += [alignment.CCAAlignment, alignment.AlignedEncoder]
+        classes += [alignment.CCAAlignment, alignment.AlignedEncoder, zeroshot.ZeroShotClassifier]
     except (ImportError, AttributeError):  # the alignment module is optional here
         pass
     return {cls.__name__: cls for cls in classes}
@@ -295,16 +324,22 @@ def _load_zip(zf: zipfile.ZipFile, name: str, max_bytes: int) -> Any:
         manifest = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"{name!r}: the manifest is not valid UTF-8 JSON ({exc})") from None
+    except RecursionError:
+        raise ModelFileError(
+            f"{name!r}: the manifest nests values more than {_MAX_DEPTH} levels deep"
+        ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelFileError(f"{name!r} is not an mmref model file (format is not {FORMAT!r})")
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise ModelFileError(
-            f"{name!r} has format_version {version!r}; this mmref reads version "
+            f"{name!r} has format_version {reprlib.repr(version)}; this mmref reads version "
             f"{FORMAT_VERSION} only"
         )
     listed = {_MANIFEST} | {
-        e.get("name") for e in _list(manifest.get("arrays"), "arrays", name) if isinstance(e, dict)
+        e["name"]
+        for e in _list(manifest.get("arrays"), "arrays", name)
+        if isinstance(e, dict) and isinstance(e.get("name"), str)
     }
     extra = sorted(set(infos) - listed)
     if extra:
@@ -317,7 +352,7 @@ def _load_zip(zf: zipfile.ZipFile, name: str, max_bytes: int) -> Any:
         arrays[array_name] = _read_array(zf, infos[array_name], entry, max_bytes, name)
     registry = _registry()
     try:
-        return _decode_object(manifest.get("object"), arrays, registry)
+        return _decode_object(manifest.get("object"), arrays, registry, 0)
     except ModelFileError as exc:
         raise ModelFileError(f"{name!r}: {exc}") from None
     except (TypeError, ValueError) as exc:
@@ -349,7 +384,7 @@ def _read_array(
     shape = tuple(_list(entry.get("shape"), "shape", name))
     digest = _field(entry, "sha256", str, name)
     if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape):
-        raise ModelFileError(f"{where}: the manifest shape {shape} is not a shape")
+        raise ModelFileError(f"{where}: the manifest shape {reprlib.repr(shape)} is not a shape")
     try:
         dtype = np.dtype(np.lib.format.descr_to_dtype(descr))
     except (TypeError, ValueError):
@@ -368,6 +403,8 @@ def _read_array(
         header_reader = {
             (1, 0): np.lib.format.read_array_header_1_0,
             (2, 0): np.lib.format.read_array_header_2_0,
+            # 3.0 differs from 2.0 only in a UTF-8 header; the dtypes allowed here are ASCII.
+            (3, 0): np.lib.format.read_array_header_2_0,
         }.get(version)
         if header_reader is None:
             raise ValueError(f"unsupported .npy version {version}")
@@ -388,7 +425,7 @@ def _read_array(
 
 
 def _decode_object(
-    spec: Any, arrays: dict[str, np.ndarray[Any, Any]], registry: dict[str, type]
+    spec: Any, arrays: dict[str, np.ndarray[Any, Any]], registry: dict[str, type], depth: int
 ) -> Any:
     if not isinstance(spec, dict):
         raise ModelFileError("the stored object is not a JSON object")
@@ -396,7 +433,7 @@ def _decode_object(
     cls = registry.get(class_name) if isinstance(class_name, str) else None
     if cls is None:
         raise ModelFileError(
-            f"class {class_name!r} is not one mmref loads; expected one of "
+            f"class {reprlib.repr(class_name)} is not one mmref loads; expected one of "
             f"{', '.join(sorted(registry))}"
         )
     params = spec.get("params")
@@ -406,7 +443,10 @@ def _decode_object(
     unknown = set(params) - set(_init_params(cls))
     if unknown:
         raise ModelFileError(f"{class_name} has no parameters {sorted(unknown)}")
-    obj = cls(**{k: _decode(v, arrays, registry) for k, v in params.items()})
+    decoded_params = {k: _decode(v, arrays, registry, depth + 1) for k, v in params.items()}
+    for key, value in decoded_params.items():
+        _check_role(cls.__name__, key, value, registry)
+    obj = cls(**decoded_params)
     for key, value in state.items():
         if not (
             isinstance(key, str)
@@ -415,22 +455,32 @@ def _decode_object(
             and not key.startswith("_")
         ):
             raise ModelFileError(f"{class_name} state has an invalid attribute name {key!r}")
-        setattr(obj, key, _decode(value, arrays, registry))
+        decoded = _decode(value, arrays, registry, depth + 1)
+        _check_role(cls.__name__, key, decoded, registry)
+        _check_finite(decoded, f"{class_name}.{key}")
+        setattr(obj, key, decoded)
+    check_state = getattr(obj, "_check_state", None)
+    if callable(check_state):
+        check_state()
     return obj
 
 
-def _decode(value: Any, arrays: dict[str, np.ndarray[Any, Any]], registry: dict[str, type]) -> Any:
+def _decode(
+    value: Any, arrays: dict[str, np.ndarray[Any, Any]], registry: dict[str, type], depth: int
+) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if depth >= _MAX_DEPTH:
+        raise ModelFileError(f"the manifest nests values more than {_MAX_DEPTH} levels deep")
     if isinstance(value, list):
-        return [_decode(v, arrays, registry) for v in value]
+        return [_decode(v, arrays, registry, depth + 1) for v in value]
     if not isinstance(value, dict) or len(value) != 1:
-        raise ModelFileError(f"unexpected value {str(value)[:80]!r}")
+        raise ModelFileError(f"unexpected value {reprlib.repr(value)}")
     ((tag, inner),) = value.items()
     if tag == "tuple" and isinstance(inner, list):
-        return tuple(_decode(v, arrays, registry) for v in inner)
+        return tuple(_decode(v, arrays, registry, depth + 1) for v in inner)
     if tag == "dict" and isinstance(inner, dict):
-        return {str(k): _decode(v, arrays, registry) for k, v in inner.items()}
+        return {str(k): _decode(v, arrays, registry, depth + 1) for k, v in inner.items()}
     if tag == "float" and inner in ("nan", "inf", "-inf"):
         return float(inner)
     if tag == "dtype" and isinstance(inner, str):
@@ -446,8 +496,46 @@ def _decode(value: Any, arrays: dict[str, np.ndarray[Any, Any]], registry: dict[
             raise ModelFileError(f"the array {inner!r} is not listed in the manifest")
         return arrays[inner]
     if tag == "object":
-        return _decode_object(inner, arrays, registry)
-    raise ModelFileError(f"unexpected tagged value {tag!r}")
+        return _decode_object(inner, arrays, registry, depth + 1)
+    raise ModelFileError(f"unexpected tagged value {reprlib.repr(tag)}")
+
+
+def _check_role(class_name: str, key: str, value: Any, registry: dict[str, type]) -> None:
+    """Refuse a nested model that cannot play its part (e.g. a classifier as an image encoder)."""
+    if class_name == "AlignedEncoder" and key == "alignment":
+        # Registered together with AlignedEncoder, so always present here.
+        if type(value) is not registry["CCAAlignment"]:
+            raise ModelFileError(f"{class_name}.{key} is {_kind(value)}; expected a CCAAlignment")
+        return
+    role = _ROLES.get(class_name, {}).get(key)
+    if role is None:
+        return
+    methods, none_ok = role
+    if value is None and none_ok:
+        return
+    missing = [m for m in methods if not callable(getattr(value, m, None))]
+    if missing:
+        raise ModelFileError(
+            f"{class_name}.{key} is {_kind(value)}, which lacks {' and '.join(missing)}; "
+            f"expected an encoder with {' and '.join(methods)}"
+        )
+
+
+def _check_finite(value: Any, where: str) -> None:
+    """Refuse NaN or infinity in a float array of the fitted state, however nested."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "fc" and not np.isfinite(value).all():
+            raise ModelFileError(f"{where} holds NaN or infinity; expected finite values")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_finite(item, where)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_finite(item, where)
+
+
+def _kind(value: Any) -> str:
+    return "None" if value is None else f"a {type(value).__name__}"
 
 
 def _list(value: Any, what: str, name: str) -> list[Any]:

@@ -59,6 +59,10 @@ class ZeroShotClassifier(ParamsMixin):
     ``encode_text`` call on all of them), so the classifier always follows
     the current state of ``aligned_encoder``.
 
+    :func:`mmref.save` stores the classifier as its two parameters, when
+    ``aligned_encoder`` is an mmref model and ``class_prompts`` a sequence of
+    str or a mapping with str keys (its order is kept).
+
     Examples
     --------
     >>> import numpy as np

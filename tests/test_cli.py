@@ -73,7 +73,8 @@ def test_demo_save_model_feeds_embed(tmp_path: Path) -> None:
     model = tmp_path / "demo.mmref"
     args = ["demo", "--samples", "200", "--classifier", "centroid", "--json"]
     assert main([*args, "--save-model", str(model)]) == 0
-    images, captions = _inputs(tmp_path)
+    # The saved encoder was fitted on the demo's 28x28 images and checks that width.
+    images, captions = _inputs(tmp_path, shape=(28, 28))
     out = tmp_path / "out.npy"
     args = ["embed", "--images", str(images), "--texts", str(captions), "--output", str(out)]
     assert main([*args, "--model", str(model), "--quiet"]) == 0

@@ -644,7 +644,7 @@ def test_fit_records_width_and_later_calls_must_match() -> None:
         ({"n_components": 2.5}, TypeError, "'n_components'"),
         ({"n_components": True}, TypeError, "'n_components'"),
         ({"method": "dense"}, ValueError, "'method' parameter.*one of"),
-        ({"density": 0}, ValueError, r"'density' parameter.*must be a float in \(0, 1\]. Got 0 instead"),
+        ({"density": 0}, ValueError, r"'density'.*a float in \(0, 1\]. Got 0 instead"),
         ({"density": 2}, ValueError, r"'density' parameter.*Got 2 instead"),
         ({"density": float("nan")}, ValueError, "'density'"),
         ({"density": "sqrt"}, ValueError, "'density' parameter.*auto"),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import numpy as np
+import pytest
 
 import mmref
 
@@ -54,3 +56,47 @@ def test_fit_skips_missing_modalities_and_encoders_without_fit() -> None:
 
     encoder = mmref.MultimodalEncoder(NoFit(), NoFit()).fit(None, None).fit(IMAGES, TEXTS)
     assert encoder.embed(IMAGES, TEXTS).shape == (4, 5)
+
+
+def test_unfitted_has_no_fitted_attributes_and_accepts_any_width() -> None:
+    encoder = mmref.MultimodalEncoder()
+    assert not hasattr(encoder, "image_encoder_") and not hasattr(encoder, "text_encoder_")
+    assert encoder.encode_image(np.zeros((2, 3, 5))).shape == (2, 256)
+    assert encoder.encode_image(IMAGES).shape == (4, 256)
+
+
+def test_fit_sets_fitted_encoders_and_they_are_used() -> None:
+    encoder = mmref.MultimodalEncoder().fit(IMAGES, TEXTS)
+    assert isinstance(encoder.image_encoder_, mmref.RandomProjectionImageEncoder)
+    assert isinstance(encoder.text_encoder_, mmref.BagOfWordsTextEncoder)
+    assert encoder.image_encoder is None and encoder.text_encoder is None
+    # The fitted width is enforced, as by the fitted image encoder itself.
+    with pytest.raises(ValueError, match="64"):
+        encoder.encode_image(np.zeros((2, 3, 5)))
+    # Fitting the defaults changes no output for images of the fitted width.
+    expected = mmref.MultimodalEncoder().embed(IMAGES, TEXTS)
+    assert encoder.embed(IMAGES, TEXTS).tobytes() == expected.tobytes()
+
+
+def test_refitting_a_default_encoder_does_not_change_an_earlier_one() -> None:
+    encoder = mmref.MultimodalEncoder().fit(IMAGES)
+    first = encoder.image_encoder_
+    encoder.fit(np.zeros((2, 3, 5)))
+    assert encoder.image_encoder_ is not first
+    assert first.n_features_in_ == 64 and encoder.image_encoder_.n_features_in_ == 15
+
+
+def test_fitted_encoders_win_over_later_parameter_changes() -> None:
+    # scikit-learn convention: parameters take effect at the next fit.
+    encoder = mmref.MultimodalEncoder(mmref.RandomProjectionImageEncoder(4)).fit(IMAGES)
+    encoder.set_params(image_encoder=mmref.RandomProjectionImageEncoder(6))
+    assert encoder.encode_image(IMAGES).shape == (4, 4)
+    assert encoder.fit(IMAGES).encode_image(IMAGES).shape == (4, 6)
+
+
+def test_pickle_keeps_fitted_state_and_drops_the_unfitted_defaults() -> None:
+    unfitted = mmref.MultimodalEncoder()
+    unfitted.encode_text(TEXTS)
+    assert "_default_text_encoder" not in vars(pickle.loads(pickle.dumps(unfitted)))
+    fitted = pickle.loads(pickle.dumps(mmref.MultimodalEncoder().fit(IMAGES, TEXTS)))
+    assert fitted.image_encoder_.n_features_in_ == 64

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import pickle
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +15,11 @@ import numpy as np
 import pytest
 
 import mmref
+from mmref.alignment import AlignedEncoder, CCAAlignment
 from mmref.exceptions import ModelFileError
+from mmref.multimodal import MultimodalEncoder
 from mmref.persistence import load, save
+from mmref.zeroshot import ZeroShotClassifier
 
 RNG_X = np.linspace(-1.0, 1.0, 60 * 5).reshape(60, 5) ** 3 + np.tile(np.arange(5.0), (60, 1)) / 7
 LABELS = np.array(["cat", "dog", "emu"])[np.arange(60) % 3]
@@ -21,23 +27,45 @@ IMAGES = (np.arange(6 * 8 * 8) % 251).reshape(6, 8, 8).astype(np.uint8)
 TEXTS = ["a red circle", "un", "一个蓝色的方块", "", "green cross", "黄色的三角形 yellow"]
 
 
-def _models() -> dict[str, Any]:
-    X = RNG_X + np.where(LABELS == "dog", 1.0, 0.0)[:, None]
-    return {
-        "image-sparse": mmref.RandomProjectionImageEncoder(n_components=16, seed=7),
-        "image-gaussian": mmref.RandomProjectionImageEncoder(
-            n_components=8, method="gaussian", dtype=np.float32
-        ),
-        "text-hashing": mmref.BagOfWordsTextEncoder(n_features=64, ngram_range=(1, 2)),
-        "text-tfidf": mmref.BagOfWordsTextEncoder(vocabulary=None, weighting="tfidf").fit(TEXTS),
-        "multimodal": mmref.MultimodalEncoder(
-            mmref.RandomProjectionImageEncoder(n_components=4), mmref.BagOfWordsTextEncoder()
-        ),
-        "multimodal-default": mmref.MultimodalEncoder(),
-        "centroid": mmref.NearestCentroidClassifier().fit(X, LABELS),
-        "ridge": mmref.RidgeClassifier(alpha=0.5).fit(X, LABELS),
-        "softmax": mmref.SoftmaxClassifier(C=2.0).fit(X, np.arange(60) % 3),
-    }
+def _aligned() -> AlignedEncoder:
+    encoder = MultimodalEncoder(
+        mmref.RandomProjectionImageEncoder(8), mmref.BagOfWordsTextEncoder(8)
+    )
+    return AlignedEncoder(encoder, CCAAlignment(2)).fit(IMAGES, TEXTS)
+
+
+X_SHIFTED = RNG_X + np.where(LABELS == "dog", 1.0, 0.0)[:, None]
+# Factories, so that a test builds (and fits) only the model it uses.
+MODELS: dict[str, Callable[[], Any]] = {
+    "image-sparse": lambda: mmref.RandomProjectionImageEncoder(n_components=16, seed=7),
+    "image-gaussian": lambda: mmref.RandomProjectionImageEncoder(
+        n_components=8, method="gaussian", dtype=np.float32
+    ),
+    "text-hashing": lambda: mmref.BagOfWordsTextEncoder(n_features=64, ngram_range=(1, 2)),
+    "text-tfidf": lambda: mmref.BagOfWordsTextEncoder(vocabulary=None, weighting="tfidf").fit(
+        TEXTS
+    ),
+    "multimodal": lambda: mmref.MultimodalEncoder(
+        mmref.RandomProjectionImageEncoder(n_components=4), mmref.BagOfWordsTextEncoder()
+    ),
+    "multimodal-default": lambda: mmref.MultimodalEncoder(),
+    "multimodal-fitted": lambda: MultimodalEncoder().fit(IMAGES, TEXTS),
+    "multimodal-learned": lambda: MultimodalEncoder(
+        text_encoder=mmref.BagOfWordsTextEncoder(vocabulary="learn")
+    ).fit(IMAGES, TEXTS),
+    "aligned": lambda: _aligned(),
+    "zeroshot": lambda: ZeroShotClassifier(
+        _aligned(), {"red": ["a red circle", "red"], "un": "un"}
+    ),
+    "zeroshot-list": lambda: ZeroShotClassifier(_aligned(), ["green cross", "a red circle"]),
+    "centroid": lambda: mmref.NearestCentroidClassifier().fit(X_SHIFTED, LABELS),
+    "ridge": lambda: mmref.RidgeClassifier(alpha=0.5).fit(X_SHIFTED, LABELS),
+    "softmax": lambda: mmref.SoftmaxClassifier(C=2.0).fit(X_SHIFTED, np.arange(60) % 3),
+}
+
+
+def _model(name: str) -> Any:
+    return MODELS[name]()
 
 
 def _outputs(model: Any) -> list[np.ndarray]:
@@ -46,14 +74,16 @@ def _outputs(model: Any) -> list[np.ndarray]:
         outs.append(np.asarray(model.encode_image(IMAGES)))
     if hasattr(model, "encode_text"):
         outs.append(np.asarray(model.encode_text(TEXTS)))
-    if hasattr(model, "predict"):
+    if hasattr(model, "encode_classes"):  # a zero-shot classifier scores images
+        outs.append(np.asarray(model.predict(IMAGES)))
+    elif hasattr(model, "predict"):
         outs.append(np.asarray(model.predict(RNG_X)))
     return outs
 
 
-@pytest.mark.parametrize("name", list(_models()))
+@pytest.mark.parametrize("name", list(MODELS))
 def test_round_trip_is_bit_for_bit(tmp_path: Path, name: str) -> None:
-    model = _models()[name]
+    model = _model(name)
     before = _outputs(model)
     save(model, tmp_path / "m.mmref")
     restored = load(tmp_path / "m.mmref")
@@ -63,9 +93,9 @@ def test_round_trip_is_bit_for_bit(tmp_path: Path, name: str) -> None:
         assert a.tobytes() == b.tobytes()
 
 
-@pytest.mark.parametrize("name", list(_models()))
+@pytest.mark.parametrize("name", list(MODELS))
 def test_saving_twice_gives_identical_bytes(tmp_path: Path, name: str) -> None:
-    model = _models()[name]
+    model = _model(name)
     save(model, tmp_path / "a.mmref")
     _outputs(model)  # using a model must not change what is saved
     save(model, tmp_path / "b.mmref")
@@ -90,7 +120,7 @@ def test_refuses_unknown_objects(tmp_path: Path) -> None:
 
 def _saved(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
     path = tmp_path / "ok.mmref"
-    save(_models()["ridge"], path)
+    save(_model("ridge"), path)
     with zipfile.ZipFile(path) as zf:
         return path, {n: zf.read(n) for n in zf.namelist()}
 
@@ -130,6 +160,8 @@ def test_refuses_a_changed_array(tmp_path: Path) -> None:
         (lambda m: m["arrays"][0].update(shape=[10**6, 10**6]), "exceed max_bytes"),
         (lambda m: m["arrays"][0].update(dtype="|O"), "not allowed"),
         (lambda m: m["arrays"][0].update(shape=[1]), "manifest says"),
+        (lambda m: m["arrays"][0].update(name=["arrays/0.npy"]), "does not list"),
+        (lambda m: m.update(format_version=[[[[[[[[1]]]]]]]]), r"format_version \[\[\[\[\[\[\["),
     ],
 )
 def test_refuses_a_tampered_manifest(tmp_path: Path, edit: Any, message: str) -> None:
@@ -196,3 +228,248 @@ def test_refuses_a_zip_bomb_before_inflating(tmp_path: Path) -> None:
     assert path.stat().st_size < 1 << 20
     with pytest.raises(ModelFileError, match="more than max_bytes"):
         load(path, max_bytes=16 << 20)
+
+
+def test_zero_shot_parameters_survive_a_round_trip(tmp_path: Path) -> None:
+    for name in ("zeroshot", "zeroshot-list"):
+        model = _model(name)
+        save(model, tmp_path / "z.mmref")
+        restored = load(tmp_path / "z.mmref")
+        assert restored.class_prompts == model.class_prompts
+        assert type(restored.class_prompts) is type(model.class_prompts)
+        assert restored.classes_.tolist() == model.classes_.tolist()
+        assert isinstance(restored.aligned_encoder, AlignedEncoder)
+
+
+# --- fitted MultimodalEncoder ----------------------------------------------------------
+
+
+def test_a_fitted_default_multimodal_encoder_keeps_its_width_check(tmp_path: Path) -> None:
+    model = MultimodalEncoder().fit(IMAGES, TEXTS)
+    save(model, tmp_path / "m.mmref")
+    restored = load(tmp_path / "m.mmref")
+    assert restored.image_encoder is None and restored.image_encoder_.n_features_in_ == 64
+    wrong_width = np.zeros((2, 4, 4))
+    for encoder in (model, restored):
+        with pytest.raises(ValueError, match="64"):
+            encoder.encode_image(wrong_width)
+
+
+def test_a_learned_vocabulary_survives_with_a_default_image_encoder(tmp_path: Path) -> None:
+    model = _model("multimodal-learned")
+    save(model, tmp_path / "m.mmref")
+    restored = load(tmp_path / "m.mmref")
+    assert restored.text_encoder_.vocabulary_ == model.text_encoder_.vocabulary_
+    assert len(restored.text_encoder_.vocabulary_) > 1
+    assert restored.encode_text(TEXTS).shape == (len(TEXTS), len(model.text_encoder_.vocabulary_))
+    with pytest.raises(ValueError):
+        restored.encode_image(np.zeros((2, 4, 4)))
+
+
+def test_an_unfitted_multimodal_encoder_stays_unfitted(tmp_path: Path) -> None:
+    model = MultimodalEncoder()
+    model.encode_image(IMAGES)  # using the lazily created defaults fits nothing
+    save(model, tmp_path / "m.mmref")
+    restored = load(tmp_path / "m.mmref")
+    assert "image_encoder_" not in vars(restored) and "text_encoder_" not in vars(restored)
+    # Unfitted, any width is accepted, as before saving.
+    assert restored.encode_image(np.zeros((2, 4, 4))).shape == (2, 256)
+
+
+# --- state checks on files whose sha256 values are all correct -------------------------
+
+
+def _forge(
+    tmp_path: Path,
+    model: Any,
+    edit: Any = None,
+    arrays: dict[str, np.ndarray] | None = None,
+    version: tuple[int, int] | None = None,
+) -> Path:
+    """Save ``model``, then apply ``edit`` to the manifest and replace state arrays by name.
+
+    Every replaced array is written as a valid .npy member and its manifest entry (dtype,
+    shape, sha256) is recomputed, so only the checks of the loaded state can refuse it.
+    """
+    path = tmp_path / "src.mmref"
+    save(model, path)
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    manifest = json.loads(members["manifest.json"])
+    for attribute, array in (arrays or {}).items():
+        owner = manifest["object"]
+        *nested, leaf = attribute.split(".")
+        for key in nested:
+            owner = owner["params"][key]["object"]
+        member = owner["state"][leaf]["array"]
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, array, version=version, allow_pickle=False)
+        members[member] = buffer.getvalue()
+        (entry,) = [e for e in manifest["arrays"] if e["name"] == member]
+        entry.update(
+            dtype=np.lib.format.dtype_to_descr(array.dtype),
+            shape=list(array.shape),
+            sha256=hashlib.sha256(members[member]).hexdigest(),
+        )
+    if edit is not None:
+        edit(manifest)
+    members["manifest.json"] = json.dumps(manifest).encode()
+    return _write(tmp_path / "forged.mmref", members)
+
+
+def _state(m: dict[str, Any]) -> dict[str, Any]:
+    state: dict[str, Any] = m["object"]["state"]
+    return state
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "arrays", "message"),
+    [
+        # The reviewer's case: a JSON list instead of an array, with a NaN in it.
+        (
+            "ridge",
+            lambda m: _state(m).update(coef_=[[1e308, {"float": "nan"}]]),
+            None,
+            r"RidgeClassifier\.coef_ is \[\[1e\+308, nan\]\]; expected a float64 array",
+        ),
+        ("ridge", None, {"coef_": np.full((3, 5), np.nan)}, r"RidgeClassifier\.coef_ holds NaN"),
+        (
+            "ridge",
+            None,
+            {"coef_": np.zeros((2, 5))},
+            r"coef_ has shape \(2, 5\); expected \(3, 5\)",
+        ),
+        ("ridge", None, {"coef_": np.zeros((3, 5), np.float32)}, r"coef_ is an array .* float32"),
+        ("ridge", None, {"intercept_": np.zeros(4)}, r"intercept_ has shape \(4,\)"),
+        ("ridge", None, {"classes_": np.array(["cat"])}, r"classes_ is an array of shape \(1,\)"),
+        ("ridge", None, {"classes_": np.array(["dog", "cat", "emu"])}, "sorted unique"),
+        ("ridge", lambda m: _state(m).update(n_features_in_=0), None, "n_features_in_ is 0"),
+        ("ridge", lambda m: _state(m).update(n_features_in_=True), None, "n_features_in_ is True"),
+        ("ridge", lambda m: _state(m).update(n_features_in_=4), None, r"expected \(3, 4\)"),
+        ("ridge", lambda m: _state(m).pop("intercept_"), None, "lacks intercept_"),
+        ("softmax", None, {"coef_": np.zeros((1, 5))}, r"SoftmaxClassifier\.coef_ has shape"),
+        ("centroid", None, {"centroids_": np.zeros((3, 6))}, r"centroids_ has shape \(3, 6\)"),
+        (
+            "centroid",
+            None,
+            {"centroids_": np.full((3, 5), np.inf)},
+            r"NearestCentroidClassifier\.centroids_ holds NaN or infinity",
+        ),
+        (
+            "aligned",
+            None,
+            {"alignment.image_weights_": np.full((8, 2), np.nan)},
+            r"CCAAlignment\.image_weights_ holds NaN",
+        ),
+        (
+            "multimodal-fitted",
+            lambda m: _state(m).update(image_encoder_=None),
+            None,
+            r"MultimodalEncoder\.image_encoder_ is None",
+        ),
+    ],
+)
+def test_refuses_inconsistent_fitted_state(
+    tmp_path: Path, name: str, edit: Any, arrays: Any, message: str
+) -> None:
+    path = _forge(tmp_path, _model(name), edit, arrays)
+    with pytest.raises(ModelFileError, match=message):
+        load(path)
+
+
+def test_a_binary_classifier_has_one_weight_row(tmp_path: Path) -> None:
+    y = np.arange(60) % 2
+    for cls in (mmref.RidgeClassifier, mmref.SoftmaxClassifier):
+        model = cls().fit(RNG_X, y)
+        assert model.coef_.shape == (1, 5)
+        assert (
+            load(_forge(tmp_path, model)).predict(RNG_X).tobytes() == model.predict(RNG_X).tobytes()
+        )
+        with pytest.raises(ModelFileError, match=r"coef_ has shape \(2, 5\); expected \(1, 5\)"):
+            load(_forge(tmp_path, model, arrays={"coef_": np.zeros((2, 5))}))
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (
+            MultimodalEncoder(image_encoder=mmref.RidgeClassifier()),
+            r"MultimodalEncoder\.image_encoder is a RidgeClassifier, which lacks encode_image",
+        ),
+        (
+            MultimodalEncoder(text_encoder=mmref.RandomProjectionImageEncoder()),
+            r"text_encoder is a RandomProjectionImageEncoder, which lacks encode_text",
+        ),
+        (
+            AlignedEncoder(MultimodalEncoder(), mmref.NearestCentroidClassifier()),
+            r"AlignedEncoder\.alignment is a NearestCentroidClassifier; expected a CCAAlignment",
+        ),
+        (
+            AlignedEncoder(mmref.BagOfWordsTextEncoder(), CCAAlignment()),
+            r"AlignedEncoder\.encoder is a BagOfWordsTextEncoder, which lacks encode_image",
+        ),
+        (
+            ZeroShotClassifier(mmref.RandomProjectionImageEncoder(), ["a", "b"]),
+            r"ZeroShotClassifier\.aligned_encoder is a RandomProjectionImageEncoder",
+        ),
+    ],
+)
+def test_refuses_nested_models_in_the_wrong_role(tmp_path: Path, model: Any, message: str) -> None:
+    save(model, tmp_path / "m.mmref")  # save stores whatever it can represent
+    with pytest.raises(ModelFileError, match=message):
+        load(tmp_path / "m.mmref")
+
+
+def test_refuses_a_fitted_image_encoder_that_is_a_classifier(tmp_path: Path) -> None:
+    def swap(m: dict[str, Any]) -> None:
+        ridge = json.loads(json.dumps(m["object"]["state"]["text_encoder_"]))
+        ridge["object"] = {"class": "RidgeClassifier", "params": {}, "state": {}}
+        _state(m)["image_encoder_"] = ridge
+
+    path = _forge(tmp_path, _model("multimodal-fitted"), swap)
+    with pytest.raises(ModelFileError, match="image_encoder_ is a RidgeClassifier"):
+        load(path)
+
+
+def test_predict_checks_state_it_did_not_compute() -> None:
+    model = pickle.loads(pickle.dumps(_model("ridge")))  # pickles drop the scoring arrays
+    model.coef_ = model.coef_[:, :2]
+    with pytest.raises(ModelFileError, match=r"coef_ has shape \(3, 2\); expected \(3, 5\)"):
+        model.predict(RNG_X)
+
+
+# --- nesting depth and .npy versions ---------------------------------------------------
+
+
+def _nested_alpha(tmp_path: Path, lists: int) -> Path:
+    """The ridge file with its 'alpha' parameter replaced by ``lists`` nested empty lists."""
+    _, members = _saved(tmp_path)
+    manifest = json.loads(members["manifest.json"])
+    manifest["object"]["params"]["alpha"] = "DEEP"
+    # Built as text: json.dumps itself cannot write 5000 levels.
+    text = json.dumps(manifest).replace('"DEEP"', "[" * lists + "]" * lists)
+    return _write(tmp_path / "deep.mmref", {**members, "manifest.json": text.encode()})
+
+
+@pytest.mark.parametrize("lists", [32, 5000])
+def test_refuses_deeply_nested_values(tmp_path: Path, lists: int) -> None:
+    # The object is level 1, so 32 lists in one of its parameters make 33 levels.
+    with pytest.raises(ModelFileError, match="more than 32 levels deep"):
+        load(_nested_alpha(tmp_path, lists))
+
+
+def test_nesting_up_to_the_limit_is_decoded(tmp_path: Path) -> None:
+    # 31 lists make 32 levels: decoded (the parameter is validated later, at fit).
+    alpha = load(_nested_alpha(tmp_path, 31)).alpha
+    for _ in range(30):
+        (alpha,) = alpha
+    assert alpha == []
+
+
+@pytest.mark.parametrize("version", [(1, 0), (2, 0), (3, 0)])
+def test_reads_every_npy_format_version(tmp_path: Path, version: tuple[int, int]) -> None:
+    model = _model("ridge")
+    arrays = {name: getattr(model, name) for name in ("classes_", "coef_", "intercept_")}
+    restored = load(_forge(tmp_path, model, arrays=arrays, version=version))
+    assert restored.predict(RNG_X).tobytes() == model.predict(RNG_X).tobytes()
+    assert restored.classes_.tolist() == model.classes_.tolist()
