@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.linear_model import RidgeClassifier as SkRidgeClassifier
 from sklearn.neighbors import NearestCentroid
 
-from mmref import classifiers
+from mmref import _classifier_base
 from mmref.classifiers import (
     NearestCentroidClassifier,
     RidgeClassifier,
@@ -226,7 +226,7 @@ def test_input_dtypes_are_computed_in_float64(make: Any) -> None:
 def test_predict_converts_other_dtypes_in_blocks(make: Any, monkeypatch: Any) -> None:
     # A float32 X is converted to float64 in row blocks; with blocks of 3 rows (shrunk
     # from 32 MiB) the blocks, including a short last one, must tile the output.
-    monkeypatch.setattr(classifiers, "_CONVERT_BLOCK_ELEMENTS", 3 * 7)
+    monkeypatch.setattr(_classifier_base, "_CONVERT_BLOCK_ELEMENTS", 3 * 7)
     X, y = _blobs(40, 7, 3, seed=11)
     X32 = X.astype(np.float32)
     clf = make().fit(X, y)

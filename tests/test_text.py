@@ -19,10 +19,11 @@ from sklearn.feature_extraction.text import (
 from sklearn.preprocessing import normalize as sk_normalize
 from sklearn.utils import murmurhash3_32
 
-import mmref.text as text_module
+import mmref._text_counts as text_module
 from mmref import _tokenize
+from mmref._text_counts import _hash_columns
 from mmref.exceptions import NotFittedError
-from mmref.text import BagOfWordsTextEncoder, _hash_columns
+from mmref.text import BagOfWordsTextEncoder
 
 SK_PATTERN = r"(?u)\b\w\w+\b"
 PARITY = {"token_pattern": SK_PATTERN, "unicode_form": None, "normalize": False}
