@@ -23,7 +23,8 @@ Gaussian entries (Box-Muller)
     ``r = sqrt(-2 ln u1)``, entries ``r cos(theta)`` and ``r sin(theta)``.
 
 Bits become floats through an ``int64`` view (every value used is below
-``2**32``), which NumPy converts much faster than ``uint64``.
+``2**32``), which NumPy converts much faster than ``uint64``; ``u1`` is read
+off the bits of the double ``1 + u1`` instead, which is exact and cheaper.
 
 The products (``sparse_product``, ``gaussian_product``, ``srht_product``) work
 in row chunks so that converting ``uint8`` images to float costs
@@ -36,12 +37,15 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ._hashing import GOLDEN, derive_key
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 __all__ = [
     "CHUNK_BYTES",
@@ -275,10 +279,13 @@ def gaussian_block(
         counters *= _GOLDEN
         np.add(counters[:, None], keys[None, :], out=hv)
         _mix_inplace(hv, tv)
-        # r = sqrt(-2 ln u1), u1 = (a + 0.5) / 2**32 with a the high 32 bits.
-        np.right_shift(hv, _U64(32), out=tv)
-        np.add(tv.view(np.int64), 0.5, out=sq)
-        sq *= 2.0**-32
+        # r = sqrt(-2 ln u1), u1 = (a + 0.5) / 2**32 with a the high 32 bits. The bits of
+        # the double 1 + u1 = 1 + (2a + 1) / 2**33 are assembled directly and 1 subtracted
+        # (both exact): cheaper than converting a from an integer.
+        np.right_shift(hv, _U64(12), out=tv)
+        tv &= _U64(0x000FFFFFFFF00000)
+        tv |= _U64(0x3FF0000000080000)
+        np.subtract(tv.view(np.float64), 1.0, out=sq)
         np.log(sq, out=sq)
         sq *= -2.0
         np.sqrt(sq, out=rv, casting="same_kind")
@@ -401,17 +408,38 @@ class Plan:
         )
         return sparse.csr_array((data, indices, indptr), shape=(stop - start, self.n_features))
 
-    def gaussian_rows(self, start: int, stop: int) -> npt.NDArray[Any]:
-        """Rows ``[start, stop)`` (``start`` even) of the unscaled N(0, 1) matrix, 2 threads."""
-        out = np.empty((stop - start, self.n_components), dtype=self.dtype)
+    def gaussian_rows(
+        self,
+        start: int,
+        stop: int,
+        out: npt.NDArray[Any] | None = None,
+        pool: Executor | None = None,
+    ) -> npt.NDArray[Any]:
+        """Rows ``[start, stop)`` (``start`` even) of the unscaled N(0, 1) matrix, 2 threads.
+
+        Written into ``out`` (shape ``(stop - start, n_components)``) if given. With
+        ``pool``, its worker computes the second half while the caller computes the
+        first, which saves starting threads when this is called once per block.
+        """
+        if out is None:
+            out = np.empty((stop - start, self.n_components), dtype=self.dtype)
+        result = out
         # Halves of even length keep every part aligned on Box-Muller pairs.
         half = max(2, -(-(stop - start) // 4) * 2)
 
         def work(a: int, b: int) -> None:
-            gaussian_block(self.keys, start + a, start + b, self.dtype, out[a:b])
+            gaussian_block(self.keys, start + a, start + b, self.dtype, result[a:b])
 
-        map_chunks(work, stop - start, half, (stop - start) * self.n_components)
-        return out
+        work_size = (stop - start) * self.n_components
+        if pool is None or half >= stop - start or work_size < _MIN_THREADED_WORK:
+            map_chunks(work, stop - start, half, work_size)
+            return result
+        second = pool.submit(work, half, stop - start)
+        try:
+            work(0, half)
+        finally:
+            second.result()
+        return result
 
 
 def sparse_product(
@@ -450,8 +478,9 @@ def gaussian_product(
     dtype = plan.dtype
     rows = batch_size
     if plan.matrix is not None and X2.dtype == dtype:
-        # Nothing to convert: one product, which BLAS runs faster than row chunks.
-        check_finite(X2, 0, X2)
+        # Nothing to convert: one product, which BLAS runs faster than row chunks. No
+        # up-front pass over X2: a NaN or inf in a row makes that row of Y non-finite
+        # (x * r is non-finite for every r), and the caller then names the first bad image.
         np.matmul(X2, plan.matrix, out=Y)
     elif plan.matrix is not None:
         for r0 in range(0, n, rows):
@@ -464,16 +493,28 @@ def gaussian_product(
         budget = min(max_matrix_bytes, _GAUSSIAN_BLOCK_BYTES)
         per_block = max(2, (budget // row_bytes) // 2 * 2)
         # Checked up front, so the first bad image is named whichever block holds its NaN;
-        # the per-slab checks below catch values that overflow the conversion.
+        # the per-slab checks below catch values that overflow the conversion, which
+        # cannot happen when X2 already has the working dtype.
         check_finite(X2, 0, X2)
-        for i0 in range(0, d, per_block):
-            i1 = min(i0 + per_block, d)
-            block = plan.gaussian_rows(i0, i1)
-            for r0 in range(0, n, rows):
-                r1 = min(r0 + rows, n)
-                chunk = X2[r0:r1, i0:i1].astype(dtype, copy=False)
-                check_finite(chunk, r0, X2)
-                Y[r0:r1] += chunk @ block
+        convert = X2.dtype != dtype
+        # One block buffer and one product buffer for the whole call: fresh arrays of
+        # this size would be mapped anew by the allocator and page-faulted on every block.
+        block = np.empty((min(per_block, d), plan.n_components), dtype=dtype)
+        product = np.empty((min(rows, n), plan.n_components), dtype=dtype)
+        from concurrent.futures import ThreadPoolExecutor  # lazily: keeps `import mmref` light
+
+        with ThreadPoolExecutor(max_workers=max(1, N_THREADS - 1)) as pool:
+            for i0 in range(0, d, per_block):
+                i1 = min(i0 + per_block, d)
+                rows_block = plan.gaussian_rows(i0, i1, out=block[: i1 - i0], pool=pool)
+                for r0 in range(0, n, rows):
+                    r1 = min(r0 + rows, n)
+                    chunk = X2[r0:r1, i0:i1].astype(dtype, copy=False)
+                    if convert:
+                        check_finite(chunk, r0, X2)
+                    part = product[: r1 - r0]
+                    np.matmul(chunk, rows_block, out=part)
+                    Y[r0:r1] += part
     Y *= dtype.type(plan.scale)
 
 

@@ -460,6 +460,9 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
                 _proj.srht_product(plan, X2, Y, params.batch_size)
             total = np.add.reduce(Y, axis=None)
         if not np.isfinite(total):
+            # Bad pixels are reported first; some products leave their detection to here.
+            with np.errstate(over="ignore", invalid="ignore"):
+                _proj.check_finite(X2, 0, X2)
             bad = np.flatnonzero(~np.isfinite(Y).all(axis=1))
             if bad.size:
                 raise ValueError(
