@@ -27,7 +27,16 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["GOLDEN", "derive_key", "le_words", "mix64", "mix64_int", "murmurhash3_32"]
+__all__ = [
+    "GOLDEN",
+    "derive_key",
+    "derive_keys",
+    "le_words",
+    "mix64",
+    "mix64_inplace",
+    "mix64_int",
+    "murmurhash3_32",
+]
 
 GOLDEN = 0x9E3779B97F4A7C15
 _M1 = 0xBF58476D1CE4E5B9
@@ -57,8 +66,21 @@ def mix64(z: npt.ArrayLike) -> npt.NDArray[np.uint64]:
     """
     # astype wraps signed integers modulo 2**64, as C casts do, on every platform.
     x = np.asarray(z).astype(np.uint64, copy=True)
-    # In-place operations keep the temporaries to one extra array of x's size.
-    t = np.empty_like(x)
+    mix64_inplace(x)
+    return x
+
+
+def mix64_inplace(x: npt.NDArray[np.uint64], tmp: npt.NDArray[np.uint64] | None = None) -> None:
+    """Apply ``mix64`` to a uint64 array in place.
+
+    Parameters
+    ----------
+    x : ndarray of uint64
+        Overwritten with ``mix64(x)``.
+    tmp : ndarray of uint64 of x's shape, default=None
+        Scratch space; pass one to reuse it across calls (hot loops keep it in cache).
+    """
+    t = np.empty_like(x) if tmp is None else tmp
     np.right_shift(x, np.uint64(30), out=t)
     x ^= t
     x *= np.uint64(_M1)
@@ -67,7 +89,24 @@ def mix64(z: npt.ArrayLike) -> npt.NDArray[np.uint64]:
     x *= np.uint64(_M2)
     np.right_shift(x, np.uint64(31), out=t)
     x ^= t
-    return x
+
+
+def derive_keys(seed: int, words: tuple[int, ...], index: npt.ArrayLike) -> npt.NDArray[np.uint64]:
+    """``derive_key(seed, *words, i)`` for every ``i`` in ``index``, vectorized.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mmref._hashing import derive_key, derive_keys
+    >>> [int(k) for k in derive_keys(7, (1, 2), np.arange(3))] == [
+    ...     derive_key(7, 1, 2, i) for i in range(3)]
+    True
+    """
+    keys = np.asarray(index).astype(np.uint64, copy=True)
+    keys ^= np.uint64(derive_key(seed, *words))
+    keys += np.uint64(GOLDEN)
+    mix64_inplace(keys)
+    return keys
 
 
 def mix64_int(z: int) -> int:

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ._hashing import GOLDEN, derive_key
+from ._hashing import GOLDEN, derive_key, derive_keys, mix64_inplace
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -81,8 +81,6 @@ N_THREADS = 2
 
 _U64 = np.uint64
 _GOLDEN = _U64(GOLDEN)
-_M1 = _U64(0xBF58476D1CE4E5B9)
-_M2 = _U64(0x94D049BB133111EB)
 _LOW32 = _U64(0xFFFFFFFF)
 _TWO63 = 1 << 63
 # Scratch arrays for the hash and float conversions stay this many elements so they
@@ -111,12 +109,7 @@ def column_keys(seed: int, words: tuple[int, ...], n_columns: int) -> U64Array:
 
     Vectorized: ``derive_key(seed, *words, j) = mix64((derive_key(seed, *words) ^ j) + GOLDEN)``.
     """
-    prefix = _U64(derive_key(seed, *words))
-    keys = np.arange(n_columns, dtype=np.uint64)
-    keys ^= prefix
-    keys += _GOLDEN
-    _mix_inplace(keys, np.empty_like(keys))
-    return keys
+    return derive_keys(seed, words, np.arange(n_columns, dtype=np.uint64))
 
 
 def stream(key: int, start: int, stop: int) -> U64Array:
@@ -124,7 +117,7 @@ def stream(key: int, start: int, stop: int) -> U64Array:
     out = np.arange(start + 1, stop + 1, dtype=np.uint64)
     out *= _GOLDEN
     out += _U64(key)
-    _mix_inplace(out, np.empty_like(out))
+    mix64_inplace(out, np.empty_like(out))
     return out
 
 
@@ -210,7 +203,7 @@ def sparse_columns(
             draws = keys[cols][:, None] + (
                 np.arange(start + 1, start + per_round + 1, dtype=np.uint64) * _GOLDEN
             )
-            _mix_inplace(draws, np.empty_like(draws))
+            mix64_inplace(draws, np.empty_like(draws))
             gaps = len(table) - np.searchsorted(table, draws >> _U64(1), side="right")
             pos = np.cumsum(gaps + 1, axis=1)
             pos += last[:, None]
@@ -278,7 +271,7 @@ def gaussian_block(
         counters = np.arange(first_pair + q0 + 1, first_pair + q1 + 1, dtype=np.uint64)
         counters *= _GOLDEN
         np.add(counters[:, None], keys[None, :], out=hv)
-        _mix_inplace(hv, tv)
+        mix64_inplace(hv, tv)
         # r = sqrt(-2 ln u1), u1 = (a + 0.5) / 2**32 with a the high 32 bits. The bits of
         # the double 1 + u1 = 1 + (2a + 1) / 2**33 are assembled directly and 1 subtracted
         # (both exact): cheaper than converting a from an integer.
@@ -579,18 +572,6 @@ def _turn_table(dtype: np.dtype[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any
 def _chunks(n: int, size: int) -> Iterator[tuple[int, int]]:
     for a in range(0, n, size):
         yield a, min(a + size, n)
-
-
-def _mix_inplace(x: U64Array, tmp: U64Array) -> None:
-    """``x = mix64(x)`` in place, with ``tmp`` as scratch of the same shape."""
-    np.right_shift(x, _U64(30), out=tmp)
-    x ^= tmp
-    x *= _M1
-    np.right_shift(x, _U64(27), out=tmp)
-    x ^= tmp
-    x *= _M2
-    np.right_shift(x, _U64(31), out=tmp)
-    x ^= tmp
 
 
 def _raise_not_finite(index: int, source: npt.NDArray[Any], dtype: np.dtype[Any]) -> None:

@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from ._hashing import GOLDEN, derive_key, mix64
+from ._hashing import GOLDEN, derive_keys, mix64
 from ._validation import check_float_param, check_int_param
 
 __all__ = ["COLORS", "SHAPES", "ShapesDataset", "make_shapes", "split_indices"]
@@ -305,8 +305,7 @@ def split_indices(
 
 def _keys(seed: int, field: int, index: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     """``derive_key(seed, field, i)`` for every ``i`` in ``index``, vectorized."""
-    base = np.uint64(derive_key(seed, field))
-    return mix64((index ^ base) + np.uint64(GOLDEN))
+    return derive_keys(seed, (field,), index)
 
 
 def _to_unit(keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.float64]:

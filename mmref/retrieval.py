@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._hashing import GOLDEN, derive_key, mix64
+from ._hashing import derive_keys
 from ._validation import check_int_param, param_error
 from .alignment import CCAAlignment, _as_embeddings, _normalize_rows
 
@@ -341,8 +341,7 @@ def _negated_score_blocks(
 
 def _shuffle(seed: int, n: int) -> npt.NDArray[np.intp]:
     """Rows ordered by ``derive_key(seed, _SHUFFLE_TAG, i)``, computed for all ``i`` at once."""
-    base = np.uint64(derive_key(seed, _SHUFFLE_TAG))
-    keys = mix64((np.arange(n, dtype=np.uint64) ^ base) + np.uint64(GOLDEN))
+    keys = derive_keys(seed, (_SHUFFLE_TAG,), np.arange(n, dtype=np.uint64))
     order: npt.NDArray[np.intp] = np.argsort(keys, kind="stable")
     return order
 
