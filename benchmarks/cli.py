@@ -21,6 +21,9 @@ from .registry import all_cases, select
 
 __all__ = ["main"]
 
+# Longer than the ~0.1 s OpenBLAS keeps idle worker threads spinning after a call.
+_SETTLE_SECONDS = 0.2
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -80,13 +83,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(cases: list[Case], *, quick: bool, repeats: int | None, memory: bool) -> list[CaseResult]:
     min_time = 0.002 if quick else 0.05
+    # Full runs pause before each timed call so spinning BLAS threads go idle (harness
+    # docstring); --quick runs are smoke tests of the code paths and skip the pauses.
+    settle = 0.0 if quick else _SETTLE_SECONDS
     results: list[CaseResult] = []
     for case in cases:
         if case.full_only and quick:
             result = CaseResult(case.name, case.title, "skipped", "full runs only (not --quick)")
         else:
             start = time.perf_counter()
-            result = run_case(case, repeats=repeats, min_time=min_time)
+            result = run_case(case, repeats=repeats, min_time=min_time, settle=settle)
             if not quick:
                 _finish(case, result, quick=quick, memory=memory)
             result.elapsed = time.perf_counter() - start

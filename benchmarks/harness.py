@@ -10,7 +10,11 @@ Timing: after ``warmup`` calls of each contender, the contenders run in
 rounds, interleaved (mmref, peer, limit, mmref, peer, limit, ...), so that
 slow drift of a shared machine hits all of them alike. A call that takes less
 than ``min_time`` is repeated ``number`` times per measurement (``number``
-calibrated once, as :mod:`timeit` does). Per round, the *speed ratio* against
+calibrated once, as :mod:`timeit` does). In full runs each measurement starts
+after a pause of ``settle`` seconds: OpenBLAS leaves its worker threads spinning
+for about 0.1 s after each call, and a contender timed right after a BLAS call
+(the limit's ``X @ R``, say) would share the cores with them; on two cores that
+made a threaded contender up to 1.9x slower. Per round, the *speed ratio* against
 a contender is ``time(contender) / time(mmref)``: above 1 means mmref is
 faster. A case reports the median of the per-round ratios and their min-max.
 
@@ -230,13 +234,17 @@ def time_contenders(
     repeats: int,
     warmup: int,
     min_time: float,
+    settle: float = 0.0,
     clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[dict[str, list[float]], dict[str, int], dict[str, list[str]]]:
     """Time ``contenders`` interleaved; return seconds per call per round, loop counts, warnings.
 
     The garbage collector is collected before and disabled during each
-    measurement, as :mod:`timeit` does. Warnings raised by a contender are
-    recorded once (during the warm-up) and otherwise silenced.
+    measurement, as :mod:`timeit` does. Each timed measurement starts after
+    ``sleep(settle)`` (when ``settle > 0``), so that threads a previous call
+    left busy are idle again. Warnings raised by a contender are recorded once
+    (during the warm-up) and otherwise silenced.
     """
     timed = [c for c in contenders if c.timed]
     # Everything alive now (the case's data, scipy and sklearn modules) is moved out of the
@@ -244,7 +252,15 @@ def time_contenders(
     gc.collect()
     gc.freeze()
     try:
-        return _time_frozen(timed, repeats=repeats, warmup=warmup, min_time=min_time, clock=clock)
+        return _time_frozen(
+            timed,
+            repeats=repeats,
+            warmup=warmup,
+            min_time=min_time,
+            settle=settle,
+            clock=clock,
+            sleep=sleep,
+        )
     finally:
         gc.unfreeze()
 
@@ -255,7 +271,9 @@ def _time_frozen(
     repeats: int,
     warmup: int,
     min_time: float,
+    settle: float,
     clock: Callable[[], float],
+    sleep: Callable[[float], None],
 ) -> tuple[dict[str, list[float]], dict[str, int], dict[str, list[str]]]:
     number = {c.key: 1 for c in timed}
     caught: dict[str, list[str]] = {c.key: [] for c in timed}
@@ -274,6 +292,8 @@ def _time_frozen(
         for _ in range(repeats):
             for contender in timed:
                 n = number[contender.key]
+                if settle > 0:
+                    sleep(settle)
                 times[contender.key].append(_measure(contender, n, clock)[0] / n)
     return times, number, caught
 
@@ -328,7 +348,9 @@ def evaluate_target(target: Target, result: CaseResult, *, quick: bool) -> Targe
     return done("MET" if value >= target.threshold else "NOT MET", value, detail)
 
 
-def run_case(case: Case, *, repeats: int | None, min_time: float) -> CaseResult:
+def run_case(
+    case: Case, *, repeats: int | None, min_time: float, settle: float = 0.0
+) -> CaseResult:
     """Prepare and time one case (and probe its memory if it measures itself); never raises.
 
     Memory measured in a subprocess and the targets are filled in afterwards by
@@ -358,6 +380,7 @@ def run_case(case: Case, *, repeats: int | None, min_time: float) -> CaseResult:
             repeats=repeats or case.repeats,
             warmup=case.warmup,
             min_time=min_time,
+            settle=settle,
         )
         result.times, result.number = times, number
         for key, names in caught.items():

@@ -241,3 +241,32 @@ def test_quick_run_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
             assert case["memory"]["mmref"]["error"] is None
             assert all(t["status"] == "n/a" for t in case["targets"])
     assert table.read_text().startswith("Measured with `python -m benchmarks --quick`")
+
+
+def test_full_runs_pause_before_each_timed_call_and_not_during_warmup() -> None:
+    clock = FakeClock()
+    events: list[str] = []
+
+    def sleep(seconds: float) -> None:
+        events.append(f"sleep {seconds}")
+
+    def make(name: str) -> Contender:
+        def run() -> None:
+            events.append(name)
+            clock.now += 1.0
+
+        return Contender(name, name, run)
+
+    time_contenders(
+        [make("mmref"), make("peer")],
+        repeats=2,
+        warmup=1,
+        min_time=0.0,
+        settle=0.2,
+        clock=clock,
+        sleep=sleep,
+    )
+    assert events == ["mmref", "peer"] + ["sleep 0.2", "mmref", "sleep 0.2", "peer"] * 2
+    events.clear()
+    time_contenders([make("mmref")], repeats=2, warmup=0, min_time=0.0, clock=clock, sleep=sleep)
+    assert events == ["mmref", "mmref"]
