@@ -17,35 +17,23 @@ Sparse columns (integer-only geometric skipping)
     ``v = u >> 1`` (63 bits) and the sign bit ``u & 1``; the number of zero
     entries skipped before the next nonzero is ``G(v) = #{g in 1..d : v < T_g}``.
 
-Gaussian entries (Box-Muller)
-    Rows ``2m`` and ``2m + 1`` of column ``j`` come from ``h = u_{K_j}(m)``:
-    ``u1 = ((h >> 32) + 0.5) / 2**32``, ``theta = 2 pi (h & 0xFFFFFFFF) / 2**32``,
-    ``r = sqrt(-2 ln u1)``, entries ``r cos(theta)`` and ``r sin(theta)``.
-
-Bits become floats through an ``int64`` view (every value used is below
-``2**32``), which NumPy converts much faster than ``uint64``; ``u1`` is read
-off the bits of the double ``1 + u1`` instead, which is exact and cheaper.
-
-The products (``sparse_product``, ``gaussian_product``, ``srht_product``) work
-in row chunks so that converting ``uint8`` images to float costs
-O(chunk * d) memory, never O(n * d); each writes only its own output rows, so
-the result does not depend on chunk sizes or on the two worker threads.
+Gaussian matrices and their product are in :mod:`mmref._gaussian`. The products
+work in row chunks so that converting ``uint8`` images to float costs O(chunk * d)
+memory, never O(n * d); each chunk of ``sparse_product`` and ``srht_product``
+writes only its own output rows, so the result does not depend on chunk sizes or
+on the two worker threads.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ._hashing import GOLDEN, derive_key, derive_keys, mix64_inplace
-
-if TYPE_CHECKING:
-    from concurrent.futures import Executor
 
 __all__ = [
     "CHUNK_BYTES",
@@ -55,12 +43,11 @@ __all__ = [
     "TAG_SRHT_SELECT",
     "TAG_SRHT_SIGN",
     "Plan",
+    "check_convertible",
     "check_finite",
     "column_keys",
     "density_threshold",
     "gap_table",
-    "gaussian_block",
-    "gaussian_product",
     "map_chunks",
     "normalize_rows",
     "sparse_columns",
@@ -81,11 +68,7 @@ N_THREADS = 2
 
 _U64 = np.uint64
 _GOLDEN = _U64(GOLDEN)
-_LOW32 = _U64(0xFFFFFFFF)
 _TWO63 = 1 << 63
-# Scratch arrays for the hash and float conversions stay this many elements so they
-# live in the L2 cache; larger sizes make each NumPy pass memory-bound.
-_SCRATCH_ELEMENTS = 1 << 15
 # Rows per transposed chunk for the sparse product: each nonzero then updates a
 # contiguous run of a few hundred values, which is what makes the product fast.
 _TILE_ROWS = 256
@@ -94,8 +77,6 @@ _TILE_ROWS = 256
 _SPARSE_CHUNK_BYTES = 3 * 2**20
 # Caps one converted chunk of images for the DCT whatever batch_size is.
 CHUNK_BYTES = 16 * 2**20
-# Gaussian blocks generated per call: small enough to stay cheap, big enough for BLAS.
-_GAUSSIAN_BLOCK_BYTES = 8 * 2**20
 # Smallest job (in array elements touched) worth running on two threads.
 _MIN_THREADED_WORK = 1 << 18
 # Draws per group of sparse columns, bounding the O(k * draws) scratch to ~16 MiB.
@@ -228,103 +209,6 @@ def sparse_columns(
     return indptr.astype(index_dtype if indptr[-1] < 2**31 else np.int64), indices, data
 
 
-def gaussian_block(
-    keys: U64Array, start: int, stop: int, dtype: np.dtype[Any], out: npt.NDArray[Any]
-) -> None:
-    """Write the unscaled N(0, 1) entries of rows ``[start, stop)`` into ``out``.
-
-    Parameters
-    ----------
-    keys : ndarray of uint64 of shape (n_columns,)
-        Column keys from :func:`column_keys`.
-    start, stop : int
-        Row range of the projection matrix; ``start`` must be even (rows come in
-        Box-Muller pairs).
-    dtype : dtype
-        float32 or float64: the precision of ``sin`` and ``cos`` (the radius is
-        always computed in float64).
-    out : ndarray of shape (stop - start, n_columns) and dtype ``dtype``
-        Written in place; scratch is about 2.5 MiB whatever the block size.
-    """
-    k = len(keys)
-    n_pairs = (stop - start + 1) // 2
-    first_pair = start // 2
-    pairs_per_step = max(1, _SCRATCH_ELEMENTS // k)
-    shape = (pairs_per_step, k)
-    h, tmp = np.empty(shape, dtype=np.uint64), np.empty(shape, dtype=np.uint64)
-    radius, beta, beta2, cos_beta, sin_beta, rc, rs = (
-        np.empty(shape, dtype=dtype) for _ in range(7)
-    )
-    # The radius is computed in float64 for both dtypes: in float32, u1 close to 1
-    # would round to 1 and turn radii up to 2.4e-4 into 0.
-    square = radius if dtype == np.float64 else np.empty(shape, dtype=np.float64)
-    cos_table, sin_table = _turn_table(dtype)
-    f = dtype.type
-    for q0 in range(0, n_pairs, pairs_per_step):
-        q1 = min(q0 + pairs_per_step, n_pairs)
-        n = q1 - q0
-        hv, tv = h[:n], tmp[:n]
-        sq = square[:n]
-        rv, bv, b2, cb, sb, rcv, rsv = (
-            a[:n] for a in (radius, beta, beta2, cos_beta, sin_beta, rc, rs)
-        )
-        counters = np.arange(first_pair + q0 + 1, first_pair + q1 + 1, dtype=np.uint64)
-        counters *= _GOLDEN
-        np.add(counters[:, None], keys[None, :], out=hv)
-        mix64_inplace(hv, tv)
-        # r = sqrt(-2 ln u1), u1 = (a + 0.5) / 2**32 with a the high 32 bits. The bits of
-        # the double 1 + u1 = 1 + (2a + 1) / 2**33 are assembled directly and 1 subtracted
-        # (both exact): cheaper than converting a from an integer.
-        np.right_shift(hv, _U64(12), out=tv)
-        tv &= _U64(0x000FFFFFFFF00000)
-        tv |= _U64(0x3FF0000000080000)
-        np.subtract(tv.view(np.float64), 1.0, out=sq)
-        np.log(sq, out=sq)
-        sq *= -2.0
-        np.sqrt(sq, out=rv, casting="same_kind")
-        # theta = 2 pi b / 2**32 with b the low 32 bits.
-        even = out[2 * q0 : 2 * q1 : 2]
-        odd = out[2 * q0 + 1 : 2 * q1 : 2]
-        m = len(odd)
-        if dtype == np.float32:
-            # float32 sin and cos are vectorized in NumPy (under 1 ns each).
-            np.bitwise_and(hv, _LOW32, out=tv)
-            np.multiply(tv.view(np.int64), f(2.0 * np.pi * 2.0**-32), out=bv, casting="same_kind")
-            np.cos(bv, out=cb)
-            np.multiply(rv, cb, out=even)
-            np.sin(bv[:m], out=sb[:m])
-            np.multiply(rv[:m], sb[:m], out=odd)
-            continue
-        # float64 sin and cos cost ~15 ns each on random arguments, so b = hi * 2**20 + lo
-        # is split: cos and sin of 2 pi hi / 4096 come from a table, those of the remainder
-        # beta = 2 pi lo / 2**32 < 0.0016 from Taylor polynomials (error < 1e-15 r).
-        np.right_shift(hv, _U64(20), out=tv)
-        tv &= _U64(0xFFF)
-        idx = tv.view(np.int64)
-        np.take(cos_table, idx, out=cb)
-        np.multiply(rv, cb, out=rcv)
-        np.take(sin_table, idx, out=sb)
-        np.multiply(rv, sb, out=rsv)
-        np.bitwise_and(hv, _U64(0xFFFFF), out=tv)
-        np.multiply(tv.view(np.int64), f(2.0 * np.pi * 2.0**-32), out=bv, casting="same_kind")
-        np.multiply(bv, bv, out=b2)
-        # cos(beta) = 1 - beta^2/2 + beta^4/24 and sin(beta) = beta - beta^3/6
-        np.multiply(b2, f(1.0 / 24.0), out=cb)
-        cb += f(-0.5)
-        cb *= b2
-        cb += f(1.0)
-        np.multiply(b2, f(-1.0 / 6.0), out=sb)
-        sb *= bv
-        sb += bv
-        # r cos(theta) = rc cos(beta) - rs sin(beta); r sin(theta) = rs cos(beta) + rc sin(beta)
-        np.multiply(rcv, cb, out=even)
-        np.multiply(rsv, sb, out=rv)
-        even -= rv
-        np.multiply(rsv[:m], cb[:m], out=odd)
-        np.multiply(rcv[:m], sb[:m], out=rv[:m])
-        odd += rv[:m]
-
-
 def srht_signs(seed: int, n_features: int, dtype: np.dtype[Any]) -> npt.NDArray[Any]:
     """The SRHT signs ``eps_i = +1`` if ``u(i) & 1 == 0`` else ``-1``, shape (n_features,)."""
     bits = stream(derive_key(seed, TAG_SRHT_SIGN, n_features), 0, n_features) & _U64(1)
@@ -377,7 +261,7 @@ def map_chunks(func: Callable[[int, int], None], n_rows: int, chunk_rows: int, w
 
 
 class Plan:
-    """The hash-derived pieces of one projection (keys, cached matrix, SRHT signs)."""
+    """The hash-derived pieces of one projection (keys, cached matrix or rows, SRHT signs)."""
 
     def __init__(self, *, method: str, n_features: int, n_components: int, dtype: Any) -> None:
         self.method = method
@@ -389,6 +273,8 @@ class Plan:
         self.scale = 1.0
         self.column_bytes = 1.0
         self.matrix: Any = None
+        #: Gaussian only: the first rows of the matrix, cached when all of it does not fit.
+        self.prefix: npt.NDArray[Any] | None = None
         self.signs: npt.NDArray[Any] = np.empty(0)
         self.selection: npt.NDArray[np.intp] = np.empty(0, dtype=np.intp)
 
@@ -400,39 +286,6 @@ class Plan:
             self.keys[start:stop], self.threshold, self.n_features, self.dtype
         )
         return sparse.csr_array((data, indices, indptr), shape=(stop - start, self.n_features))
-
-    def gaussian_rows(
-        self,
-        start: int,
-        stop: int,
-        out: npt.NDArray[Any] | None = None,
-        pool: Executor | None = None,
-    ) -> npt.NDArray[Any]:
-        """Rows ``[start, stop)`` (``start`` even) of the unscaled N(0, 1) matrix, 2 threads.
-
-        Written into ``out`` (shape ``(stop - start, n_components)``) if given. With
-        ``pool``, its worker computes the second half while the caller computes the
-        first, which saves starting threads when this is called once per block.
-        """
-        if out is None:
-            out = np.empty((stop - start, self.n_components), dtype=self.dtype)
-        result = out
-        # Halves of even length keep every part aligned on Box-Muller pairs.
-        half = max(2, -(-(stop - start) // 4) * 2)
-
-        def work(a: int, b: int) -> None:
-            gaussian_block(self.keys, start + a, start + b, self.dtype, result[a:b])
-
-        work_size = (stop - start) * self.n_components
-        if pool is None or half >= stop - start or work_size < _MIN_THREADED_WORK:
-            map_chunks(work, stop - start, half, work_size)
-            return result
-        second = pool.submit(work, half, stop - start)
-        try:
-            work(0, half)
-        finally:
-            second.result()
-        return result
 
 
 def sparse_product(
@@ -461,54 +314,6 @@ def sparse_product(
                 np.multiply((matrix @ chunk).T, scale, out=Y[r0:r1, a:b])
 
         map_chunks(work, n, rows, n * d)
-
-
-def gaussian_product(
-    plan: Plan, X2: npt.NDArray[Any], Y: npt.NDArray[Any], batch_size: int, max_matrix_bytes: int
-) -> None:
-    """``Y = X2 @ R / sqrt(k)``, with ``R`` cached or generated per call in row blocks."""
-    n, d = X2.shape
-    dtype = plan.dtype
-    rows = batch_size
-    if plan.matrix is not None and X2.dtype == dtype:
-        # Nothing to convert: one product, which BLAS runs faster than row chunks. No
-        # up-front pass over X2: a NaN or inf in a row makes that row of Y non-finite
-        # (x * r is non-finite for every r), and the caller then names the first bad image.
-        np.matmul(X2, plan.matrix, out=Y)
-    elif plan.matrix is not None:
-        for r0 in range(0, n, rows):
-            r1 = min(r0 + rows, n)
-            chunk = X2[r0:r1].astype(dtype, copy=False)
-            check_finite(chunk, r0, X2)
-            np.matmul(chunk, plan.matrix, out=Y[r0:r1])
-    else:
-        row_bytes = plan.n_components * dtype.itemsize
-        budget = min(max_matrix_bytes, _GAUSSIAN_BLOCK_BYTES)
-        per_block = max(2, (budget // row_bytes) // 2 * 2)
-        # Checked up front, so the first bad image is named whichever block holds its NaN;
-        # the per-slab checks below catch values that overflow the conversion, which
-        # cannot happen when X2 already has the working dtype.
-        check_finite(X2, 0, X2)
-        convert = X2.dtype != dtype
-        # One block buffer and one product buffer for the whole call: fresh arrays of
-        # this size would be mapped anew by the allocator and page-faulted on every block.
-        block = np.empty((min(per_block, d), plan.n_components), dtype=dtype)
-        product = np.empty((min(rows, n), plan.n_components), dtype=dtype)
-        from concurrent.futures import ThreadPoolExecutor  # lazily: keeps `import mmref` light
-
-        with ThreadPoolExecutor(max_workers=max(1, N_THREADS - 1)) as pool:
-            for i0 in range(0, d, per_block):
-                i1 = min(i0 + per_block, d)
-                rows_block = plan.gaussian_rows(i0, i1, out=block[: i1 - i0], pool=pool)
-                for r0 in range(0, n, rows):
-                    r1 = min(r0 + rows, n)
-                    chunk = X2[r0:r1, i0:i1].astype(dtype, copy=False)
-                    if convert:
-                        check_finite(chunk, r0, X2)
-                    part = product[: r1 - r0]
-                    np.matmul(chunk, rows_block, out=part)
-                    Y[r0:r1] += part
-    Y *= dtype.type(plan.scale)
 
 
 def srht_product(plan: Plan, X2: npt.NDArray[Any], Y: npt.NDArray[Any], batch_size: int) -> None:
@@ -547,6 +352,19 @@ def check_finite(chunk: npt.NDArray[Any], offset: int, source: npt.NDArray[Any])
             _raise_not_finite(offset + r0 + int(bad[0]), source, chunk.dtype)
 
 
+def check_convertible(source: npt.NDArray[Any], dtype: np.dtype[Any]) -> None:
+    """Raise ``ValueError`` naming the first image with NaN, inf or values too large for ``dtype``.
+
+    Converts about 2**20 values at a time; used after a product came out
+    non-finite, to name the image responsible.
+    """
+    n, d = source.shape
+    step = max(1, 2**20 // max(d, 1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for r0 in range(0, n, step):
+            check_finite(source[r0 : r0 + step].astype(dtype, copy=False), r0, source)
+
+
 def normalize_rows(Y: npt.NDArray[Any]) -> None:
     """Divide each row by its Euclidean norm in place; zero rows stay zero, never NaN.
 
@@ -558,15 +376,6 @@ def normalize_rows(Y: npt.NDArray[Any]) -> None:
     norms = np.sqrt(np.einsum("ij,ij->i", Y, Y))
     norms[norms == 0] = 1
     Y /= norms[:, None]
-
-
-@functools.cache
-def _turn_table(dtype: np.dtype[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-    """cos and sin of ``2 pi i / 4096``, ``i < 4096``, rounded to ``dtype`` (computed once)."""
-    angles = np.arange(4096, dtype=np.float64) * (2.0 * np.pi / 4096.0)
-    cos, sin = np.cos(angles).astype(dtype), np.sin(angles).astype(dtype)
-    cos.flags.writeable = sin.flags.writeable = False  # shared by every call
-    return cos, sin
 
 
 def _chunks(n: int, size: int) -> Iterator[tuple[int, int]]:

@@ -43,6 +43,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from . import _gaussian
 from . import _projection as _proj
 from ._base import ParamsMixin, TransformerMixin
 from ._validation import (
@@ -150,7 +151,9 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
         The most projection matrix held in memory. The sparse matrix (about
         ``d * k * density * 12`` bytes in float64) and the Gaussian matrix
         (``d * k * 8`` bytes) are cached when they fit; otherwise they are
-        regenerated in blocks on every call.
+        regenerated in blocks on every call. A Gaussian matrix that does not
+        fit keeps its first rows cached, up to ``max_matrix_bytes - 8 MiB``,
+        and generates the rest in blocks of at most 8 MiB in all.
 
     Attributes
     ----------
@@ -170,9 +173,12 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
     ``"sparse"``; one chunk of ``min(batch_size, 16 MiB / (8 d))`` images
     (times two for the DCT) for ``"srht"``; for ``"gaussian"``, ``batch_size * d``
     converted pixels if the input needs converting and, when the matrix is not
-    cached, a block of at most ``min(max_matrix_bytes, 8 MiB)`` generated per
-    call, the matching slice of ``batch_size`` images and about 5 MiB of
-    generation scratch.
+    cached, blocks of at most ``min(max_matrix_bytes, 8 MiB)`` in all generated
+    per call, and per worker (two with threadpoolctl installed, one without) a
+    ``(batch_size, k)`` product, the matching slice of ``batch_size`` images
+    and about 2 MiB of generation scratch. While two workers run, BLAS is
+    limited to one thread per call (process-wide, through threadpoolctl): one
+    worker generates a block while the other multiplies.
 
     References
     ----------
@@ -358,7 +364,7 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
             matrix = plan.matrix if plan.matrix is not None else plan.sparse_rows(0, k)
             return matrix * scale
         if params.method == "gaussian":
-            dense = plan.matrix if plan.matrix is not None else plan.gaussian_rows(0, d)
+            dense = plan.matrix if plan.matrix is not None else _gaussian.gaussian_rows(plan, 0, d)
             return np.ascontiguousarray((dense * scale).T)
         out = np.empty((k, d), dtype=params.dtype)
         step = max(1, _proj.CHUNK_BYTES // (d * params.dtype.itemsize))
@@ -436,7 +442,9 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
             plan.keys = _proj.column_keys(params.seed, (_proj.TAG_GAUSSIAN, d), k)
             plan.scale = 1.0 / math.sqrt(k)
             if d * k * itemsize <= params.max_matrix_bytes:
-                plan.matrix = plan.gaussian_rows(0, d)
+                plan.matrix = _gaussian.gaussian_rows(plan, 0, d)
+            elif rows := _gaussian.prefix_rows(d, k, params.dtype, params.max_matrix_bytes):
+                plan.prefix = _gaussian.gaussian_rows(plan, 0, rows)
         else:
             plan.signs = _proj.srht_signs(params.seed, d, params.dtype)
             plan.selection = _proj.srht_selection(params.seed, d, k)
@@ -455,14 +463,13 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
             if params.method == "sparse":
                 _proj.sparse_product(plan, X2, Y, params.batch_size, params.max_matrix_bytes)
             elif params.method == "gaussian":
-                _proj.gaussian_product(plan, X2, Y, params.batch_size, params.max_matrix_bytes)
+                _gaussian.gaussian_product(plan, X2, Y, params.batch_size, params.max_matrix_bytes)
             else:
                 _proj.srht_product(plan, X2, Y, params.batch_size)
             total = np.add.reduce(Y, axis=None)
         if not np.isfinite(total):
             # Bad pixels are reported first; some products leave their detection to here.
-            with np.errstate(over="ignore", invalid="ignore"):
-                _proj.check_finite(X2, 0, X2)
+            _proj.check_convertible(X2, params.dtype)
             bad = np.flatnonzero(~np.isfinite(Y).all(axis=1))
             if bad.size:
                 raise ValueError(

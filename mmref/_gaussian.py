@@ -1,0 +1,434 @@
+"""Hash-derived Gaussian projection matrices and the product that applies them (private).
+
+This module implements SPEC.md section 4.5 for
+:class:`mmref.image.RandomProjectionImageEncoder` with ``method="gaussian"``.
+Rows ``2m`` and ``2m + 1`` of column ``j`` come from the stream draw
+``h = u_{K_j}(m)`` (see :mod:`mmref._projection`) by the Box-Muller transform::
+
+    u1 = ((h >> 32) + 0.5) / 2**32,  theta = 2 pi (h & 0xFFFFFFFF) / 2**32
+    G[2m, j] = sqrt(-2 ln u1) cos(theta),  G[2m + 1, j] = sqrt(-2 ln u1) sin(theta)
+
+How the entries are computed (within the tolerance of SPEC 4.5, not bit for bit
+across platforms):
+
+- ``u1`` is read off the bits of the binary64 number ``1 + u1``, which holds it
+  exactly; ``-2 ln u1`` is computed in float64 for both dtypes (in float32, ``u1``
+  close to 1 would round to 1 and small radii to 0). float64 takes its square
+  root in float64, float32 rounds ``-2 ln u1`` to float32 first (within 1 ulp of
+  the float32 rounding of the radius, and several times faster).
+- float64 ``cos`` and ``sin`` cost about 15 ns each in NumPy, so the angle's top
+  12 bits index a table of ``cos`` and ``sin`` of ``2 pi i / 4096`` and the rest,
+  ``beta < 2 pi / 4096``, goes through Taylor polynomials of degree 4 and 3
+  (error below ``1e-15`` times the radius). float32 uses NumPy's float32 ``cos``
+  and ``sin``, which are vectorized.
+
+Generated per call (the matrix does not fit in ``max_matrix_bytes``), the
+product ``X @ G`` runs in blocks of rows of ``G``: each worker generates a
+block, multiplies the images' matching columns by it, and adds the result into
+the output in block order. With two workers and single-threaded BLAS (through
+threadpoolctl, when it is installed) one worker generates while the other
+multiplies; without threadpoolctl one worker alternates a generation on two
+threads with a multi-threaded product. Adding in block order makes the result
+independent of the number of workers and their timing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ._hashing import GOLDEN, mix64_inplace
+
+if TYPE_CHECKING:
+    from ._projection import Plan
+
+__all__ = [
+    "BLOCK_BYTES",
+    "gaussian_block",
+    "gaussian_product",
+    "gaussian_rows",
+    "prefix_rows",
+    "single_threaded_blas",
+]
+
+#: Generated rows of the matrix held at a time during a call, over all workers.
+BLOCK_BYTES = 8 * 2**20
+
+_U64 = np.uint64
+_GOLDEN = _U64(GOLDEN)
+_WORKERS = 2
+# Elements per step of the generation: its seven scratch arrays then take about 1.8 MiB
+# (float64), close to the L2 cache; smaller steps pay NumPy's per-call overhead more often.
+_STEP_ELEMENTS = 1 << 15
+# Smallest generation (in matrix entries) worth splitting over two threads.
+_MIN_THREADED_ENTRIES = 1 << 18
+# Smallest product (multiply-adds) worth running on two workers.
+_MIN_PIPELINED_WORK = 1 << 27
+
+
+def gaussian_block(
+    keys: npt.NDArray[np.uint64], start: int, stop: int, dtype: np.dtype[Any], out: Any
+) -> None:
+    """Write the unscaled N(0, 1) entries of rows ``[start, stop)`` into ``out``.
+
+    Parameters
+    ----------
+    keys : ndarray of uint64 of shape (n_columns,)
+        Column keys from :func:`mmref._projection.column_keys`.
+    start, stop : int
+        Row range of the matrix; ``start`` must be even (rows come in Box-Muller pairs).
+    dtype : dtype
+        float32 or float64 (see the module docstring for what each computes in).
+    out : ndarray of shape (stop - start, n_columns) and dtype ``dtype``
+        Written in place; scratch is about 1.8 MiB whatever the block size.
+    """
+    k = len(keys)
+    n_pairs = (stop - start + 1) // 2
+    first_pair = start // 2
+    step = max(1, _STEP_ELEMENTS // k)
+    shape = (step, k)
+    h, t = np.empty(shape, dtype=np.uint64), np.empty(shape, dtype=np.uint64)
+    scratch: tuple[npt.NDArray[Any], ...]
+    if dtype == np.float64:
+        scratch = tuple(np.empty(shape) for _ in range(5))
+    else:
+        scratch = (np.empty(shape), *(np.empty(shape, dtype=np.float32) for _ in range(2)))
+    for q0 in range(0, n_pairs, step):
+        q1 = min(q0 + step, n_pairs)
+        hv, tv = h[: q1 - q0], t[: q1 - q0]
+        counters = np.arange(first_pair + q0 + 1, first_pair + q1 + 1, dtype=np.uint64)
+        counters *= _GOLDEN
+        np.add(counters[:, None], keys[None, :], out=hv)
+        mix64_inplace(hv, tv)
+        square = scratch[0][: q1 - q0]
+        # -2 ln u1. 1 + u1 = 1 + (2a + 1) / 2**33 with a the high 32 bits: its binary64
+        # bits are assembled directly and 1 subtracted (both exact), which is cheaper
+        # than converting a from an integer.
+        np.right_shift(hv, _U64(12), out=tv)
+        tv &= _U64(0x000FFFFFFFF00000)
+        tv |= _U64(0x3FF0000000080000)
+        np.subtract(tv.view(np.float64), 1.0, out=square)
+        np.log(square, out=square)
+        square *= -2.0
+        even, odd = out[2 * q0 : 2 * q1 : 2], out[2 * q0 + 1 : 2 * q1 : 2]
+        if dtype == np.float64:
+            _cos_sin64(hv, tv, square, scratch[1:], even, odd)
+        else:
+            _cos_sin32(hv, tv, square, scratch[1:], even, odd)
+
+
+def gaussian_rows(
+    plan: Plan, start: int, stop: int, out: npt.NDArray[Any] | None = None
+) -> npt.NDArray[Any]:
+    """Rows ``[start, stop)`` (``start`` even) of the unscaled N(0, 1) matrix, on two threads.
+
+    Written into ``out`` (shape ``(stop - start, n_components)``) if given.
+    """
+    if out is None:
+        out = np.empty((stop - start, plan.n_components), dtype=plan.dtype)
+    result = out
+    n = stop - start
+    if n * plan.n_components < _MIN_THREADED_ENTRIES or n <= 2:
+        gaussian_block(plan.keys, start, stop, plan.dtype, result)
+        return result
+    # Halves of even length keep both parts aligned on Box-Muller pairs.
+    half = -(-n // 4) * 2
+    from concurrent.futures import ThreadPoolExecutor  # lazily: keeps `import mmref` light
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        second = pool.submit(gaussian_block, plan.keys, start + half, stop, plan.dtype, out[half:])
+        try:
+            gaussian_block(plan.keys, start, start + half, plan.dtype, out[:half])
+        finally:
+            second.result()
+    return result
+
+
+def prefix_rows(n_features: int, n_components: int, dtype: np.dtype[Any], budget: int) -> int:
+    """Rows of the matrix cached when it does not fit: what ``budget`` leaves beside the blocks.
+
+    Even (Box-Muller pairs), and 0 when less than a pair fits.
+    """
+    row_bytes = n_components * dtype.itemsize
+    rows = max(0, budget - min(budget, BLOCK_BYTES)) // row_bytes
+    return min(n_features, rows) // 2 * 2
+
+
+def gaussian_product(
+    plan: Plan, X2: npt.NDArray[Any], Y: npt.NDArray[Any], batch_size: int, max_matrix_bytes: int
+) -> None:
+    """``Y = X2 @ G / sqrt(k)`` for a zeroed ``Y``, ``G`` cached or generated per call.
+
+    Memory beyond ``Y`` and the cached rows: the blocks being generated (at most
+    ``min(max_matrix_bytes, 8 MiB)`` in all), one ``(batch_size, k)`` product
+    per worker and, for input of another dtype, ``batch_size`` converted rows
+    per worker.
+    """
+    d = X2.shape[1]
+    dtype = plan.dtype
+    if plan.matrix is not None and X2.dtype == dtype:
+        # One product, which BLAS runs faster than row chunks. No up-front pass over X2:
+        # a NaN or inf in a row makes that row of Y non-finite, and the caller then names
+        # the first bad image.
+        np.matmul(X2, plan.matrix, out=Y)
+    elif plan.matrix is not None:
+        _chunked_product(X2, 0, d, plan.matrix, Y, batch_size, accumulate=False)
+    else:
+        # Checked up front, so the first bad image is named whichever block holds its
+        # NaN; values that overflow a conversion to float32 make rows of Y non-finite,
+        # which the caller reports.
+        from ._projection import check_finite
+
+        check_finite(X2, 0, X2)
+        with np.errstate(over="ignore", invalid="ignore"):
+            _generated_product(plan, X2, Y, batch_size, max_matrix_bytes)
+    Y *= dtype.type(plan.scale)
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[bool]:
+    """Limit BLAS to one thread while inside; yields whether that could be done.
+
+    Uses threadpoolctl when it is installed (it is an optional extra). The limit
+    is process-wide, so nested and concurrent users share it: the first one in
+    sets it and the last one out restores the previous limits.
+    """
+    controller = _controller()
+    if controller is None:
+        yield False
+        return
+    with _LIMIT_LOCK:
+        if _LIMIT_STATE["users"] == 0:
+            _LIMIT_STATE["limiter"] = controller.limit(limits=1, user_api="blas")
+        _LIMIT_STATE["users"] += 1
+    try:
+        yield True
+    finally:
+        with _LIMIT_LOCK:
+            _LIMIT_STATE["users"] -= 1
+            if _LIMIT_STATE["users"] == 0:
+                _LIMIT_STATE["limiter"].restore_original_limits()
+                _LIMIT_STATE["limiter"] = None
+
+
+_LIMIT_LOCK = threading.Lock()
+_LIMIT_STATE: dict[str, Any] = {"users": 0, "limiter": None}
+
+
+def _controller() -> Any:
+    """threadpoolctl's controller if threadpoolctl is installed and finds a BLAS, else None.
+
+    Not cached: a BLAS loaded later (SciPy's, say) must be limited too. Finding
+    the libraries takes about a millisecond, against products of a tenth of a
+    second and more.
+    """
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    controller = ThreadpoolController().select(user_api="blas")
+    return controller if controller.lib_controllers else None
+
+
+def _generated_product(
+    plan: Plan, X2: npt.NDArray[Any], Y: npt.NDArray[Any], batch_size: int, budget: int
+) -> None:
+    n, d = X2.shape
+    k, dtype = plan.n_components, plan.dtype
+    c = 0
+    if plan.prefix is not None:
+        c = len(plan.prefix)
+        _chunked_product(X2, 0, c, plan.prefix, Y, batch_size, accumulate=False)
+    with contextlib.ExitStack() as stack:
+        pipelined = n * (d - c) * k >= _MIN_PIPELINED_WORK and stack.enter_context(
+            single_threaded_blas()
+        )
+        workers = _WORKERS if pipelined else 1
+        # Blocks as for two workers even with one, so the blocks summed, and hence the
+        # rounding, do not depend on whether threadpoolctl is installed.
+        row_bytes = k * dtype.itemsize
+        per_block = max(2, (min(budget, BLOCK_BYTES) // _WORKERS // row_bytes) // 2 * 2)
+        blocks = [(a, min(a + per_block, d)) for a in range(c, d, per_block)]
+        schedule = _Schedule(len(blocks), -(-n // batch_size))
+
+        def work() -> None:
+            block = np.empty((min(per_block, d - c), k), dtype=dtype)
+            product = np.empty((min(batch_size, n), k), dtype=dtype)
+            with np.errstate(over="ignore", invalid="ignore"):  # per thread
+                while (b := schedule.claim()) is not None:
+                    i0, i1 = blocks[b]
+                    rows = block[: i1 - i0]
+                    # One generation at a time: two would contend for the GIL between
+                    # NumPy calls, and the other worker's product keeps the core busy.
+                    with schedule.generating:
+                        if workers == 1:
+                            gaussian_rows(plan, i0, i1, out=rows)
+                        else:
+                            gaussian_block(plan.keys, i0, i1, dtype, rows)
+                    for chunk, r0 in enumerate(range(0, n, batch_size)):
+                        r1 = min(r0 + batch_size, n)
+                        part = product[: r1 - r0]
+                        np.matmul(X2[r0:r1, i0:i1].astype(dtype, copy=False), rows, out=part)
+                        schedule.add_in_order(b, chunk, Y[r0:r1], part)
+
+        errors: list[BaseException] = []
+
+        def guarded() -> None:
+            try:
+                work()
+            except _Aborted:
+                pass
+            except BaseException as exc:  # KeyboardInterrupt too: the others must stop
+                errors.append(exc)
+                schedule.abort()
+
+        if workers == 1:
+            work()
+            return
+        from concurrent.futures import ThreadPoolExecutor  # lazily: keeps `import mmref` light
+
+        with ThreadPoolExecutor(max_workers=workers - 1) as pool:
+            others = [pool.submit(guarded) for _ in range(workers - 1)]
+            guarded()
+            for future in others:
+                future.result()
+        if errors:
+            raise errors[0]
+
+
+class _Schedule:
+    """Hands out blocks in order and adds products into the output in block order.
+
+    ``add_in_order(b, chunk, ...)`` waits until blocks ``0 .. b-1`` have been
+    added into that chunk of rows, so every output entry is summed in the same
+    order whatever the workers' timing. ``abort()`` releases every waiter.
+    """
+
+    def __init__(self, n_blocks: int, n_chunks: int) -> None:
+        self.generating = threading.Lock()
+        self._claim_lock = threading.Lock()
+        self._next = 0
+        self._n_blocks = n_blocks
+        self._done = [0] * n_chunks
+        self._changed = threading.Condition()
+        self._aborted = False
+
+    def claim(self) -> int | None:
+        with self._claim_lock:
+            if self._aborted or self._next >= self._n_blocks:
+                return None
+            self._next += 1
+            return self._next - 1
+
+    def add_in_order(self, block: int, chunk: int, target: Any, part: Any) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._done[chunk] == block or self._aborted)
+            if self._aborted:
+                raise _Aborted
+        # Only this worker may touch these rows now: the next block waits for the count.
+        target += part
+        with self._changed:
+            self._done[chunk] += 1
+            self._changed.notify_all()
+
+    def abort(self) -> None:
+        with self._changed:
+            self._aborted = True
+            self._changed.notify_all()
+
+
+class _Aborted(Exception):
+    """Raised in a worker whose turn will never come because another worker failed."""
+
+
+def _chunked_product(
+    X2: npt.NDArray[Any],
+    i0: int,
+    i1: int,
+    rows: npt.NDArray[Any],
+    Y: npt.NDArray[Any],
+    batch_size: int,
+    *,
+    accumulate: bool,
+) -> None:
+    """``Y (+)= X2[:, i0:i1] @ rows``, converting ``batch_size`` images at a time."""
+    n = X2.shape[0]
+    product = np.empty((min(batch_size, n), Y.shape[1]), dtype=Y.dtype) if accumulate else None
+    with np.errstate(over="ignore", invalid="ignore"):
+        for r0 in range(0, n, batch_size):
+            r1 = min(r0 + batch_size, n)
+            chunk = X2[r0:r1, i0:i1].astype(Y.dtype, copy=False)
+            if product is None:
+                np.matmul(chunk, rows, out=Y[r0:r1])
+            else:
+                np.matmul(chunk, rows, out=product[: r1 - r0])
+                Y[r0:r1] += product[: r1 - r0]
+
+
+def _cos_sin64(h: Any, t: Any, square: Any, scratch: tuple[Any, ...], even: Any, odd: Any) -> None:
+    """float64 ``r cos(theta)`` into ``even`` and ``r sin(theta)`` into ``odd``."""
+    n = len(h)
+    rc, rs, beta2, cos_beta = (a[:n] for a in scratch)
+    radius = np.sqrt(square, out=square)
+    cos_table, sin_table = _turn_table()
+    # theta = 2 pi (hi * 2**20 + lo) / 2**32: cos and sin of 2 pi hi / 4096 from the
+    # table, rotated by beta = 2 pi lo / 2**32 < 0.0016.
+    np.right_shift(h, _U64(20), out=t)
+    t &= _U64(0xFFF)
+    np.take(cos_table, t.view(np.int64), out=rc, mode="clip")
+    rc *= radius
+    np.take(sin_table, t.view(np.int64), out=rs, mode="clip")
+    rs *= radius
+    np.bitwise_and(h, _U64(0xFFFFF), out=t)
+    beta = np.multiply(t.view(np.int64), 2.0 * np.pi * 2.0**-32, out=radius)
+    np.multiply(beta, beta, out=beta2)
+    # cos(beta) = 1 - beta^2/2 + beta^4/24; sin(beta) = beta - beta^3/6, in place of beta2.
+    np.multiply(beta2, 1.0 / 24.0, out=cos_beta)
+    cos_beta += -0.5
+    cos_beta *= beta2
+    cos_beta += 1.0
+    sin_beta = beta2
+    sin_beta *= -1.0 / 6.0
+    sin_beta *= beta
+    sin_beta += beta
+    # r cos(theta) = rc cos(beta) - rs sin(beta); r sin(theta) = rs cos(beta) + rc sin(beta).
+    # h and t are free now: their memory holds the two products, so each output row is
+    # written once rather than read back.
+    p, q = h.view(np.float64), t.view(np.float64)
+    np.multiply(rc, cos_beta, out=p)
+    np.multiply(rs, sin_beta, out=q)
+    np.subtract(p, q, out=even)
+    m = len(odd)
+    np.multiply(rs[:m], cos_beta[:m], out=p[:m])
+    np.multiply(rc[:m], sin_beta[:m], out=q[:m])
+    np.add(p[:m], q[:m], out=odd)
+
+
+def _cos_sin32(h: Any, t: Any, square: Any, scratch: tuple[Any, ...], even: Any, odd: Any) -> None:
+    """float32 ``r cos(theta)`` into ``even`` and ``r sin(theta)`` into ``odd``."""
+    n = len(h)
+    radius, theta = (a[:n] for a in scratch)
+    np.sqrt(square, out=radius, dtype=np.float32, casting="same_kind")
+    np.bitwise_and(h, _U64(0xFFFFFFFF), out=t)
+    turn = np.float32(2.0 * np.pi * 2.0**-32)
+    np.multiply(t.view(np.int64), turn, out=theta, casting="same_kind")
+    m = len(odd)
+    np.cos(theta, out=even)
+    even *= radius
+    np.sin(theta[:m], out=odd)
+    odd *= radius[:m]
+
+
+@functools.cache
+def _turn_table() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """cos and sin of ``2 pi i / 4096``, ``i < 4096`` (computed once, read-only)."""
+    angles = np.arange(4096, dtype=np.float64) * (2.0 * np.pi / 4096.0)
+    cos, sin = np.cos(angles), np.sin(angles)
+    cos.flags.writeable = sin.flags.writeable = False  # shared by every call
+    return cos, sin

@@ -1,0 +1,133 @@
+"""The Gaussian matrix generated per call (mmref/_gaussian.py): blocks, workers, BLAS limits.
+
+The entries themselves are checked against a scalar transcription of SPEC 4.5 in
+tests/test_image.py; here the product that applies them is checked against the
+same product with the whole matrix cached, on every code path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mmref import _gaussian
+from mmref.image import RandomProjectionImageEncoder
+
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+
+def _blas_threads() -> list[int]:
+    info = threadpoolctl.threadpool_info()
+    return [lib["num_threads"] for lib in info if lib["user_api"] == "blas"]
+
+
+def _images(n: int, d: int, seed: int = 0) -> np.ndarray[Any, Any]:
+    """A batch of ``n`` flat images of ``d`` pixels (``image_shape=(d,)`` reads it as such)."""
+    return np.random.default_rng(seed).integers(0, 256, size=(n, d), dtype=np.uint8)
+
+
+@pytest.fixture
+def pipelined(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run the two-worker pipeline even on test-sized inputs."""
+    monkeypatch.setattr(_gaussian, "_MIN_PIPELINED_WORK", 0)
+
+
+def _encoder(**params: Any) -> RandomProjectionImageEncoder:
+    defaults: dict[str, Any] = {"n_components": 24, "method": "gaussian", "normalize": False}
+    return RandomProjectionImageEncoder(**(defaults | params))
+
+
+def _encode(X: np.ndarray[Any, Any], **params: Any) -> np.ndarray[Any, Any]:
+    result: np.ndarray[Any, Any] = _encoder(image_shape=(X.shape[1],), **params).encode_image(X)
+    return result
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("batch_size", [7, 1000])
+def test_generated_product_equals_the_cached_product(
+    pipelined: None, dtype: Any, batch_size: int
+) -> None:
+    X = _images(50, 3000)
+    cached = _encode(X, dtype=dtype)
+    # 20 kB: no cached rows, blocks of a few rows, many blocks for two workers to share.
+    generated = _encode(X, dtype=dtype, max_matrix_bytes=20_000, batch_size=batch_size)
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    np.testing.assert_allclose(generated, cached, rtol=rtol, atol=rtol * np.abs(cached).max())
+
+
+def test_workers_and_threadpoolctl_do_not_change_the_result(
+    pipelined: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    X = np.random.default_rng(1).normal(size=(40, 5000))
+    two_workers = _encode(X, max_matrix_bytes=30_000)
+    monkeypatch.setattr(_gaussian, "_controller", lambda: None)  # as without threadpoolctl
+    one_worker = _encode(X, max_matrix_bytes=30_000)
+    # The same blocks are summed in the same order; only BLAS's own threading may differ.
+    np.testing.assert_allclose(two_workers, one_worker, rtol=1e-13, atol=1e-13)
+
+
+def test_the_rows_that_fit_beside_the_blocks_are_cached() -> None:
+    d, k = 20_000, 64  # a 10 MiB float64 matrix, over the 9 MiB budget
+    budget = 9 * 2**20
+    encoder = _encoder(n_components=k, max_matrix_bytes=budget, image_shape=(d,))
+    X = _images(3, d)
+    Y = encoder.encode_image(X)
+    plan = encoder._cache[1]
+    assert plan.matrix is None and plan.prefix is not None
+    assert plan.prefix.nbytes + _gaussian.BLOCK_BYTES <= budget
+    assert len(plan.prefix) == (budget - _gaussian.BLOCK_BYTES) // (k * 8) // 2 * 2 > 0
+    full = _encode(X, n_components=k, max_matrix_bytes=2**30)
+    np.testing.assert_allclose(Y, full, rtol=1e-12, atol=1e-12 * np.abs(full).max())
+    assert _gaussian.prefix_rows(d, k, np.dtype(np.float64), 2**23) == 0
+
+
+def test_a_failing_worker_stops_the_call_and_restores_blas(
+    pipelined: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _blas_threads()
+    original = _gaussian.gaussian_block
+    calls = []
+
+    def failing(keys: Any, start: int, stop: int, dtype: Any, out: Any) -> None:
+        calls.append(start)
+        if len(calls) == 3:
+            raise MemoryError("no room for block")
+        original(keys, start, stop, dtype, out)
+
+    monkeypatch.setattr(_gaussian, "gaussian_block", failing)
+    with pytest.raises(MemoryError, match="no room for block"):
+        _encode(_images(20, 4000), max_matrix_bytes=20_000)
+    assert len(calls) < 20  # the other worker stopped instead of finishing every block
+    assert _blas_threads() == before
+
+
+def test_values_too_large_for_float32_are_named_on_the_generated_path(pipelined: None) -> None:
+    X = np.ones((30, 3000))
+    X[17, 2999] = 1e39
+    with pytest.raises(ValueError, match="Image 17 has pixel values too large for float32"):
+        _encode(X, dtype=np.float32, max_matrix_bytes=20_000)
+    X[17, 2999], X[9, 5] = 1.0, np.nan
+    with pytest.raises(ValueError, match="Image 9 contains NaN"):
+        _encode(X, dtype=np.float32, max_matrix_bytes=20_000)
+
+
+def test_single_threaded_blas_nests_and_restores_the_original_limits() -> None:
+    before = _blas_threads()
+    with _gaussian.single_threaded_blas() as outer:
+        assert outer is True
+        assert set(_blas_threads()) == {1}
+        with _gaussian.single_threaded_blas() as inner:
+            assert inner is True
+            assert set(_blas_threads()) == {1}
+        assert set(_blas_threads()) == {1}  # the outer user still holds the limit
+    assert _blas_threads() == before
+
+
+def test_single_threaded_blas_says_when_it_cannot_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_gaussian, "_controller", lambda: None)
+    before = _blas_threads()
+    with _gaussian.single_threaded_blas() as limited:
+        assert limited is False
+        assert _blas_threads() == before
