@@ -165,7 +165,8 @@ class CCAAlignment(ParamsMixin):
         ValueError
             If a parameter is out of range, the inputs are not 2-D, contain
             NaN or infinity, have different row counts or fewer than two rows,
-            a modality is constant, or ``reg = 0`` and a covariance is singular.
+            a modality is constant or so small that its variance underflows, or
+            ``reg = 0`` and a covariance is singular.
         TypeError
             If a parameter or input has the wrong type (for example complex).
         """
@@ -206,8 +207,8 @@ class CCAAlignment(ParamsMixin):
             x_mean = np.mean(x, axis=0)
             y_mean = np.mean(y, axis=0)
             cxx, cyy, cxy = _covariances(x, y, x_mean, y_mean)
-        lx = _regularized_cholesky(cxx, reg, name="image_embeddings")
-        ly = _regularized_cholesky(cyy, reg, name="text_embeddings")
+        lx = _regularized_cholesky(cxx, x, reg, name="image_embeddings")
+        ly = _regularized_cholesky(cyy, y, reg, name="text_embeddings")
 
         # M = inv(Lx) @ Cxy @ inv(Ly).T through two triangular solves.
         m = scipy.linalg.solve_triangular(lx, cxy, lower=True, check_finite=False)
@@ -466,17 +467,27 @@ def _covariances(
 
 
 def _regularized_cholesky(
-    cov: npt.NDArray[np.float64], reg: float, *, name: str
+    cov: npt.NDArray[np.float64], data: npt.NDArray[np.float64], reg: float, *, name: str
 ) -> npt.NDArray[np.float64]:
-    """Lower Cholesky factor of ``cov + reg * trace(cov) / d * I``."""
+    """Lower Cholesky factor of ``cov + reg * trace(cov) / d * I``; ``cov`` is ``data``'s."""
     import scipy.linalg
 
-    d = cov.shape[0]
-    trace = float(np.trace(cov))
-    if trace == 0.0:
+    # Checked on the data, not the trace: rounding in the mean can leave a constant
+    # column a tiny nonzero variance, and underflow can zero a varying column's.
+    if _is_constant(data):
         raise ValueError(
             f"{name} is constant: every column has zero variance, so it carries no "
             f"information to correlate; expected embeddings that vary across samples."
+        )
+    d = cov.shape[0]
+    trace = float(np.trace(cov))
+    if trace == 0.0:
+        largest = max(float(np.max(data)), -float(np.min(data)))
+        raise ValueError(
+            f"{name} is too small in magnitude: its values vary across samples, but their "
+            f"variance underflows float64 to zero (largest absolute value {largest:.3g}); "
+            f"rescale the embeddings, e.g. divide them by their largest absolute value "
+            f"(CCA is invariant to a constant scale)."
         )
     regularized = cov.copy()
     regularized.flat[:: d + 1] += reg * trace / d
@@ -490,6 +501,15 @@ def _regularized_cholesky(
             f"or there are fewer samples than columns) and reg={reg!r}; use reg > 0."
         ) from None
     return factor
+
+
+def _is_constant(data: npt.NDArray[np.float64]) -> bool:
+    """True if every column holds one value; stops at the first block of rows that varies."""
+    first = data[0]
+    return not any(
+        np.any(data[start : start + _BLOCK_ROWS] != first)
+        for start in range(0, data.shape[0], _BLOCK_ROWS)
+    )
 
 
 def _component_signs(weights: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

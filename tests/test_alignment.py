@@ -305,6 +305,40 @@ def test_bad_inputs() -> None:
         cca.fit(x * 1e200, y)
 
 
+def test_constant_and_underflowing_variance_have_their_own_messages() -> None:
+    x, y = latent_pairs(18, n=40, p=5, q=4, r=2, noise=0.5)
+    cca = CCAAlignment(2)
+    constant = "is constant: every column has zero variance"
+    tiny = r"is too small in magnitude: .* variance underflows float64 .*; rescale"
+    # Constant columns, each with its own value (the rounded mean leaves them a tiny
+    # nonzero variance), and constant values too small to square.
+    with pytest.raises(ValueError, match=f"image_embeddings {constant}"):
+        cca.fit(np.tile(x[:1], (40, 1)), y)
+    with pytest.raises(ValueError, match=f"text_embeddings {constant}"):
+        cca.fit(x, np.full_like(y, 1e-200))
+    # Varying values whose squared deviations underflow: not constant.
+    with pytest.raises(ValueError, match=f"image_embeddings {tiny}") as caught:
+        cca.fit(x * 1e-200, y)
+    largest = float(np.abs(x).max() * 1e-200)
+    assert f"largest absolute value {largest:.3g}" in str(caught.value)
+    with pytest.raises(ValueError, match=f"text_embeddings {tiny}"):
+        cca.fit(x, y * 1e-200)
+    # Variation only in the last row, after the first block of rows that is checked.
+    n = 4096 + 2
+    late = np.full((n, 4), 1e-200)
+    late[-1, 2] = 2e-200
+    with pytest.raises(ValueError, match=f"text_embeddings {tiny}"):
+        CCAAlignment(1).fit(normal(19, (n, 3)), late)
+    # The suggested rescaling works.
+    rescaled = y * 1e-200
+    rescaled = rescaled / np.abs(rescaled).max()
+    np.testing.assert_allclose(
+        cca.fit(x, rescaled).canonical_correlations_,
+        CCAAlignment(2).fit(x, y).canonical_correlations_,
+        rtol=1e-10,
+    )
+
+
 def test_transform_errors() -> None:
     x, y = latent_pairs(17, n=40, p=5, q=4, r=2, noise=0.5)
     with pytest.raises(mmref.NotFittedError, match="Call 'fit'"):

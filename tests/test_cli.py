@@ -157,6 +157,36 @@ def test_embed_jsonl_and_encoder_options(tmp_path: Path) -> None:
     np.testing.assert_allclose(np.load(out), model.embed(np.load(images), CAPTIONS[:3]), rtol=1e-12)
 
 
+@pytest.mark.parametrize("shape", [(8, 8), (6, 6, 3)])
+def test_embed_fortran_order_images_give_the_same_embeddings(
+    tmp_path: Path, shape: tuple[int, ...]
+) -> None:
+    images, captions = _inputs(tmp_path, n=11, shape=shape)
+    np.save(tmp_path / "fortran.npy", np.asfortranarray(np.load(images)))
+    outputs = []
+    for source in (images, tmp_path / "fortran.npy"):
+        out = tmp_path / f"{source.stem}.out.npy"
+        args = ["embed", "--images", str(source), "--texts", str(captions), "--output", str(out)]
+        assert main([*args, "--batch-size", "4", "--quiet"]) == 0
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+
+
+def test_embed_jsonl_with_blank_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    images, _ = _inputs(tmp_path, n=3)
+    records = [json.dumps({"text": c}) for c in CAPTIONS[:3]]
+    jsonl = tmp_path / "c.jsonl"
+    jsonl.write_text("\n".join(records) + "\n\n  \n")  # blank lines at the end are ignored
+    out = tmp_path / "out.npy"
+    args = ["embed", "--images", str(images), "--texts", str(jsonl), "--output", str(out)]
+    assert main([*args, "--quiet"]) == 0
+    expected = mmref.joint_embedding(np.load(images), CAPTIONS[:3], mmref.MultimodalEncoder())
+    np.testing.assert_array_equal(np.load(out), expected)
+    jsonl.write_text(records[0] + "\n\n" + "\n".join(records[1:]) + "\n")
+    assert main([*args, "--quiet"]) == 1
+    assert "line 2 is blank" in capsys.readouterr().err
+
+
 def _fails(args: list[str], status: int, message: str) -> None:
     run = _run(*args)
     assert run.returncode == status, (run.returncode, run.stderr)

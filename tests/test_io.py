@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from mmref import _embed
 from mmref._embed import DataError, ImageSource, TextSource, auto_batch_size, write_embeddings
 from mmref._io import atomic_output
 
@@ -53,10 +58,58 @@ def test_image_source_reads_row_ranges(tmp_path: Path) -> None:
     np.testing.assert_array_equal(source.read(4, 5), images[4:])
 
 
-def test_image_source_fortran_order(tmp_path: Path) -> None:
-    images = np.asfortranarray(np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4))
-    np.save(tmp_path / "f.npy", images)
-    np.testing.assert_array_equal(ImageSource(str(tmp_path / "f.npy")).read(0, 2), images)
+# (_MAX_GAP_BYTES, _SPAN_BYTES): the defaults, one read per run, and reads of a few runs.
+READ_PLANS = [(16 << 10, 4 << 20), (0, 4 << 20), (1 << 30, 40)]
+
+
+@pytest.mark.parametrize(("max_gap", "span"), READ_PLANS)
+@pytest.mark.parametrize(
+    ("shape", "dtype"), [((7, 3, 4), "<f4"), ((5, 2, 3, 2), ">f8"), ((9, 1, 2), "u1")]
+)
+def test_image_source_fortran_order_reads_like_np_load(
+    tmp_path: Path, shape: tuple[int, ...], dtype: str, max_gap: int, span: int
+) -> None:
+    values = (np.arange(int(np.prod(shape))) % 251).astype(dtype).reshape(shape)
+    np.save(tmp_path / "f.npy", np.asfortranarray(values))
+    loaded = np.load(tmp_path / "f.npy", allow_pickle=False)
+    assert loaded.flags.f_contiguous and not loaded.flags.c_contiguous
+    source = ImageSource(str(tmp_path / "f.npy"))
+    with mock.patch.multiple(_embed, _MAX_GAP_BYTES=max_gap, _SPAN_BYTES=span):
+        for start in range(shape[0] + 1):
+            for stop in range(start, shape[0] + 1):
+                batch = source.read(start, stop)
+                assert batch.flags.c_contiguous and batch.dtype == loaded.dtype
+                np.testing.assert_array_equal(batch, loaded[start:stop], strict=True)
+
+
+@given(
+    shape=st.tuples(st.integers(1, 9), st.integers(0, 4), st.integers(1, 4), st.integers(1, 3)),
+    ndim=st.sampled_from([3, 4]),
+    dtype=st.sampled_from(["u1", "<i2", ">u4", "<f4", ">f8", "?"]),
+    fortran=st.booleans(),
+    plan=st.sampled_from(READ_PLANS),
+    data=st.data(),
+)
+def test_image_source_reads_any_row_range_like_np_load(
+    shape: tuple[int, ...],
+    ndim: int,
+    dtype: str,
+    fortran: bool,
+    plan: tuple[int, int],
+    data: st.DataObject,
+) -> None:
+    shape = shape[:ndim]
+    values = (np.arange(int(np.prod(shape))) % 251).astype(dtype).reshape(shape)
+    start = data.draw(st.integers(0, shape[0]), label="start")
+    stop = data.draw(st.integers(start, shape[0]), label="stop")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "x.npy"
+        np.save(path, np.asfortranarray(values) if fortran else values)
+        with mock.patch.multiple(_embed, _MAX_GAP_BYTES=plan[0], _SPAN_BYTES=plan[1]):
+            batch = ImageSource(str(path)).read(start, stop)
+        expected = np.load(path, allow_pickle=False)[start:stop]
+    assert batch.flags.c_contiguous
+    np.testing.assert_array_equal(batch, expected, strict=True)
 
 
 def test_image_source_npz_member(tmp_path: Path) -> None:
@@ -120,6 +173,82 @@ def test_text_source_names_the_bad_utf8_line(tmp_path: Path) -> None:
     path.write_bytes(b"fine\nalso fine\nbad \xff here\n")
     with pytest.raises(DataError, match="line 3 is not valid UTF-8"):
         list(TextSource(str(path)).batches(10))
+
+
+def test_text_source_txt_keeps_blank_lines_even_at_the_end(tmp_path: Path) -> None:
+    path = tmp_path / "t.txt"
+    path.write_bytes(b"a\n\nb\n\n")  # an empty caption in the middle and at the end
+    source = TextSource(str(path))
+    assert source.n_rows == 4 and list(source.batches(10)) == [["a", "", "b", ""]]
+    path.write_bytes(b"a\r\n \t")
+    assert list(TextSource(str(path)).batches(10)) == [["a", " \t"]]
+
+
+@pytest.mark.parametrize(
+    "ending", [b"\n\n", b"\n  ", b"\n \t\n", b"\r\n\r\n", b"\n\n\n\n", b" ", b""]
+)
+def test_text_source_jsonl_ignores_blank_lines_at_the_end(tmp_path: Path, ending: bytes) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(b'{"text": "x"}\n{"text": "y"}' + ending)
+    source = TextSource(str(path))
+    assert source.n_rows == 2
+    assert list(source.batches(1)) == [["x"], ["y"]]
+
+
+@pytest.mark.parametrize(("blank", "number"), [(b"", 2), (b" \t\r", 2), (b"  ", 1)])
+def test_text_source_jsonl_blank_line_before_a_record_is_an_error(
+    tmp_path: Path, blank: bytes, number: int
+) -> None:
+    path = tmp_path / "c.jsonl"
+    records = [b'{"text": "x"}', b'{"text": "y"}']
+    lines = [records[0], blank, records[1]] if number == 2 else [blank, *records]
+    path.write_bytes(b"\n".join(lines) + b"\n\n")
+    with pytest.raises(DataError, match=f"line {number} is blank; expected one JSON object"):
+        TextSource(str(path))
+
+
+@given(
+    lines=st.lists(st.one_of(st.text(max_size=3), st.sampled_from(["", " ", "\t", "\r", " \r"]))),
+    final_break=st.booleans(),
+)
+def test_text_source_jsonl_blank_lines_property(lines: list[str], final_break: bool) -> None:
+    # A text becomes a record; a blank string stays a blank line.
+    encoded = [json.dumps({"text": x}) if x.strip(" \t\r") else x for x in lines]
+    kept = len(lines)
+    while kept and not encoded[kept - 1].strip(" \t\r"):
+        kept -= 1
+    blanks = [i + 1 for i in range(kept) if not encoded[i].strip(" \t\r")]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "c.jsonl"
+        path.write_bytes(("\n".join(encoded) + ("\n" if final_break else "")).encode())
+        if blanks:
+            with pytest.raises(DataError, match=f"line {blanks[0]} is blank"):
+                TextSource(str(path))
+            return
+        source = TextSource(str(path))
+        captions = [c for batch in source.batches(2) for c in batch]
+    assert source.n_rows == kept and captions == lines[:kept]
+
+
+def test_text_source_jsonl_trailing_blanks_across_read_chunks(tmp_path: Path) -> None:
+    # The file is counted in 1 MiB chunks: the last record ends in the first chunk and
+    # the blank tail fills the rest of it and all of the second.
+    record = b'{"text": "caption"}\n'
+    count = (1 << 20) // len(record) - 1
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(record * count + b" \n" * (1 << 20))
+    assert TextSource(str(path)).n_rows == count
+    path.write_bytes(record * count + b" \n" * (1 << 20) + record)
+    with pytest.raises(DataError, match=f"line {count + 1} is blank"):
+        TextSource(str(path))
+    short = b'{"text": "abc"}\n'  # 16 bytes: the first read ends with a whole record
+    path.write_bytes(short * ((1 << 20) // 16) + b"\n" + short)
+    with pytest.raises(DataError, match=f"line {(1 << 20) // 16 + 1} is blank"):
+        TextSource(str(path))
+    path.write_bytes(record * count + b" " * 30 + record + b"\n" * 10)  # a record straddles
+    source = TextSource(str(path))
+    assert source.n_rows == count + 1
+    assert list(source.batches(count + 1)) == [["caption"] * (count + 1)]
 
 
 def test_text_source_jsonl(tmp_path: Path) -> None:
