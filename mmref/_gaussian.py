@@ -170,7 +170,6 @@ def gaussian_product(
     per worker and, for input of another dtype, ``batch_size`` converted rows
     per worker.
     """
-    d = X2.shape[1]
     dtype = plan.dtype
     if plan.matrix is not None and X2.dtype == dtype:
         # One product, which BLAS runs faster than row chunks. No up-front pass over X2:
@@ -178,7 +177,7 @@ def gaussian_product(
         # the first bad image.
         np.matmul(X2, plan.matrix, out=Y)
     elif plan.matrix is not None:
-        _chunked_product(X2, 0, d, plan.matrix, Y, batch_size, accumulate=False)
+        _chunked_product(X2, plan.matrix, Y, batch_size)
     else:
         # Checked up front, so the first bad image is named whichever block holds its
         # NaN; values that overflow a conversion to float32 make rows of Y non-finite,
@@ -241,20 +240,18 @@ def _generated_product(
 ) -> None:
     n, d = X2.shape
     k, dtype = plan.n_components, plan.dtype
-    c = 0
-    if plan.prefix is not None:
-        c = len(plan.prefix)
-        _chunked_product(X2, 0, c, plan.prefix, Y, batch_size, accumulate=False)
+    c = 0 if plan.prefix is None else len(plan.prefix)
     with contextlib.ExitStack() as stack:
-        pipelined = n * (d - c) * k >= _MIN_PIPELINED_WORK and stack.enter_context(
-            single_threaded_blas()
-        )
+        pipelined = n * d * k >= _MIN_PIPELINED_WORK and stack.enter_context(single_threaded_blas())
         workers = _WORKERS if pipelined else 1
         # Blocks as for two workers even with one, so the blocks summed, and hence the
         # rounding, do not depend on whether threadpoolctl is installed.
         row_bytes = k * dtype.itemsize
         per_block = max(2, (min(budget, BLOCK_BYTES) // _WORKERS // row_bytes) // 2 * 2)
-        blocks = [(a, min(a + per_block, d)) for a in range(c, d, per_block)]
+        # The cached rows are block 0: one worker multiplies by them while the other
+        # generates block 1.
+        blocks = [(0, c)] if c else []
+        blocks += [(a, min(a + per_block, d)) for a in range(c, d, per_block)]
         schedule = _Schedule(len(blocks), -(-n // batch_size))
 
         def work() -> None:
@@ -263,14 +260,17 @@ def _generated_product(
             with np.errstate(over="ignore", invalid="ignore"):  # per thread
                 while (b := schedule.claim()) is not None:
                     i0, i1 = blocks[b]
-                    rows = block[: i1 - i0]
-                    # One generation at a time: two would contend for the GIL between
-                    # NumPy calls, and the other worker's product keeps the core busy.
-                    with schedule.generating:
-                        if workers == 1:
-                            gaussian_rows(plan, i0, i1, out=rows)
-                        else:
-                            gaussian_block(plan.keys, i0, i1, dtype, rows)
+                    if plan.prefix is not None and i0 == 0:
+                        rows = plan.prefix
+                    else:
+                        rows = block[: i1 - i0]
+                        # One generation at a time: two would contend for the GIL between
+                        # NumPy calls, and the other worker's product keeps the core busy.
+                        with schedule.generating:
+                            if workers == 1:
+                                gaussian_rows(plan, i0, i1, out=rows)
+                            else:
+                                gaussian_block(plan.keys, i0, i1, dtype, rows)
                     for chunk, r0 in enumerate(range(0, n, batch_size)):
                         r1 = min(r0 + batch_size, n)
                         part = product[: r1 - r0]
@@ -348,27 +348,13 @@ class _Aborted(Exception):
 
 
 def _chunked_product(
-    X2: npt.NDArray[Any],
-    i0: int,
-    i1: int,
-    rows: npt.NDArray[Any],
-    Y: npt.NDArray[Any],
-    batch_size: int,
-    *,
-    accumulate: bool,
+    X2: npt.NDArray[Any], matrix: npt.NDArray[Any], Y: npt.NDArray[Any], batch_size: int
 ) -> None:
-    """``Y (+)= X2[:, i0:i1] @ rows``, converting ``batch_size`` images at a time."""
-    n = X2.shape[0]
-    product = np.empty((min(batch_size, n), Y.shape[1]), dtype=Y.dtype) if accumulate else None
+    """``Y = X2 @ matrix``, converting ``batch_size`` images to ``Y.dtype`` at a time."""
     with np.errstate(over="ignore", invalid="ignore"):
-        for r0 in range(0, n, batch_size):
-            r1 = min(r0 + batch_size, n)
-            chunk = X2[r0:r1, i0:i1].astype(Y.dtype, copy=False)
-            if product is None:
-                np.matmul(chunk, rows, out=Y[r0:r1])
-            else:
-                np.matmul(chunk, rows, out=product[: r1 - r0])
-                Y[r0:r1] += product[: r1 - r0]
+        for r0 in range(0, X2.shape[0], batch_size):
+            r1 = min(r0 + batch_size, X2.shape[0])
+            np.matmul(X2[r0:r1].astype(Y.dtype, copy=False), matrix, out=Y[r0:r1])
 
 
 def _cos_sin64(h: Any, t: Any, square: Any, scratch: tuple[Any, ...], even: Any, odd: Any) -> None:
