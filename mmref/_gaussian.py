@@ -240,7 +240,8 @@ def _generated_product(
 ) -> None:
     n, d = X2.shape
     k, dtype = plan.n_components, plan.dtype
-    c = 0 if plan.prefix is None else len(plan.prefix)
+    prefix = plan.prefix if plan.prefix is not None else np.empty((0, k), dtype=dtype)
+    c = len(prefix)
     with contextlib.ExitStack() as stack:
         pipelined = n * d * k >= _MIN_PIPELINED_WORK and stack.enter_context(single_threaded_blas())
         workers = _WORKERS if pipelined else 1
@@ -248,9 +249,9 @@ def _generated_product(
         # rounding, do not depend on whether threadpoolctl is installed.
         row_bytes = k * dtype.itemsize
         per_block = max(2, (min(budget, BLOCK_BYTES) // _WORKERS // row_bytes) // 2 * 2)
-        # The cached rows are block 0: one worker multiplies by them while the other
-        # generates block 1.
-        blocks = [(0, c)] if c else []
+        # The cached rows come first, in blocks of the same size: a long first block
+        # would keep the other worker waiting to add its own.
+        blocks = [(a, min(a + per_block, c)) for a in range(0, c, per_block)]
         blocks += [(a, min(a + per_block, d)) for a in range(c, d, per_block)]
         schedule = _Schedule(len(blocks), -(-n // batch_size))
 
@@ -260,8 +261,8 @@ def _generated_product(
             with np.errstate(over="ignore", invalid="ignore"):  # per thread
                 while (b := schedule.claim()) is not None:
                     i0, i1 = blocks[b]
-                    if plan.prefix is not None and i0 == 0:
-                        rows = plan.prefix
+                    if i1 <= c:
+                        rows = prefix[i0:i1]
                     else:
                         rows = block[: i1 - i0]
                         # One generation at a time: two would contend for the GIL between
