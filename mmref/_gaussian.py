@@ -25,10 +25,13 @@ across platforms):
 Generated per call (the matrix does not fit in ``max_matrix_bytes``), the
 product ``X @ G`` runs in blocks of rows of ``G``: each worker generates a
 block, multiplies the images' matching columns by it, and adds the result into
-the output in block order. With two workers and single-threaded BLAS (through
-threadpoolctl, when it is installed) one worker generates while the other
-multiplies; without threadpoolctl one worker alternates a generation on two
-threads with a multi-threaded product. Adding in block order makes the result
+the output in block order. The first rows of ``G``, as many as fit in
+``max_matrix_bytes`` beside the blocks (:func:`prefix_rows`), are cached and
+come first, in blocks of the same size, multiplied without generating. With
+two workers and single-threaded BLAS (through threadpoolctl, when it is
+installed) one worker generates while the other multiplies; without
+threadpoolctl one worker alternates a generation on two threads with a
+multi-threaded product. Adding in block order makes the result
 independent of the number of workers and their timing.
 """
 
