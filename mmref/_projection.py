@@ -49,7 +49,6 @@ __all__ = [
     "density_threshold",
     "gap_table",
     "map_chunks",
-    "normalize_rows",
     "sparse_columns",
     "sparse_product",
     "srht_product",
@@ -363,19 +362,6 @@ def check_convertible(source: npt.NDArray[Any], dtype: np.dtype[Any]) -> None:
     with np.errstate(over="ignore", invalid="ignore"):
         for r0 in range(0, n, step):
             check_finite(source[r0 : r0 + step].astype(dtype, copy=False), r0, source)
-
-
-def normalize_rows(Y: npt.NDArray[Any]) -> None:
-    """Divide each row by its Euclidean norm in place; zero rows stay zero, never NaN.
-
-    Rows are first divided by their largest magnitude so the squares cannot overflow.
-    """
-    peak = np.abs(Y).max(axis=1)
-    peak[peak == 0] = 1
-    Y /= peak[:, None]
-    norms = np.sqrt(np.einsum("ij,ij->i", Y, Y))
-    norms[norms == 0] = 1
-    Y /= norms[:, None]
 
 
 def _chunks(n: int, size: int) -> Iterator[tuple[int, int]]:

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from .exceptions import NotFittedError
 
 __all__ = [
+    "as_embeddings",
     "check_bool_param",
     "check_fitted",
     "check_float_param",
@@ -204,6 +205,47 @@ def check_no_nan_rows(array: npt.NDArray[Any], *, what: str) -> None:
         f"{what} contains NaN in {bad.size} row(s): {listed}{more}. "
         f"NaN scores have no argmax; fix the model or drop those rows."
     )
+
+
+def as_embeddings(value: Any, *, name: str) -> npt.NDArray[np.float64]:
+    """``value`` as a C-contiguous 2-D finite float64 array, or an error naming ``name``.
+
+    ``TypeError`` if ``value`` is not an array of real numbers; ``ValueError`` if it
+    is not 2-D, has no columns, or has rows with NaN or infinity (the first ten
+    such rows are listed).
+    """
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{name} must be a 2-D array of real numbers (n_samples, n_features); got "
+            f"an object of type {type(value).__name__} that NumPy cannot convert ({exc})."
+        ) from None
+    check_real_array(array, what=name)
+    if array.ndim != 2:
+        raise ValueError(
+            f"{name} has shape {shape_str(array.shape)}; expected a 2-D array "
+            f"(n_samples, n_features)."
+        )
+    if array.shape[1] == 0:
+        raise ValueError(
+            f"{name} has shape {shape_str(array.shape)}; expected at least one feature column."
+        )
+    result = np.ascontiguousarray(array, dtype=np.float64)
+    # One cheap reduction first: the sum is finite unless an entry is not (or the
+    # sum overflows, which the exact row check below then clears).
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(result, axis=None)
+    if result.size and not np.isfinite(total):
+        bad = np.flatnonzero(~np.isfinite(result).all(axis=1))
+        if bad.size:
+            listed = ", ".join(str(int(i)) for i in bad[:10])
+            more = f" and {bad.size - 10} more" if bad.size > 10 else ""
+            raise ValueError(
+                f"{name} contains NaN or infinity in {bad.size} row(s): {listed}{more}; "
+                f"expected finite values."
+            )
+    return result
 
 
 def _interval(kind: str, low: float | None, high: float | None, left: str, right: str) -> str:

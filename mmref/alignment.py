@@ -55,12 +55,13 @@ import numpy as np
 import numpy.typing as npt
 
 from ._base import ParamsMixin
+from ._numeric import normalize_rows
 from ._typing import FloatArray
 from ._validation import (
+    as_embeddings,
     check_fitted,
     check_float_param,
     check_int_param,
-    check_real_array,
     model_output,
     param_error,
     shape_str,
@@ -177,8 +178,8 @@ class CCAAlignment(ParamsMixin):
             self.n_components, name="n_components", owner=owner, min_value=1
         )
         reg = check_float_param(self.reg, name="reg", owner=owner, low=0.0)
-        x = _as_embeddings(image_embeddings, name="image_embeddings")
-        y = _as_embeddings(text_embeddings, name="text_embeddings")
+        x = as_embeddings(image_embeddings, name="image_embeddings")
+        y = as_embeddings(text_embeddings, name="text_embeddings")
         n, p = x.shape
         q = y.shape[1]
         if y.shape[0] != n:
@@ -400,42 +401,6 @@ class AlignedEncoder(ParamsMixin):
         return f"{type(self).__name__}(encoder={self.encoder!r}, alignment={self.alignment!r})"
 
 
-def _as_embeddings(value: Any, *, name: str) -> npt.NDArray[np.float64]:
-    """Return ``value`` as a 2-D finite float64 array, or raise naming ``name``."""
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{name} must be a 2-D array of real numbers (n_samples, n_features); got "
-            f"an object of type {type(value).__name__} that NumPy cannot convert ({exc})."
-        ) from None
-    check_real_array(array, what=name)
-    if array.ndim != 2:
-        raise ValueError(
-            f"{name} has shape {shape_str(array.shape)}; expected a 2-D array "
-            f"(n_samples, n_features)."
-        )
-    if array.shape[1] == 0:
-        raise ValueError(
-            f"{name} has shape {shape_str(array.shape)}; expected at least one feature column."
-        )
-    result = np.ascontiguousarray(array, dtype=np.float64)
-    # One cheap reduction first: the sum is finite unless an entry is not (or the
-    # sum overflows, which the exact row check below then clears).
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = np.add.reduce(result, axis=None)
-    if result.size and not np.isfinite(total):
-        bad = np.flatnonzero(~np.isfinite(result).all(axis=1))
-        if bad.size:
-            listed = ", ".join(str(int(i)) for i in bad[:10])
-            more = f" and {bad.size - 10} more" if bad.size > 10 else ""
-            raise ValueError(
-                f"{name} contains NaN or infinity in {bad.size} row(s): {listed}{more}; "
-                f"expected finite values."
-            )
-    return result
-
-
 def _covariances(
     x: npt.NDArray[np.float64],
     y: npt.NDArray[np.float64],
@@ -528,7 +493,7 @@ def _project(
     owner: str,
 ) -> FloatArray:
     """``normalize_rows((value - mean) @ weights)``, centring block by block."""
-    x = _as_embeddings(value, name=name)
+    x = as_embeddings(value, name=name)
     if x.shape[1] != weights.shape[0]:
         raise ValueError(
             f"{name} has {x.shape[1]} features, but {owner} was fitted with {weights.shape[0]}."
@@ -545,24 +510,4 @@ def _project(
             f"{', ...' if bad.size > 10 else ''}) too large to project without overflowing "
             f"float64; expected embeddings of the magnitude seen in fit."
         )
-    return _normalize_rows(out, copy=False)
-
-
-def _normalize_rows(z: npt.NDArray[np.float64], *, copy: bool = True) -> npt.NDArray[np.float64]:
-    """L2-normalize the rows of a finite 2-D float64 array; zero rows stay zero.
-
-    Each row is first divided by its largest absolute entry, so that squaring
-    cannot overflow or underflow, then by the square root of its sum of
-    squares.
-    """
-    out: npt.NDArray[np.float64] = z.copy() if copy else z
-    if out.size == 0:
-        return out
-    peak = np.max(np.abs(out), axis=1, keepdims=True)
-    # Dividing a zero row by 1 keeps it zero instead of producing 0 / 0 = NaN.
-    peak[peak == 0.0] = 1.0
-    out /= peak
-    norms: npt.NDArray[np.float64] = np.sqrt(np.einsum("ij,ij->i", out, out))[:, None]
-    norms[norms == 0.0] = 1.0
-    out /= norms
-    return out
+    return normalize_rows(out, copy=False)

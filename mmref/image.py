@@ -46,6 +46,7 @@ import numpy.typing as npt
 from . import _gaussian
 from . import _projection as _proj
 from ._base import ParamsMixin, TransformerMixin
+from ._numeric import normalize_rows
 from ._validation import (
     check_bool_param,
     check_fitted,
@@ -477,7 +478,7 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
                     f"pixel values are too large; scale the images down or use dtype=np.float64."
                 )
         if params.normalize:
-            _proj.normalize_rows(Y)
+            normalize_rows(Y)
         return Y
 
 

@@ -36,8 +36,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ._hashing import derive_keys
-from ._validation import check_int_param, param_error
-from .alignment import CCAAlignment, _as_embeddings, _normalize_rows
+from ._numeric import normalize_rows
+from ._validation import as_embeddings, check_int_param, param_error
+from .alignment import CCAAlignment
 
 __all__ = ["paired_ranks", "recall_at_k", "retrieval_report", "search"]
 
@@ -105,7 +106,7 @@ def search(
     """
     q, g = _check_pair(queries, gallery)
     k = _check_k(k, g.shape[0], owner="search")
-    g = _normalize_rows(g)
+    g = normalize_rows(g)
     indices = np.empty((q.shape[0], k), dtype=np.intp)
     scores = np.empty((q.shape[0], k))
     for start, stop, neg in _negated_score_blocks(q, g):
@@ -152,7 +153,7 @@ def paired_ranks(queries: Any, gallery: Any) -> npt.NDArray[np.intp]:
             f"expects row i of queries to be paired with row i of gallery, the same "
             f"number of rows for both."
         )
-    g = _normalize_rows(g)
+    g = normalize_rows(g)
     columns = np.arange(g.shape[0])
     ranks = np.empty(q.shape[0], dtype=np.intp)
     for start, stop, neg in _negated_score_blocks(q, g):
@@ -255,10 +256,10 @@ def retrieval_report(
         All values are plain Python numbers, ready for ``json.dumps``.
     """
     owner = "retrieval_report"
-    xtr = _as_embeddings(image_train, name="image_train")
-    ytr = _as_embeddings(text_train, name="text_train")
-    xte = _as_embeddings(image_test, name="image_test")
-    yte = _as_embeddings(text_test, name="text_test")
+    xtr = as_embeddings(image_train, name="image_train")
+    ytr = as_embeddings(text_train, name="text_train")
+    xte = as_embeddings(image_test, name="image_test")
+    yte = as_embeddings(text_test, name="text_test")
     n_test = xte.shape[0]
     if yte.shape[0] != n_test:
         raise ValueError(
@@ -306,8 +307,8 @@ def retrieval_report(
 def _check_pair(
     queries: Any, gallery: Any
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    q = _as_embeddings(queries, name="queries")
-    g = _as_embeddings(gallery, name="gallery")
+    q = as_embeddings(queries, name="queries")
+    g = as_embeddings(gallery, name="gallery")
     if q.shape[1] != g.shape[1]:
         raise ValueError(
             f"queries has {q.shape[1]} columns but gallery has {g.shape[1]}; expected "
@@ -333,7 +334,7 @@ def _negated_score_blocks(
     rows = max(1, _BLOCK_SCORES // max(1, n_gallery))
     for start in range(0, q.shape[0], rows):
         stop = min(start + rows, q.shape[0])
-        neg = _normalize_rows(q[start:stop]) @ g_normalized.T
+        neg = normalize_rows(q[start:stop]) @ g_normalized.T
         # Negated in place: the selection below then sorts ascending, stably.
         np.negative(neg, out=neg)
         yield start, stop, neg

@@ -26,9 +26,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ._base import ParamsMixin
+from ._numeric import normalize_rows
 from ._typing import FloatArray
 from ._validation import describe, model_output, param_error
-from .alignment import _normalize_rows
 
 __all__ = ["ZeroShotClassifier"]
 
@@ -109,10 +109,10 @@ class ZeroShotClassifier(ParamsMixin):
                 f"aligned_encoder.encode_text returned {embedded.shape[0]} rows for "
                 f"{len(prompts)} prompts; expected one row per prompt."
             )
-        unit = _normalize_rows(_finite_float(embedded, method="encode_text"), copy=False)
+        unit = normalize_rows(_finite_float(embedded, method="encode_text"), copy=False)
         # Sum each class's consecutive rows; the scale of the mean is removed by normalizing.
         starts = np.cumsum([0] + [len(group) for group in groups[:-1]])
-        return _normalize_rows(np.add.reduceat(unit, starts, axis=0), copy=False)
+        return normalize_rows(np.add.reduceat(unit, starts, axis=0), copy=False)
 
     def predict(self, X: Any) -> FloatArray:
         """Cosine similarity of each image to each class.
@@ -131,7 +131,7 @@ class ZeroShotClassifier(ParamsMixin):
         """
         classes = self.encode_classes()
         images = model_output(self.aligned_encoder.encode_image(X), method="encode_image")
-        images = _normalize_rows(_finite_float(images, method="encode_image"), copy=False)
+        images = normalize_rows(_finite_float(images, method="encode_image"), copy=False)
         if images.shape[1] != classes.shape[1]:
             raise ValueError(
                 f"aligned_encoder.encode_image returned {images.shape[1]} columns but "
