@@ -6,7 +6,7 @@ the lowest column (``-0.0 == 0.0``), bit for bit as :func:`mmref.multimodal_clas
 does; ``labels`` is not used; scores that are not 2-D, have no column, have another row
 count than ``joint_embedding`` or hold NaN raise ValueError.
 
-Every example is a :class:`mmref.strategies.StubClassificationModel` with fixed scores
+Every example is a :class:`mmref.testing.StubClassificationModel` with fixed scores
 (frequent ties, ``+-0.0``, ``+-inf``, dtype extremes) plus the arguments to pass; a
 failure's snippet rebuilds the stub, calls ``fn`` and the reference.
 """
@@ -34,37 +34,17 @@ from ._conform_core import (
     deep_equal,
     for_all,
     invoke,
-    literal,
     reproduced_by,
-    shape_str,
-    summary,
 )
+from ._conform_describe import literal, shape_str, summary
 from .reference import multimodal_classification as reference_multimodal_classification
+from .testing import StubClassificationModel
 
 __all__ = ["CLASSIFICATION"]
 
 CLASSIFICATION = Properties("classification")
 
 _CL_CALL = "fn(joint_embedding, labels, model)"
-
-
-def _cl_examples() -> Any:
-    """Strategy of (scores, joint_embedding, labels)."""
-    from hypothesis import strategies as st
-
-    from . import strategies as mst
-
-    @st.composite
-    def draw(drawer: Any) -> tuple[Any, Any, Any]:
-        scores = drawer(mst.score_matrices())
-        n, k = scores.shape
-        joint = drawer(mst.feature_matrices(2, min_rows=n, max_rows=n)) if n else np.zeros((0, 2))
-        labels = drawer(
-            st.sampled_from([None, [f"class {k - j}" for j in range(k)], np.arange(k) + 10])
-        )
-        return scores, joint, labels
-
-    return draw()
 
 
 _CL_EXPLICIT: list[tuple[Any, Any, Any]] = [
@@ -82,8 +62,6 @@ _CL_EXPLICIT: list[tuple[Any, Any, Any]] = [
 
 
 def _cl_setup(ctx: Context, example: Any) -> tuple[tuple[Any, ...], list[str]]:
-    from .strategies import StubClassificationModel
-
     scores, joint, labels = example
     model = StubClassificationModel(scores)
     lines = [
@@ -108,13 +86,14 @@ def _cl_run(
     explicit: Sequence[Any] = _CL_EXPLICIT,
 ) -> None:
     """Run ``body(model, scores, joint_embedding, labels)`` on valid examples."""
+    from .strategies import _classification_examples
 
     def check(example: Any) -> None:
         (joint, labels, model), lines = _cl_setup(ctx, example)
         with reproduced_by(lines):
             body(model, example[0], joint, labels)
 
-    for_all(ctx, _cl_examples() if strategy is None else strategy, check, explicit)
+    for_all(ctx, _classification_examples() if strategy is None else strategy, check, explicit)
 
 
 def _cl_out(ctx: Context, model: Any, joint: Any, labels: Any) -> npt.NDArray[Any]:
@@ -164,28 +143,14 @@ def _cl_dtype(ctx: Context) -> None:
     _cl_run(ctx, body)
 
 
-def _unique_max_scores() -> Any:
-    """Square and non-square score matrices whose rows each have one strict maximum."""
-    from hypothesis import strategies as st
-
-    @st.composite
-    def draw(drawer: Any) -> tuple[Any, Any, Any]:
-        n = drawer(st.integers(1, 5))
-        k = drawer(st.sampled_from([n, drawer(st.integers(1, 5))]))
-        best = drawer(st.lists(st.integers(0, k - 1), min_size=n, max_size=n))
-        scores = np.zeros((n, k))
-        scores[np.arange(n), best] = 1.0
-        return scores, np.zeros((n, 2)), None
-
-    return draw()
-
-
 @CLASSIFICATION.add(
     "axis",
     "the argmax is taken along axis 1: entry i is the column of row i's maximum (checked "
     "on rows with one strict maximum, square matrices included).",
 )
 def _cl_axis(ctx: Context) -> None:
+    from .strategies import _unique_max_scores
+
     def body(model: Any, scores: Any, joint: Any, labels: Any) -> None:
         out = _cl_out(ctx, model, joint, labels)
         expected = np.argmax(scores, axis=1)
@@ -249,8 +214,6 @@ def _cl_ties(ctx: Context) -> None:
     "the result equals mmref.multimodal_classification bit for bit (shape, dtype, values).",
 )
 def _cl_reference(ctx: Context) -> None:
-    from .strategies import StubClassificationModel
-
     def body(model: Any, scores: Any, joint: Any, labels: Any) -> None:
         out = _cl_out(ctx, model, joint, labels)
         expected = reference_multimodal_classification(
@@ -268,8 +231,6 @@ def _cl_reference(ctx: Context) -> None:
     "labels does not change the result (None, class names or any other object).",
 )
 def _cl_labels(ctx: Context) -> None:
-    from .strategies import StubClassificationModel
-
     def body(model: Any, scores: Any, joint: Any, labels: Any) -> None:
         out = _cl_out(ctx, model, joint, labels)
         for other in (None, ["only one label"], object()):
@@ -283,40 +244,14 @@ def _cl_labels(ctx: Context) -> None:
     _cl_run(ctx, body)
 
 
-def _cl_bad_examples(kind: str) -> Any:
-    """Strategy of examples ``fn`` must reject: ``kind`` is "nan", "rows" or "shape"."""
-    from hypothesis import strategies as st
-
-    from . import strategies as mst
-
-    @st.composite
-    def draw(drawer: Any) -> tuple[Any, Any, Any]:
-        scores = drawer(mst.score_matrices(min_rows=1, max_rows=4, dtypes=[np.float64, np.float32]))
-        n, k = scores.shape
-        if kind == "nan":
-            rows = drawer(st.sets(st.integers(0, n - 1), min_size=1))
-            for r in rows:
-                scores[r, drawer(st.integers(0, k - 1))] = np.nan
-            return scores, np.zeros((n, 2)), None
-        if kind == "rows":
-            m = drawer(st.integers(0, 5).filter(lambda m: m != n))
-            return scores, np.zeros((m, 2)), None
-        ndim = drawer(st.sampled_from([0, 1, 3, "no columns"]))
-        if ndim == "no columns":
-            return np.zeros((n, 0), scores.dtype), np.zeros((n, 2)), None
-        bad = {0: scores[0, 0], 1: scores[0], 3: scores[:, :, None]}[ndim]
-        rows = 1 if ndim in (0, 1) else n
-        return np.asarray(bad), np.zeros((rows, 2)), None
-
-    return draw()
-
-
 @CLASSIFICATION.add(
     "protocol_2d",
     "scores that are not 2-D, or have no column, raise ValueError; they never give a "
     "plausible index.",
 )
 def _cl_protocol(ctx: Context) -> None:
+    from .strategies import _bad_classification_examples
+
     explicit = [
         (np.zeros((2, 3, 1)), np.zeros((2, 2)), None),
         (np.array([0.1, 0.9]), np.zeros((1, 2)), None),
@@ -325,7 +260,7 @@ def _cl_protocol(ctx: Context) -> None:
         ctx,
         _cl_setup,
         _CL_CALL,
-        _cl_bad_examples("shape"),
+        _bad_classification_examples("shape"),
         explicit,
         lambda ex: (
             f"the scores have shape {shape_str(np.shape(ex[0]))}; expected "
@@ -339,11 +274,13 @@ def _cl_protocol(ctx: Context) -> None:
     "scores with another number of rows than joint_embedding raise ValueError.",
 )
 def _cl_row_mismatch(ctx: Context) -> None:
+    from .strategies import _bad_classification_examples
+
     check_rejects(
         ctx,
         _cl_setup,
         _CL_CALL,
-        _cl_bad_examples("rows"),
+        _bad_classification_examples("rows"),
         [(np.zeros((2, 2)), np.zeros((3, 2)), None)],
         lambda ex: f"{ex[0].shape[0]} score rows for a joint_embedding of {ex[1].shape[0]} rows",
     )
@@ -354,11 +291,13 @@ def _cl_row_mismatch(ctx: Context) -> None:
     "NaN scores raise ValueError (NumPy's argmax would return the NaN's index as a class).",
 )
 def _cl_nan(ctx: Context) -> None:
+    from .strategies import _bad_classification_examples
+
     check_rejects(
         ctx,
         _cl_setup,
         _CL_CALL,
-        _cl_bad_examples("nan"),
+        _bad_classification_examples("nan"),
         [(np.array([[0.1, np.nan, 0.3]]), np.zeros((1, 2)), None)],
         lambda ex: "the scores contain NaN",
     )
@@ -377,8 +316,6 @@ def _cl_no_mutation(ctx: Context) -> None:
 
 @CLASSIFICATION.add("deterministic", "calling fn twice on the same inputs gives identical results.")
 def _cl_deterministic(ctx: Context) -> None:
-    from .strategies import StubClassificationModel
-
     def body(model: Any, scores: Any, joint: Any, labels: Any) -> None:
         first = _cl_out(ctx, model, joint, labels)
         second = _cl_out(ctx, StubClassificationModel(scores), joint, labels)

@@ -35,6 +35,20 @@ def conform_main(
     line, and a summary. ``kind="golden"`` checks the golden vectors against
     the installed mmref (``target=None``) or the namespace ``target`` names.
 
+    Parameters
+    ----------
+    kind : str
+        One of :data:`~mmref.conformance.KINDS`, or ``"golden"``.
+    target : str or None
+        ``MODULE:ATTR`` of the function or model (required for every kind but
+        ``golden``); for ``golden``, ``MODULE`` or ``MODULE:ATTR`` of a namespace
+        with mmref's names, or None for the installed mmref.
+    max_examples : int or None
+        Hypothesis examples per property; None uses the active profile's.
+        Not used by ``golden``.
+    stdout, stderr : text stream
+        Where the report and the errors go.
+
     Returns
     -------
     status : int
@@ -53,6 +67,17 @@ def conform_main(
         return 2
     if target is None:
         print(f"mmref conform: error: {kind} needs a target MODULE:ATTR.", file=stderr)
+        return 2
+    try:
+        from . import strategies  # noqa: F401  (the property checks draw their examples here)
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] != "hypothesis":
+            raise
+        print(
+            f"mmref conform: error: checking a {kind} runs property tests, which need "
+            f'Hypothesis: pip install "mmref[testing]" (mmref conform golden needs none).',
+            file=stderr,
+        )
         return 2
     try:
         obj = resolve_target(target, kind)

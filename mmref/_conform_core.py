@@ -5,18 +5,18 @@ check function feeds examples to the target and raises :class:`Violation` at the
 example that breaks the requirement, carrying what was expected and what was got, and the
 snippet that reproduces it. :func:`for_all` runs a few explicit examples, then the ones
 Hypothesis draws (derandomized, no example database), and lets Hypothesis shrink a
-failure to a minimal counterexample. :func:`run_one` turns the outcome into a
-:class:`CheckResult`.
+failure to a minimal counterexample; it reaches Hypothesis only through
+:mod:`mmref.strategies`, which builds every strategy and runs the draws.
+:func:`run_one` turns the outcome into a :class:`CheckResult`.
 
 The ``assert_*`` helpers word every violation the same way: ``<call> returned <what>;
 expected <what> (<why>)``. Importing this module costs only NumPy; Hypothesis is
-imported when a property runs.
+imported (with :mod:`mmref.strategies`) when a property runs.
 """
 
 from __future__ import annotations
 
 import copy
-import math
 import textwrap
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._conform_describe import shape_str, summary
 from ._hashing import mix64
 from .exceptions import ConformanceError
 
@@ -39,7 +40,6 @@ __all__ = [
     "Property",
     "Skip",
     "Violation",
-    "array_literal",
     "as_array",
     "assert_dtype",
     "assert_finite",
@@ -54,12 +54,9 @@ __all__ = [
     "for_all",
     "hash_bytes",
     "invoke",
-    "literal",
     "raise_first",
     "reproduced_by",
     "run_one",
-    "shape_str",
-    "summary",
     "unit_floats",
 ]
 
@@ -190,13 +187,36 @@ class Properties:
 
 
 def check_kind_name(kind: str) -> None:
-    """Raise ValueError unless ``kind`` is one of :data:`KINDS`."""
+    """Raise ValueError unless ``kind`` is one of :data:`KINDS`.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is not a kind, listing the kinds.
+    """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}. Got {kind!r} instead.")
 
 
 def run_one(prop: Property, ctx: Context, reason: str | None) -> CheckResult:
-    """Run one property; ``reason`` is set when it is listed as a known failure."""
+    """Run one property on a target and say how it went; never raises a violation.
+
+    Parameters
+    ----------
+    prop : Property
+        The property to run.
+    ctx : Context
+        The target and the options of the run.
+    reason : str or None
+        Why the property is listed as a known failure; None when it is not.
+
+    Returns
+    -------
+    result : CheckResult
+        ``PASS``/``FAIL``, or ``XPASS``/``XFAIL`` (with ``reason``) for a known
+        failure, or ``SKIP`` (with why); a failure's message holds the
+        counterexample and its snippet.
+    """
     try:
         # A property is about outputs and exceptions; warnings raised on the way (by the
         # implementation, NumPy or Hypothesis) must not turn into errors under -W error.
@@ -215,7 +235,23 @@ def run_one(prop: Property, ctx: Context, reason: str | None) -> CheckResult:
 
 
 def raise_first(results: list[CheckResult]) -> list[CheckResult]:
-    """Return ``results``, or raise ConformanceError for the first failure, naming the rest."""
+    """Return ``results``, or raise ConformanceError for the first failure, naming the rest.
+
+    Parameters
+    ----------
+    results : list of CheckResult
+        The results of one run.
+
+    Returns
+    -------
+    results : list of CheckResult
+        The same list, when no result is a ``FAIL``.
+
+    Raises
+    ------
+    ConformanceError
+        With the first failure's message, followed by the names of the others.
+    """
     failed = [r for r in results if r.status == "FAIL"]
     if failed:
         message = failed[0].message
@@ -252,36 +288,45 @@ def for_all(
 
     Hypothesis shrinks a failure to a minimal example and replays it, so the
     ``Violation`` that propagates describes the minimal counterexample.
+
+    Parameters
+    ----------
+    ctx : Context
+        The run; ``ctx.max_examples`` examples are drawn (None: the active
+        Hypothesis profile's).
+    strategy : SearchStrategy
+        Where the drawn examples come from (built by :mod:`mmref.strategies`).
+    body : callable
+        ``body(example)``; raises :class:`Violation` for an example that breaks
+        the property.
+    explicit : sequence, default=()
+        Examples that always run first, each on a deep copy.
+
+    Raises
+    ------
+    Violation
+        For the first explicit example, or the minimal drawn example, that
+        breaks the property; also when a failure does not reproduce on replay
+        (the implementation is not deterministic).
+    ImportError
+        If Hypothesis is not installed.
     """
-    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
-    from hypothesis.errors import Flaky
+    from .strategies import _run_examples  # the kit's only way in to Hypothesis
 
     for example in explicit:
         body(copy.deepcopy(example))  # a mutating implementation must not alter the constants
-    max_examples = ctx.max_examples or settings().max_examples
-    configured: Any = settings(
-        max_examples=max_examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        report_multiple_bugs=False,
-        suppress_health_check=list(HealthCheck),
-        verbosity=Verbosity.quiet,
-        phases=[Phase.explicit, Phase.generate, Phase.shrink],
-        print_blob=False,
+    _run_examples(strategy, body, ctx.max_examples, _not_reproduced)
+
+
+def _not_reproduced(exc: BaseException) -> Violation:
+    """The violation for a failure that did not happen again on replay (Hypothesis's Flaky)."""
+    inner = _first_violation(exc)
+    detail = inner.detail if inner else str(exc)
+    return Violation(
+        "The failure did not reproduce when the same example was run again, so the "
+        f"implementation is not deterministic. First failure: {detail}",
+        inner.snippet if inner else "",
     )
-    decorate: Any = given(strategy)
-    run: Callable[[], None] = configured(decorate(body))
-    try:
-        run()
-    except Flaky as exc:
-        inner = _first_violation(exc)
-        detail = inner.detail if inner else str(exc)
-        raise Violation(
-            "The failure did not reproduce when the same example was run again, so the "
-            f"implementation is not deterministic. First failure: {detail}",
-            inner.snippet if inner else "",
-        ) from None
 
 
 def _first_violation(exc: BaseException) -> Violation | None:
@@ -315,8 +360,28 @@ def check_rejects(
 ) -> None:
     """Check that ``ctx.target(*args)`` raises ValueError for every example.
 
-    ``setup(ctx, example)`` gives the call's arguments and the snippet making them; the
-    snippet's last line (the reference call, which raises too) is left out.
+    Parameters
+    ----------
+    ctx : Context
+        The run; ``ctx.target`` is the function under test.
+    setup : callable
+        ``setup(ctx, example)`` gives the call's arguments and the snippet making
+        them; the snippet's last line (the reference call, which raises too) is
+        left out.
+    call : str
+        How messages write the call, e.g. ``"fn(image, text, model)"``.
+    strategy : SearchStrategy
+        The drawn examples, as in :func:`for_all`.
+    explicit : sequence
+        Examples that always run first.
+    why : callable
+        ``why(example)``: why the example must be rejected, for the message.
+
+    Raises
+    ------
+    Violation
+        For the first example the target returns a value for, or raises
+        another exception type for.
     """
 
     def check(example: Any) -> None:
@@ -333,7 +398,27 @@ def check_rejects(
 
 
 def invoke(what: str, func: Callable[..., Any], *args: Any) -> Any:
-    """``func(*args)``; any exception it raises is a violation described as ``what``."""
+    """``func(*args)``; any exception it raises is a violation described as ``what``.
+
+    Parameters
+    ----------
+    what : str
+        How the message names the call, e.g. ``"model.predict(X)"``.
+    func : callable
+        The implementation's function or method.
+    *args
+        Its arguments.
+
+    Returns
+    -------
+    out : object
+        What ``func`` returned.
+
+    Raises
+    ------
+    Violation
+        If ``func`` raised any exception (its type and message are quoted).
+    """
     try:
         return func(*args)
     except Exception as exc:  # any exception from the implementation is the finding
@@ -341,7 +426,24 @@ def invoke(what: str, func: Callable[..., Any], *args: Any) -> Any:
 
 
 def as_array(value: Any, *, call: str) -> npt.NDArray[Any]:
-    """``np.asarray(value)``; a value it cannot convert is a violation."""
+    """``np.asarray(value)``; a value it cannot convert is a violation.
+
+    Parameters
+    ----------
+    value : object
+        What the implementation returned.
+    call : str
+        How the message names the call that returned it.
+
+    Returns
+    -------
+    array : ndarray
+
+    Raises
+    ------
+    Violation
+        If ``np.asarray`` raises for ``value``.
+    """
     try:
         return np.asarray(value)
     except Exception as exc:  # a result np.asarray cannot take is itself the finding
@@ -446,74 +548,6 @@ def _first_difference(out: npt.NDArray[Any], expected: npt.NDArray[Any]) -> tupl
 
 
 # --------------------------------------------------------------------------------------
-# Describing values
-# --------------------------------------------------------------------------------------
-
-
-def summary(value: Any) -> str:
-    """A short description of a value for a message: shape, dtype and a few entries."""
-    if isinstance(value, np.ndarray):
-        text = np.array2string(value, threshold=12, edgeitems=2, max_line_width=100)
-        return f"array of shape {shape_str(value.shape)} and dtype {value.dtype}: {text}"
-    text = repr(value)
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def shape_str(shape: tuple[int, ...]) -> str:
-    return str(tuple(int(s) for s in shape))
-
-
-def array_literal(array: npt.ArrayLike) -> str:
-    """Python source that rebuilds ``array`` exactly, for reproducing snippets.
-
-    Assumes ``import numpy as np``. Floats print with ``repr`` (which round-trips
-    float64, hence float32 and float16 too), non-finite values as ``np.inf`` /
-    ``np.nan``, and the dtype is always explicit.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from mmref.strategies import array_literal
-    >>> array_literal(np.array([[-0.0, np.inf]], dtype=np.float32))
-    'np.array([[-0.0, np.inf]], dtype=np.float32)'
-    >>> array_literal(np.zeros((0, 3), dtype=np.uint8))
-    'np.zeros((0, 3), dtype=np.uint8)'
-    >>> eval(array_literal(np.array([1 + 2j, complex(np.nan, -np.inf)])))
-    array([ 1. +2.j, nan-infj])
-    """
-    a = np.asarray(array)
-    dtype = f"np.{a.dtype.name}" if a.dtype.kind != "b" else "np.bool_"
-    if a.size == 0:
-        return f"np.zeros({tuple(int(s) for s in a.shape)}, dtype={dtype})"
-    return f"np.array({_nested(a.tolist())}, dtype={dtype})"
-
-
-def _nested(value: Any) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(_nested(v) for v in value) + "]"
-    if isinstance(value, complex):
-        return f"complex({_float(value.real)}, {_float(value.imag)})"
-    if isinstance(value, float):
-        return _float(value)
-    return repr(value)
-
-
-def _float(x: float) -> str:
-    if math.isnan(x):
-        return "np.nan"
-    if math.isinf(x):
-        return "np.inf" if x > 0 else "-np.inf"
-    return repr(x)
-
-
-def literal(value: Any) -> str:
-    """Python source for ``value`` in a snippet: arrays by :func:`array_literal`, else repr."""
-    if isinstance(value, np.ndarray):
-        return array_literal(value)
-    return repr(value)
-
-
-# --------------------------------------------------------------------------------------
 # Fixed inputs, from mix64 of counters: the same bits on every platform
 # --------------------------------------------------------------------------------------
 
@@ -522,6 +556,17 @@ def unit_floats(count: int, salt: int) -> npt.NDArray[np.float64]:
     """``count`` floats in [0, 1): the top 53 bits of ``mix64(m + salt)``, ``m = 0, 1, ...``.
 
     Exact and platform independent: a 53-bit integer times ``2**-53`` is a float64.
+
+    Parameters
+    ----------
+    count : int
+        How many floats.
+    salt : int
+        Added to the counter (modulo ``2**64``), so that different uses get different numbers.
+
+    Returns
+    -------
+    floats : ndarray of shape (count,), dtype float64
     """
     bits = mix64(np.arange(count, dtype=np.uint64) + np.uint64(salt))
     floats: npt.NDArray[np.float64] = (bits >> np.uint64(11)).astype(np.float64) * 2.0**-53
@@ -529,7 +574,17 @@ def unit_floats(count: int, salt: int) -> npt.NDArray[np.float64]:
 
 
 def hash_bytes(count: int) -> npt.NDArray[np.uint8]:
-    """``count`` bytes: the top byte of ``mix64(m)``, ``m = 0, 1, ...`` (pixels, say)."""
+    """``count`` bytes: the top byte of ``mix64(m)``, ``m = 0, 1, ...`` (pixels, say).
+
+    Parameters
+    ----------
+    count : int
+        How many bytes.
+
+    Returns
+    -------
+    bytes : ndarray of shape (count,), dtype uint8
+    """
     top: npt.NDArray[np.uint8] = (mix64(np.arange(count, dtype=np.uint64)) >> np.uint64(56)).astype(
         np.uint8
     )

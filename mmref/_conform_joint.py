@@ -6,7 +6,7 @@ the two outputs, bit for bit as :func:`mmref.joint_embedding` does: shape
 ``(n, d_image + d_text)``, dtype ``np.result_type(I, T)``, ``-0.0`` and NaN payloads kept;
 outputs that are not 2-D, or whose row counts differ, raise ValueError.
 
-Every example is a :class:`mmref.strategies.StubEmbeddingModel` with fixed outputs (any
+Every example is a :class:`mmref.testing.StubEmbeddingModel` with fixed outputs (any
 width from 0, any numeric dtype, NaN and ``-0.0`` included) plus the image batch and
 text list to pass; a failure's snippet rebuilds the stub, calls ``fn`` and the reference.
 """
@@ -33,35 +33,17 @@ from ._conform_core import (
     check_rejects,
     for_all,
     invoke,
-    literal,
     reproduced_by,
-    shape_str,
-    summary,
 )
+from ._conform_describe import literal, shape_str, summary
 from .reference import joint_embedding as reference_joint_embedding
+from .testing import StubEmbeddingModel
 
 __all__ = ["JOINT_EMBEDDING"]
 
 JOINT_EMBEDDING = Properties("joint-embedding")
 
 _JE_CALL = "fn(image, text, model)"
-
-
-def _je_examples(**kwargs: Any) -> Any:
-    """Strategy of (image_output, text_output, image, text) with matching row counts."""
-    from hypothesis import strategies as st
-
-    from . import strategies as mst
-
-    @st.composite
-    def draw(drawer: Any) -> tuple[Any, Any, Any, Any]:
-        image_output, text_output = drawer(mst.embedding_pairs(**kwargs))
-        n = image_output.shape[0]
-        image = drawer(mst.image_batches(min_size=n, max_size=n, shape=(2, 3)))
-        text = drawer(mst.text_batches(min_size=n, max_size=n, max_text_size=6))
-        return image_output, text_output, image, text
-
-    return draw()
 
 
 _JE_EXPLICIT: list[tuple[Any, Any, Any, Any]] = [
@@ -86,8 +68,6 @@ _JE_EXPLICIT: list[tuple[Any, Any, Any, Any]] = [
 
 
 def _je_setup(ctx: Context, example: Any) -> tuple[tuple[Any, ...], list[str]]:
-    from .strategies import StubEmbeddingModel
-
     image_output, text_output, image, text = example
     model = StubEmbeddingModel(image_output, text_output)
     lines = [
@@ -112,13 +92,14 @@ def _je_run(
     min_rows: int = 0,
 ) -> None:
     """Run ``body(model, image_output, text_output, image, text)`` on valid examples."""
+    from .strategies import _joint_embedding_examples
 
     def check(example: Any) -> None:
         (image, text, model), lines = _je_setup(ctx, example)
         with reproduced_by(lines):
             body(model, example[0], example[1], image, text)
 
-    for_all(ctx, _je_examples(min_rows=min_rows), check, explicit)
+    for_all(ctx, _joint_embedding_examples(min_rows=min_rows), check, explicit)
 
 
 def _je_out(ctx: Context, model: Any, image: Any, text: Any) -> npt.NDArray[Any]:
@@ -229,8 +210,6 @@ def _je_dtype(ctx: Context) -> None:
     "and NaN payloads too).",
 )
 def _je_reference(ctx: Context) -> None:
-    from .strategies import StubEmbeddingModel
-
     def body(model: Any, io_: Any, to_: Any, image: Any, text: Any) -> None:
         out = _je_out(ctx, model, image, text)
         expected = reference_joint_embedding(image, text, StubEmbeddingModel(io_, to_))
@@ -239,53 +218,20 @@ def _je_reference(ctx: Context) -> None:
     _je_run(ctx, body)
 
 
-def _je_bad_examples(*, bad_rows: bool) -> Any:
-    """Strategy of examples whose model outputs break the protocol.
-
-    ``bad_rows``: 2-D outputs with different row counts; otherwise outputs of which at
-    least one is not 2-D.
-    """
-    from hypothesis import strategies as st
-    from hypothesis.extra import numpy as hnp
-
-    dims = st.integers(0, 3)
-
-    @st.composite
-    def draw(drawer: Any) -> tuple[Any, Any, Any, Any]:
-        dtype = drawer(st.sampled_from([np.float64, np.float32, np.int64]))
-        n = drawer(st.integers(1, 4))
-        if bad_rows:
-            m = drawer(st.integers(0, 4).filter(lambda m: m != n))
-            shapes: list[tuple[int, ...]] = [(n, drawer(dims)), (m, drawer(dims))]
-        else:
-            ndims = drawer(
-                st.sampled_from([(1, 1), (1, 2), (2, 1), (0, 2), (3, 3), (2, 3), (1, 3)])
-            )
-            shapes = [_shape_of_ndim(nd, n, drawer(st.integers(1, 3))) for nd in ndims]
-        if drawer(st.booleans()):
-            shapes.reverse()
-        arrays = [drawer(hnp.arrays(dtype, s, elements=st.integers(-3, 3))) for s in shapes]
-        return arrays[0], arrays[1], np.zeros((n, 2, 3)), ["t"] * n
-
-    return draw()
-
-
-def _shape_of_ndim(ndim: int, n: int, d: int) -> tuple[int, ...]:
-    return {0: (), 1: (d,), 2: (n, d), 3: (n, d, 2)}[ndim]
-
-
 @JOINT_EMBEDDING.add(
     "protocol_2d",
     "a model output that is not 2-D (a 0-D, 1-D or 3-D array) raises ValueError; it is "
     "never joined into a plausible result.",
 )
 def _je_protocol(ctx: Context) -> None:
+    from .strategies import _bad_joint_embedding_examples
+
     one_d = (np.arange(3.0), np.arange(2.0), np.zeros((1, 2, 3)), ["t"])
     check_rejects(
         ctx,
         _je_setup,
         _JE_CALL,
-        _je_bad_examples(bad_rows=False),
+        _bad_joint_embedding_examples(bad_rows=False),
         [one_d],
         lambda ex: (
             f"the model returned shapes {shape_str(np.shape(ex[0]))} and "
@@ -296,12 +242,14 @@ def _je_protocol(ctx: Context) -> None:
 
 @JOINT_EMBEDDING.add("row_mismatch", "embeddings with different numbers of rows raise ValueError.")
 def _je_row_mismatch(ctx: Context) -> None:
+    from .strategies import _bad_joint_embedding_examples
+
     two_vs_one = (np.zeros((2, 2)), np.zeros((1, 2)), np.zeros((2, 2, 3)), ["a", "b"])
     check_rejects(
         ctx,
         _je_setup,
         _JE_CALL,
-        _je_bad_examples(bad_rows=True),
+        _bad_joint_embedding_examples(bad_rows=True),
         [two_vs_one],
         lambda ex: f"the model returned {ex[0].shape[0]} image rows and {ex[1].shape[0]} text rows",
     )
@@ -320,8 +268,6 @@ def _je_no_mutation(ctx: Context) -> None:
 
 @JOINT_EMBEDDING.add("deterministic", "calling fn twice on the same inputs gives identical bytes.")
 def _je_deterministic(ctx: Context) -> None:
-    from .strategies import StubEmbeddingModel
-
     def body(model: Any, io_: Any, to_: Any, image: Any, text: Any) -> None:
         first = _je_out(ctx, model, image, text)
         second = _je_out(ctx, StubEmbeddingModel(io_, to_), image, text)

@@ -36,10 +36,9 @@ from ._conform_core import (
     for_all,
     hash_bytes,
     invoke,
-    literal,
     reproduced_by,
-    shape_str,
 )
+from ._conform_describe import literal, shape_str
 from ._conform_targets import fresh_process, synthetic_classification_data
 
 __all__ = ["CLASSIFICATION_MODEL", "EMBEDDING_MODEL"]
@@ -149,28 +148,9 @@ def _image_shape_for(ctx: Context) -> tuple[int, ...] | None:
 
 def _em_examples(ctx: Context) -> Any:
     """Strategy of (images, texts): a batch of N images and a list of N texts."""
-    from hypothesis import strategies as st
+    from .strategies import _embedding_model_examples
 
-    from . import strategies as mst
-
-    shape = _image_shape_for(ctx)
-    dtypes = ctx.image_dtypes or mst.PIXEL_DTYPES
-
-    @st.composite
-    def draw(drawer: Any) -> tuple[Any, Any]:
-        n = drawer(st.integers(1, 4))
-        images = drawer(
-            mst.image_batches(
-                min_size=n,
-                max_size=n,
-                shape=shape,
-                dtype=st.sampled_from([np.dtype(d) for d in dtypes]),
-            )
-        )
-        texts = drawer(mst.text_batches(min_size=n, max_size=n))
-        return images, texts
-
-    return draw()
+    return _embedding_model_examples(_image_shape_for(ctx), ctx.image_dtypes)
 
 
 def _em_explicit(ctx: Context) -> list[tuple[Any, Any]]:
@@ -196,10 +176,10 @@ def _cast_pixels(pixels: npt.NDArray[Any], dtype: np.dtype[Any]) -> npt.NDArray[
 
 
 def _cm_examples(ctx: Context) -> Any:
-    from . import strategies as mst
+    from .strategies import feature_matrices
 
     assert ctx.n_features is not None
-    return mst.feature_matrices(ctx.n_features)
+    return feature_matrices(ctx.n_features)
 
 
 def _cm_explicit(ctx: Context) -> list[npt.NDArray[Any]]:

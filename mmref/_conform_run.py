@@ -58,7 +58,7 @@ def check_joint_embedding(
 ) -> list[CheckResult]:
     """Check a ``joint_embedding(image, text, model)`` implementation against the SPEC.
 
-    The function is called with stub models (:class:`mmref.strategies.StubEmbeddingModel`)
+    The function is called with stub models (:class:`mmref.testing.StubEmbeddingModel`)
     returning embeddings of arbitrary widths (0 to 5 columns), row counts
     (0 to 5) and dtypes (bool to complex, NaN and ``-0.0`` included), and
     with image batches and text lists as ``image`` and ``text``.
@@ -108,10 +108,26 @@ def check_multimodal_classification(
     """Check a ``multimodal_classification(joint_embedding, labels, model)`` implementation.
 
     The function is called with stub models
-    (:class:`mmref.strategies.StubClassificationModel`) returning score
+    (:class:`mmref.testing.StubClassificationModel`) returning score
     matrices with frequent ties, ``+-0.0``, ``+-inf`` and extreme values, in
-    every real dtype. Parameters, return value and errors are those of
-    :func:`check_joint_embedding`.
+    every real dtype.
+
+    Parameters
+    ----------
+    fn : callable
+        The implementation under test.
+    max_examples, known_failures
+        As in :func:`check_joint_embedding`.
+
+    Returns
+    -------
+    results : list of CheckResult
+        One per property, in the order of ``PROPERTIES["classification"]``.
+
+    Raises
+    ------
+    ConformanceError
+        As in :func:`check_joint_embedding`.
 
     Examples
     --------
@@ -266,9 +282,34 @@ def run_checks(
 ) -> list[CheckResult]:
     """Run the properties of ``kind`` on ``target`` and return every result; never raises them.
 
-    ``select`` restricts the run to some property names. The other parameters
-    are those of the ``check_*`` functions. A classification model is
-    prepared with :func:`prepare_classification_model` first.
+    A classification model is prepared with :func:`prepare_classification_model`
+    first.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`~mmref.conformance.KINDS`.
+    target : callable or model
+        The function or model under test.
+    max_examples, known_failures
+        As in :func:`check_joint_embedding`.
+    select : sequence of str, default=None
+        Run only these properties (still in the order of ``PROPERTIES[kind]``);
+        None runs them all.
+    spec : str, default=None
+        The ``MODULE:ATTR`` the target came from, for snippets and the fresh
+        process; None guesses it for a module-level function.
+    image_shape, image_dtypes
+        As in :func:`check_embedding_model` (embedding models only).
+    n_features : int, default=None
+        As in :func:`check_classification_model` (classification models only).
+    rtol : float, default=None
+        As in :func:`check_embedding_model` (the model kinds only).
+
+    Returns
+    -------
+    results : list of CheckResult
+        One per property run, ``PASS``, ``FAIL``, ``XFAIL``, ``XPASS`` or ``SKIP``.
 
     Raises
     ------
@@ -316,9 +357,33 @@ def check_property(
 ) -> CheckResult:
     """Run one property; raise :class:`ConformanceError` if it fails.
 
-    A property that cannot apply to the target (see ``fresh_process``) returns
-    a ``SKIP`` result. This is what each test of :func:`mmref.testing.conformance_tests`
-    calls.
+    This is what each test of :func:`mmref.testing.conformance_tests` calls.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`~mmref.conformance.KINDS`.
+    name : str
+        A property of ``kind`` (a key of ``PROPERTIES[kind]``).
+    target : callable or model
+        The function or model under test.
+    max_examples, spec, image_shape, image_dtypes, n_features, rtol
+        As in :func:`run_checks`.
+
+    Returns
+    -------
+    result : CheckResult
+        ``PASS``, or ``SKIP`` for a property that cannot apply to the target
+        (see ``fresh_process``).
+
+    Raises
+    ------
+    ConformanceError
+        If the property fails; the message is the result's.
+    ValueError
+        If ``kind`` or ``name`` is unknown.
+    TypeError
+        If ``target`` is not of the kind.
     """
     (result,) = run_checks(
         kind,
@@ -337,7 +402,25 @@ def check_property(
 
 
 def properties_of(kind: str, names: Sequence[str] = ()) -> dict[str, Property]:
-    """The properties of ``kind`` by name, in order; ValueError for an unknown kind or name."""
+    """The properties of ``kind`` by name, in order.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`~mmref.conformance.KINDS`.
+    names : sequence of str, default=()
+        Property names that must exist for ``kind`` (known failures, a selection).
+
+    Returns
+    -------
+    properties : dict of str to Property
+        Every property of ``kind``, in the order they run and are reported.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` or a name in ``names`` is unknown.
+    """
     check_kind_name(kind)
     props = _REGISTRY[kind]
     for name in names:

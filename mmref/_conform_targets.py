@@ -40,11 +40,10 @@ from ._conform_core import (
     assert_same_bits,
     check_kind_name,
     invoke,
-    literal,
     reproduced_by,
-    summary,
     unit_floats,
 )
+from ._conform_describe import literal, summary
 from ._hashing import GOLDEN
 
 __all__ = [
@@ -68,6 +67,18 @@ _MODEL_METHODS = {
 def claims_determinism(model: Any) -> bool:
     """Whether ``model`` claims the same output in every process (see the module docstring).
 
+    Parameters
+    ----------
+    model : object
+        The model under test.
+
+    Returns
+    -------
+    claims : bool
+        ``bool(model.__mmref_deterministic__)`` when the attribute is set (and
+        not None); otherwise whether the model's class is defined in an
+        ``mmref`` module.
+
     Examples
     --------
     >>> from mmref.conformance import claims_determinism
@@ -89,6 +100,19 @@ def resolve_target(spec: str, kind: str) -> Any:
     ``ATTR`` may name a model instance or a zero-argument factory (a class or
     function), which is called. The current directory is importable, as with
     ``python -m``.
+
+    Parameters
+    ----------
+    spec : str
+        ``MODULE:ATTR``, e.g. ``"mypackage.fusion:joint_embedding"``.
+    kind : str
+        One of :data:`~mmref.conformance.KINDS`.
+
+    Returns
+    -------
+    target : callable or model
+        The function (function kinds), or the model instance, made by the
+        factory if ``ATTR`` names one (model kinds).
 
     Raises
     ------
@@ -123,6 +147,20 @@ def prepare_classification_model(model: Any, n_features: int | None = None) -> t
     classes ``0, 1, 2`` (well separated blobs whose noise comes from mmref's
     hash, so the data are the same everywhere).
 
+    Parameters
+    ----------
+    model : ClassificationModel
+        The model under test; never modified.
+    n_features : int, default=None
+        The input width, if known; the model is then returned as is.
+
+    Returns
+    -------
+    model : ClassificationModel
+        ``model`` itself, or a fitted deep copy of it.
+    n_features : int
+        The number of input features ``predict`` expects.
+
     Raises
     ------
     TypeError
@@ -145,7 +183,15 @@ def prepare_classification_model(model: Any, n_features: int | None = None) -> t
 
 
 def synthetic_classification_data() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-    """60 samples, 6 features, classes 0, 1, 2 in well separated blobs; noise from mix64."""
+    """60 samples, 6 features, classes 0, 1, 2 in well separated blobs; noise from mix64.
+
+    Returns
+    -------
+    X : ndarray of shape (60, 6), dtype float64
+        ``X[i] = 4 e_{y[i]} + u[i] - 0.5`` (see the module docstring).
+    y : ndarray of shape (60,), dtype int64
+        ``y[i] = i mod 3``.
+    """
     n, d = 60, 6
     y = np.arange(n, dtype=np.int64) % 3
     centers = np.zeros((3, d))
@@ -155,7 +201,21 @@ def synthetic_classification_data() -> tuple[npt.NDArray[np.float64], npt.NDArra
 
 
 def check_target(kind: str, obj: Any) -> None:
-    """Raise TypeError unless ``obj`` is a target of ``kind`` (a known kind)."""
+    """Raise TypeError unless ``obj`` is a target of ``kind`` (a known kind).
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`~mmref.conformance.KINDS`.
+    obj : object
+        The would-be target: a model with the kind's methods, or a function
+        accepting three positional arguments.
+
+    Raises
+    ------
+    TypeError
+        If ``obj`` is not of the kind (the message says what it lacks).
+    """
     if kind in _MODEL_METHODS:
         if not _is_model(obj, kind):
             raise TypeError(
@@ -177,7 +237,27 @@ def check_target(kind: str, obj: Any) -> None:
 
 
 def import_spec(spec: str, *, require_attr: bool) -> Any:
-    """The object ``MODULE:ATTR`` names (or the module, for ``MODULE`` alone if allowed)."""
+    """The object ``MODULE:ATTR`` names (or the module, for ``MODULE`` alone if allowed).
+
+    Parameters
+    ----------
+    spec : str
+        ``MODULE:ATTR`` (``ATTR`` may be dotted), or ``MODULE``.
+    require_attr : bool
+        Whether ``MODULE`` alone is refused.
+
+    Returns
+    -------
+    obj : object
+        The attribute, or the module. The current directory is importable.
+
+    Raises
+    ------
+    ValueError
+        If ``spec`` does not have the required form.
+    ImportError
+        If the module cannot be imported (for any reason) or lacks the attribute.
+    """
     module_name, sep, attr = spec.partition(":")
     if not module_name or (require_attr and not attr) or (sep and not attr):
         form = "MODULE:ATTR" if require_attr else "MODULE or MODULE:ATTR"
@@ -199,7 +279,19 @@ def import_spec(spec: str, *, require_attr: bool) -> Any:
 
 
 def importable_name(fn: Any) -> str | None:
-    """``MODULE:QUALNAME`` of a function defined at module level, for snippets; else None."""
+    """``MODULE:QUALNAME`` of a function defined at module level, for snippets; else None.
+
+    Parameters
+    ----------
+    fn : object
+        Usually the function under test.
+
+    Returns
+    -------
+    spec : str or None
+        None for a function defined in ``__main__``, a local function or a
+        lambda, or an object without ``__module__`` and ``__qualname__``.
+    """
     module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
     if not module or not qualname or module == "__main__" or "<" in qualname:
         return None
@@ -245,8 +337,22 @@ _CHILD_TIMEOUT = 600
 def fresh_process(ctx: Context, calls: list[tuple[str, Any]]) -> None:
     """Check that ``getattr(model, method)(value)`` for each call gives the same bytes anew.
 
-    Raises :class:`Skip` for a model that claims no determinism, or that cannot be
-    rebuilt in the new process for want of a ``MODULE:ATTR`` or a loadable pickle.
+    Parameters
+    ----------
+    ctx : Context
+        The run; ``ctx.target`` is the model, rebuilt in the new process from
+        ``ctx.spec`` (prepared again if the kit fitted it) or from a pickle.
+    calls : list of (str, object)
+        ``(method, value)`` pairs, run here and in the new process.
+
+    Raises
+    ------
+    Skip
+        For a model that claims no determinism, or that cannot be rebuilt in
+        the new process for want of a ``MODULE:ATTR`` or a loadable pickle.
+    Violation
+        If a call's bytes differ, or the new process fails to rebuild or run
+        the model.
     """
     if not claims_determinism(ctx.target):
         raise Skip(

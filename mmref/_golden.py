@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._conform_core import CheckResult, hash_bytes, raise_first, summary, unit_floats
+from ._conform_core import CheckResult, hash_bytes, raise_first, unit_floats
+from ._conform_describe import summary
 from ._golden_format import MmrefNamespace, call_case, compare, decode, decode_args, encode_array
 from ._hashing import GOLDEN
 
@@ -86,6 +87,24 @@ def write_golden(
 
     One case per line, so that a change to the specification shows as a
     readable diff of the cases it touches.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, default=None
+        The file to (over)write; None writes the ``golden.json`` next to this
+        module, the one the package ships.
+    encoders : sequence of {"image", "text"}, default=("image", "text")
+        As in :func:`make_golden`.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written.
     """
     document = make_golden(encoders)
     header = {k: v for k, v in document.items() if k != "cases"}
@@ -100,10 +119,23 @@ def write_golden(
 def load_golden(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Read a golden-vector file (default: the one shipped in the mmref package).
 
+    Parameters
+    ----------
+    path : str or os.PathLike, default=None
+        The JSON file to read; None reads the shipped ``golden.json``.
+
+    Returns
+    -------
+    golden : dict
+        The document: ``{"format", "spec", "generated_by", "cases"}``, arrays
+        still encoded as in SPEC.md ("Golden vectors").
+
     Raises
     ------
     ValueError
-        If the file's ``format`` is not :data:`GOLDEN_FORMAT`.
+        If the file's ``format`` is not :data:`GOLDEN_FORMAT` (or it is not JSON).
+    OSError
+        If the file cannot be read.
     """
     if path is None:
         from importlib import resources
@@ -135,6 +167,14 @@ def run_golden(
         it lacks are skipped. None checks the installed mmref.
     golden : mapping, default=None
         A golden document; None loads the shipped ``golden.json``.
+
+    Returns
+    -------
+    results : list of CheckResult
+        One per case, in the document's order, of kind ``"golden"`` and named
+        by the case's id: ``PASS``, ``FAIL`` (the message says what differs)
+        or ``SKIP`` (the implementation lacks the case's function or class).
+        Never raises for a failing case.
     """
     document = golden if golden is not None else load_golden()
     namespace = MmrefNamespace() if against is None else against
@@ -145,6 +185,25 @@ def check_golden(
     against: Any = None, *, golden: Mapping[str, Any] | None = None
 ) -> list[CheckResult]:
     """Like :func:`run_golden`, but raise :class:`ConformanceError` on the first failing case.
+
+    Parameters
+    ----------
+    against : object, default=None
+        The implementation, as in :func:`run_golden`; None checks the
+        installed mmref.
+    golden : mapping, default=None
+        A golden document; None loads the shipped ``golden.json``.
+
+    Returns
+    -------
+    results : list of CheckResult
+        One per case, as :func:`run_golden` returns them, when none fails.
+
+    Raises
+    ------
+    ConformanceError
+        For the first failing case, naming it and what differs, and listing
+        the other failing cases.
 
     Examples
     --------

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._conform_core import shape_str
+from ._conform_describe import shape_str
+from .testing import StubClassificationModel, StubEmbeddingModel
 
 __all__ = ["MmrefNamespace", "call_case", "compare", "decode", "decode_args", "encode_array"]
 
@@ -62,8 +63,6 @@ def _murmurhash3_32_of_bytes(key: bytes, seed: int) -> int:
 
 def call_case(function: str, impl: Any, method: str, args: dict[str, Any]) -> Any:
     """Call ``impl`` (``function``'s owner in the namespace) as SPEC.md's table says."""
-    from .strategies import StubClassificationModel, StubEmbeddingModel
-
     if function == "mix64":
         return impl(args["z"])
     if function == "murmurhash3_32":

@@ -57,17 +57,22 @@ encoders); ``mmref/golden.json`` ships them. :func:`check_golden` checks the
 installed mmref, or any namespace of functions and classes with mmref's names,
 against them: exact cases must agree bit for bit, float cases within the
 case's ``rtol`` / ``atol``. SPEC.md ("Golden vectors") documents the format.
+Checking the golden vectors needs no Hypothesis (``mmref conform golden``
+works without the ``testing`` extra).
 
 Layout
 ------
 This module is the public face; the kit lives in private modules whose imports run one
-way: ``_conform_core`` (results, the Hypothesis driver, assertions, snippets) <-
-``_conform_targets`` (resolving, preparing and rebuilding targets) <-
-``_conform_joint``, ``_conform_classification`` and ``_conform_models`` (the
-properties) <- ``_conform_run`` (the runner) <- ``_conform_cli``; and
-``_conform_core`` <- ``_golden_format`` <- ``_golden`` (golden vectors).
+way: ``_conform_describe`` (messages and snippets) <- ``_conform_core`` (results, the
+driver, assertions) <- ``_conform_targets`` (resolving, preparing and rebuilding
+targets) <- ``_conform_joint``, ``_conform_classification`` and ``_conform_models`` (the
+properties) <- ``_conform_run`` (the runner) <- ``_conform_cli``; and ``_conform_core``
+<- ``_golden_format`` <- ``_golden`` (golden vectors). The stub models come from
+:mod:`mmref.testing`. Every strategy, and the Hypothesis run itself, comes from
+:mod:`mmref.strategies`, the only module that imports Hypothesis; the property modules
+import it when a property runs.
 
-Importing this module costs only NumPy; Hypothesis is imported when a check runs.
+Importing this module costs only NumPy; Hypothesis is imported when a property runs.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Hypothesis strategies for the mmref specification, and stub models to drive it.
 
 This is the only mmref module that imports Hypothesis (install it with the
-``testing`` extra: ``pip install "mmref[testing]"``); ``import mmref`` never
-imports it. The conformance kit (:mod:`mmref.conformance`) draws every input
-from here, and so can your own tests::
+``testing`` extra: ``pip install "mmref[testing]"``); ``import mmref`` and
+``import mmref.conformance`` never import it, and the golden vectors are checked
+without it. The conformance kit (:mod:`mmref.conformance`) draws every input
+from here and runs its properties through here, and your own tests can draw
+from here too::
 
     from hypothesis import given
     from mmref import strategies as mst
@@ -32,21 +34,25 @@ embeddings and stub models
     (including complex, NaN and infinities: the specification passes
     embedding values through unchanged), wrapped in :class:`StubEmbeddingModel`
     and :class:`StubClassificationModel`, which return fixed outputs and
-    record how they were called.
+    record how they were called. The stubs themselves are plain classes of
+    :mod:`mmref.testing` (no Hypothesis needed), re-exported here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import Flaky
 from hypothesis.extra import numpy as hnp
 
-from ._conform_core import array_literal, literal
+from ._conform_describe import array_literal
+from .testing import StubClassificationModel, StubEmbeddingModel
 
 __all__ = [
     "EMBEDDING_DTYPES",
@@ -79,18 +85,8 @@ PIXEL_DTYPES: tuple[np.dtype[Any], ...] = _dtypes(
 
 #: Dtypes an embedding may have: everything ``np.concatenate`` joins (bool to complex).
 EMBEDDING_DTYPES: tuple[np.dtype[Any], ...] = _dtypes(
-    np.bool_,
-    np.int8,
-    np.uint8,
-    np.int32,
-    np.int64,
-    np.uint64,
-    np.float16,
-    np.float32,
-    np.float64,
-    np.complex64,
-    np.complex128,
-)
+    np.bool_, np.int8, np.uint8, np.int32, np.int64, np.uint64, np.float16, np.float32, np.float64
+) + _dtypes(np.complex64, np.complex128)
 
 #: Dtypes a score matrix may have: real numbers only.
 SCORE_DTYPES: tuple[np.dtype[Any], ...] = _dtypes(
@@ -101,27 +97,7 @@ SCORE_DTYPES: tuple[np.dtype[Any], ...] = _dtypes(
 # length ('İ' lowers to two code points, 'ß' uppers to 'SS', the 'ﬁ' ligature
 # NFKC-normalizes to 'fi'), the context-dependent Greek final sigma, full-width
 # forms, no-break and ideographic spaces, ZWJ and the emoji variation selector.
-_SPECIAL_CHARACTERS = (
-    " ",
-    "\t",
-    "\n",
-    "\xa0",
-    "\u3000",
-    "\u200d",
-    "\ufe0f",
-    "_",
-    "-",
-    "'",
-    ".",
-    "İ",
-    "ß",
-    "ﬁ",
-    "Σ",
-    "ς",
-    "Ａ",
-    "１",
-    "é",
-)
+_SPECIAL_CHARACTERS = " \t\n\xa0\u3000\u200d\ufe0f_-'.İßﬁΣςＡ１é"
 
 
 def _alphabet() -> st.SearchStrategy[str]:
@@ -140,6 +116,16 @@ def _alphabet() -> st.SearchStrategy[str]:
 def texts(*, min_size: int = 0, max_size: int = 24) -> st.SearchStrategy[str]:
     """Unicode texts of ``min_size`` to ``max_size`` code points (see the module docstring).
 
+    Parameters
+    ----------
+    min_size, max_size : int, default=0, 24
+        The fewest and the most code points; with 0 the empty text is common.
+
+    Returns
+    -------
+    strategy : SearchStrategy of str
+        Texts that always encode to UTF-8 (never a lone surrogate).
+
     Examples
     --------
     >>> from hypothesis import find
@@ -155,7 +141,19 @@ def texts(*, min_size: int = 0, max_size: int = 24) -> st.SearchStrategy[str]:
 def text_batches(
     *, min_size: int = 1, max_size: int = 5, max_text_size: int = 24
 ) -> st.SearchStrategy[list[str]]:
-    """Lists of ``min_size`` to ``max_size`` texts drawn by :func:`texts`."""
+    """Lists of ``min_size`` to ``max_size`` texts drawn by :func:`texts`.
+
+    Parameters
+    ----------
+    min_size, max_size : int, default=1, 5
+        The fewest and the most texts in a list.
+    max_text_size : int, default=24
+        The most code points in one text.
+
+    Returns
+    -------
+    strategy : SearchStrategy of list of str
+    """
     return st.lists(texts(max_size=max_text_size), min_size=min_size, max_size=max_size)
 
 
@@ -164,10 +162,19 @@ def image_shapes(
 ) -> st.SearchStrategy[tuple[int, ...]]:
     """Shapes of one image: ``(H, W)``, or ``(H, W, C)`` for each ``C`` in ``channels``.
 
-    ``None`` in ``channels`` stands for the 2-D shape. The default draws 2-D
-    shapes only, because an encoder that infers the layout (mmref's
-    ``RandomProjectionImageEncoder`` with ``image_shape=None``) reads a 3-D
-    array as a batch of 2-D images.
+    Parameters
+    ----------
+    min_side, max_side : int, default=1, 8
+        The smallest and the largest ``H`` and ``W``.
+    channels : sequence of int or None, default=(None,)
+        The channel counts ``C`` to draw from; ``None`` stands for the 2-D
+        shape. The default draws 2-D shapes only, because an encoder that
+        infers the layout (mmref's ``RandomProjectionImageEncoder`` with
+        ``image_shape=None``) reads a 3-D array as a batch of 2-D images.
+
+    Returns
+    -------
+    strategy : SearchStrategy of tuple of int
     """
     side = st.integers(min_side, max_side)
 
@@ -196,10 +203,20 @@ def images(
     shape: tuple[int, ...] | st.SearchStrategy[tuple[int, ...]] | None = None,
     dtype: npt.DTypeLike | st.SearchStrategy[np.dtype[Any]] | None = None,
 ) -> st.SearchStrategy[npt.NDArray[Any]]:
-    """One image of ``shape`` (default: :func:`image_shapes`) and a pixel dtype.
+    """One image of ``shape`` and a pixel dtype.
 
-    ``dtype`` defaults to any of :data:`PIXEL_DTYPES`. Float pixels are finite
-    and within ``[-1000, 1000]``; integer pixels span their dtype's range.
+    Parameters
+    ----------
+    shape : tuple of int or SearchStrategy of tuple of int, default=None
+        The image's shape, fixed or drawn; None draws it from :func:`image_shapes`.
+    dtype : dtype-like or SearchStrategy of dtype, default=None
+        The pixel dtype, fixed or drawn; None draws any of :data:`PIXEL_DTYPES`.
+
+    Returns
+    -------
+    strategy : SearchStrategy of ndarray of shape ``shape``
+        Float pixels are finite and within ``[-1000, 1000]``; integer pixels
+        span their dtype's range.
     """
     return _arrays(shape=shape, dtype=dtype, batch=None)
 
@@ -211,7 +228,20 @@ def image_batches(
     min_size: int = 1,
     max_size: int = 5,
 ) -> st.SearchStrategy[npt.NDArray[Any]]:
-    """A batch ``(N, *shape)`` of ``min_size <= N <= max_size`` images of one shape and dtype."""
+    """A batch of ``min_size <= N <= max_size`` images of one shape and dtype.
+
+    Parameters
+    ----------
+    shape, dtype
+        The shape and pixel dtype of one image, as in :func:`images`.
+    min_size, max_size : int, default=1, 5
+        The fewest and the most images ``N``.
+
+    Returns
+    -------
+    strategy : SearchStrategy of ndarray of shape (N, *shape)
+        Pixels as in :func:`images`.
+    """
     return _arrays(shape=shape, dtype=dtype, batch=st.integers(min_size, max_size))
 
 
@@ -258,6 +288,20 @@ def score_matrices(
     maximum more than once; the rest are any non-NaN float of the dtype.
     Integer entries include the dtype's extremes.
 
+    Parameters
+    ----------
+    min_rows, max_rows : int, default=0, 8
+        The fewest and the most rows ``n_samples``.
+    min_cols, max_cols : int, default=1, 6
+        The fewest and the most columns ``n_classes``.
+    dtypes : sequence of dtype-like, default=SCORE_DTYPES
+        The dtypes to draw from (real ones: bool, integer or float).
+
+    Returns
+    -------
+    strategy : SearchStrategy of ndarray of shape (n_samples, n_classes)
+        Never NaN.
+
     Examples
     --------
     >>> from hypothesis import find
@@ -301,8 +345,20 @@ def feature_matrices(
 ) -> st.SearchStrategy[npt.NDArray[Any]]:
     """Inputs ``(n_samples, n_features)`` for a classifier: finite, moderate, with zero rows.
 
-    Values lie in ``[-1000, 1000]``; an all-zero row is common (a cosine
-    classifier must still give finite scores for it).
+    Parameters
+    ----------
+    n_features : int
+        The number of columns.
+    min_rows, max_rows : int, default=1, 6
+        The fewest and the most rows ``n_samples``.
+    dtypes : sequence of dtype-like, default=(np.float64, np.float32)
+        The float dtypes to draw from.
+
+    Returns
+    -------
+    strategy : SearchStrategy of ndarray of shape (n_samples, n_features)
+        Values lie in ``[-1000, 1000]``; an all-zero row is common (a cosine
+        classifier must still give finite scores for it).
     """
     dtype_pool = _dtype_pool(dtypes)
 
@@ -325,9 +381,23 @@ def embedding_pairs(
 ) -> st.SearchStrategy[tuple[npt.NDArray[Any], npt.NDArray[Any]]]:
     """Pairs ``(image_embedding, text_embedding)`` with the same number of rows.
 
-    Widths are ``0..max_width`` each and the two dtypes are drawn independently
-    from ``dtypes``; values are anything the dtype holds (NaN, infinities and
-    ``-0.0`` included), because the specification passes them through unchanged.
+    Values are anything the dtype holds (NaN, infinities and ``-0.0``
+    included), because the specification passes them through unchanged.
+
+    Parameters
+    ----------
+    min_rows, max_rows : int, default=0, 5
+        The fewest and the most rows ``n_samples``.
+    max_width : int, default=5
+        The most columns of each embedding (``d_image`` and ``d_text`` are
+        drawn independently from ``0..max_width``).
+    dtypes : sequence of dtype-like, default=EMBEDDING_DTYPES
+        The dtypes to draw from, independently for the two embeddings.
+
+    Returns
+    -------
+    strategy : SearchStrategy of (ndarray, ndarray)
+        Arrays of shapes ``(n_samples, d_image)`` and ``(n_samples, d_text)``.
     """
     dtype_pool = _dtype_pool(dtypes)
 
@@ -345,7 +415,18 @@ def embedding_pairs(
 def stub_embedding_models(
     *, min_rows: int = 0, max_rows: int = 5, max_width: int = 5
 ) -> st.SearchStrategy[StubEmbeddingModel]:
-    """:class:`StubEmbeddingModel` instances over :func:`embedding_pairs`."""
+    """:class:`StubEmbeddingModel` instances over :func:`embedding_pairs`.
+
+    Parameters
+    ----------
+    min_rows, max_rows, max_width
+        As in :func:`embedding_pairs`.
+
+    Returns
+    -------
+    strategy : SearchStrategy of StubEmbeddingModel
+        Stubs whose ``image_output`` and ``text_output`` are a drawn pair.
+    """
     return embedding_pairs(min_rows=min_rows, max_rows=max_rows, max_width=max_width).map(
         lambda pair: StubEmbeddingModel(pair[0], pair[1])
     )
@@ -354,94 +435,168 @@ def stub_embedding_models(
 def stub_classification_models(
     *, min_rows: int = 0, max_rows: int = 8
 ) -> st.SearchStrategy[StubClassificationModel]:
-    """:class:`StubClassificationModel` instances over :func:`score_matrices`."""
+    """:class:`StubClassificationModel` instances over :func:`score_matrices`.
+
+    Parameters
+    ----------
+    min_rows, max_rows
+        As in :func:`score_matrices`.
+
+    Returns
+    -------
+    strategy : SearchStrategy of StubClassificationModel
+        Stubs whose ``scores`` are a drawn score matrix.
+    """
     return score_matrices(min_rows=min_rows, max_rows=max_rows).map(StubClassificationModel)
 
 
-class StubEmbeddingModel:
-    """An embedding model that returns fixed outputs and records its calls.
+# --------------------------------------------------------------------------------------
+# The conformance kit's driver and examples: mmref._conform_* reach Hypothesis only here
+# --------------------------------------------------------------------------------------
 
-    Each call returns a fresh copy, so an implementation that modifies the
-    embedding in place cannot change what the next call returns.
 
-    Parameters
-    ----------
-    image_output : array-like
-        What ``encode_image`` returns (a copy of), whatever the input.
-    text_output : array-like
-        What ``encode_text`` returns (a copy of), whatever the input.
+def _run_examples(
+    strategy: st.SearchStrategy[Any],
+    body: Callable[[Any], None],
+    max_examples: int | None,
+    flaky: Callable[[BaseException], BaseException],
+) -> None:
+    """Run ``body`` on examples drawn from ``strategy``, as every conformance property does.
 
-    Attributes
-    ----------
-    calls : list of (str, object)
-        ``("encode_image", image)`` / ``("encode_text", text)`` per call, in
-        call order, holding the very objects passed in.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from mmref.strategies import StubEmbeddingModel
-    >>> model = StubEmbeddingModel(np.zeros((1, 2)), np.ones((1, 1), dtype=np.int8))
-    >>> model.encode_text(["a"]).dtype
-    dtype('int8')
-    >>> [name for name, _ in model.calls]
-    ['encode_text']
-    >>> model
-    StubEmbeddingModel(np.array([[0.0, 0.0]], dtype=np.float64), np.array([[1]], dtype=np.int8))
+    Derandomized, without example database, deadline or health checks, and quiet;
+    ``max_examples=None`` takes the active profile's. A failure is shrunk to a minimal
+    example and replayed, so the exception that propagates is the minimal
+    counterexample's; one that does not happen again on replay (Hypothesis's ``Flaky``)
+    raises ``flaky(error)`` instead.
     """
-
-    def __init__(self, image_output: Any, text_output: Any) -> None:
-        self.image_output = image_output
-        self.text_output = text_output
-        self.calls: list[tuple[str, Any]] = []
-
-    def encode_image(self, image: Any) -> Any:
-        """Record the call and return a copy of ``image_output``."""
-        self.calls.append(("encode_image", image))
-        return _copy(self.image_output)
-
-    def encode_text(self, text: Any) -> Any:
-        """Record the call and return a copy of ``text_output``."""
-        self.calls.append(("encode_text", text))
-        return _copy(self.text_output)
-
-    def __repr__(self) -> str:
-        return f"StubEmbeddingModel({literal(self.image_output)}, {literal(self.text_output)})"
-
-
-class StubClassificationModel:
-    """A classification model that returns fixed scores and records its calls.
-
-    Parameters
-    ----------
-    scores : array-like of shape (n_samples, n_classes)
-        What ``predict`` returns (a copy of), whatever the input.
-
-    Attributes
-    ----------
-    calls : list of object
-        The very objects ``predict`` was called with, in call order.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from mmref.strategies import StubClassificationModel
-    >>> StubClassificationModel(np.array([[0.5, -np.inf]]))
-    StubClassificationModel(np.array([[0.5, -np.inf]], dtype=np.float64))
-    """
-
-    def __init__(self, scores: Any) -> None:
-        self.scores = scores
-        self.calls: list[Any] = []
-
-    def predict(self, X: Any) -> Any:
-        """Record the call and return a copy of ``scores``."""
-        self.calls.append(X)
-        return _copy(self.scores)
-
-    def __repr__(self) -> str:
-        return f"StubClassificationModel({literal(self.scores)})"
+    configured: Any = settings(
+        max_examples=max_examples or settings().max_examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        print_blob=False,
+    )
+    decorate: Any = given(strategy)
+    run: Callable[[], None] = configured(decorate(body))
+    try:
+        run()
+    except Flaky as exc:
+        raise flaky(exc) from None
 
 
-def _copy(value: Any) -> Any:
-    return value.copy() if isinstance(value, np.ndarray) else value
+def _joint_embedding_examples(*, min_rows: int) -> st.SearchStrategy[tuple[Any, Any, Any, Any]]:
+    """(image_output, text_output, image, text) with matching row counts."""
+
+    @st.composite
+    def draw(drawer: Any) -> tuple[Any, Any, Any, Any]:
+        image_output, text_output = drawer(embedding_pairs(min_rows=min_rows))
+        n = image_output.shape[0]
+        image = drawer(image_batches(min_size=n, max_size=n, shape=(2, 3)))
+        text = drawer(text_batches(min_size=n, max_size=n, max_text_size=6))
+        return image_output, text_output, image, text
+
+    return draw()
+
+
+def _bad_joint_embedding_examples(*, bad_rows: bool) -> st.SearchStrategy[Any]:
+    """Bad model outputs: 2-D with unequal row counts if ``bad_rows``, else one or both not 2-D."""
+    dims = st.integers(0, 3)
+
+    @st.composite
+    def draw(drawer: Any) -> tuple[Any, Any, Any, Any]:
+        dtype = drawer(st.sampled_from([np.float64, np.float32, np.int64]))
+        n = drawer(st.integers(1, 4))
+        if bad_rows:
+            m = drawer(st.integers(0, 4).filter(lambda m: m != n))
+            shapes: list[tuple[int, ...]] = [(n, drawer(dims)), (m, drawer(dims))]
+        else:
+            ndims = drawer(
+                st.sampled_from([(1, 1), (1, 2), (2, 1), (0, 2), (3, 3), (2, 3), (1, 3)])
+            )
+            shapes = [_shape_of_ndim(nd, n, drawer(st.integers(1, 3))) for nd in ndims]
+        if drawer(st.booleans()):
+            shapes.reverse()
+        arrays = [drawer(hnp.arrays(dtype, s, elements=st.integers(-3, 3))) for s in shapes]
+        return arrays[0], arrays[1], np.zeros((n, 2, 3)), ["t"] * n
+
+    return draw()
+
+
+def _shape_of_ndim(ndim: int, n: int, d: int) -> tuple[int, ...]:
+    return {0: (), 1: (d,), 2: (n, d), 3: (n, d, 2)}[ndim]
+
+
+def _classification_examples() -> st.SearchStrategy[tuple[Any, Any, Any]]:
+    """(scores, joint_embedding, labels)."""
+
+    @st.composite
+    def draw(drawer: Any) -> tuple[Any, Any, Any]:
+        scores = drawer(score_matrices())
+        n, k = scores.shape
+        joint = drawer(feature_matrices(2, min_rows=n, max_rows=n)) if n else np.zeros((0, 2))
+        labels = drawer(
+            st.sampled_from([None, [f"class {k - j}" for j in range(k)], np.arange(k) + 10])
+        )
+        return scores, joint, labels
+
+    return draw()
+
+
+def _unique_max_scores() -> st.SearchStrategy[tuple[Any, Any, Any]]:
+    """Square and non-square score matrices whose rows each have one strict maximum."""
+
+    @st.composite
+    def draw(drawer: Any) -> tuple[Any, Any, Any]:
+        n = drawer(st.integers(1, 5))
+        k = drawer(st.sampled_from([n, drawer(st.integers(1, 5))]))
+        best = drawer(st.lists(st.integers(0, k - 1), min_size=n, max_size=n))
+        scores = np.zeros((n, k))
+        scores[np.arange(n), best] = 1.0
+        return scores, np.zeros((n, 2)), None
+
+    return draw()
+
+
+def _bad_classification_examples(kind: str) -> st.SearchStrategy[tuple[Any, Any, Any]]:
+    """Examples ``multimodal_classification`` must reject: ``kind`` is "nan", "rows" or "shape"."""
+
+    @st.composite
+    def draw(drawer: Any) -> tuple[Any, Any, Any]:
+        scores = drawer(score_matrices(min_rows=1, max_rows=4, dtypes=[np.float64, np.float32]))
+        n, k = scores.shape
+        if kind == "nan":
+            rows = drawer(st.sets(st.integers(0, n - 1), min_size=1))
+            for r in rows:
+                scores[r, drawer(st.integers(0, k - 1))] = np.nan
+            return scores, np.zeros((n, 2)), None
+        if kind == "rows":
+            m = drawer(st.integers(0, 5).filter(lambda m: m != n))
+            return scores, np.zeros((m, 2)), None
+        ndim = drawer(st.sampled_from([0, 1, 3, "no columns"]))
+        if ndim == "no columns":
+            return np.zeros((n, 0), scores.dtype), np.zeros((n, 2)), None
+        bad = {0: scores[0, 0], 1: scores[0], 3: scores[:, :, None]}[ndim]
+        rows = 1 if ndim in (0, 1) else n
+        return np.asarray(bad), np.zeros((rows, 2)), None
+
+    return draw()
+
+
+def _embedding_model_examples(
+    shape: tuple[int, ...] | None, dtypes: Sequence[npt.DTypeLike] | None
+) -> st.SearchStrategy[tuple[Any, Any]]:
+    """(images, texts): N images of ``shape`` and ``dtypes`` (None: any) and N texts."""
+    dtype_pool = _dtype_pool(dtypes or PIXEL_DTYPES)
+
+    @st.composite
+    def draw(drawer: Any) -> tuple[Any, Any]:
+        n = drawer(st.integers(1, 4))
+        images = drawer(image_batches(min_size=n, max_size=n, shape=shape, dtype=dtype_pool))
+        captions = drawer(text_batches(min_size=n, max_size=n))
+        return images, captions
+
+    return draw()

@@ -1,8 +1,9 @@
-"""pytest helpers for the conformance kit: one test per property.
+"""Testing helpers of the conformance kit: one pytest test per property, and stub models.
 
-As scikit-learn's ``parametrize_with_checks`` does for estimators, these
-helpers turn every property of :mod:`mmref.conformance` into its own test, so
-``pytest -k axis`` runs one property and known failures show as ``xfail``::
+As scikit-learn's ``parametrize_with_checks`` does for estimators,
+:func:`parametrize_conformance` and :func:`conformance_tests` turn every property
+of :mod:`mmref.conformance` into its own test, so ``pytest -k axis`` runs one
+property and known failures show as ``xfail``::
 
     from mmref.testing import parametrize_conformance
 
@@ -18,7 +19,14 @@ Each ``check`` runs one property and raises :class:`mmref.ConformanceError`
 if it fails (or calls ``pytest.skip`` when it cannot apply). The test ids
 are ``<kind>-<property>``, e.g. ``test_conformance[joint-embedding-axis]``.
 
-This module imports pytest only when a helper is called.
+The stub models :class:`StubEmbeddingModel` and :class:`StubClassificationModel`
+return fixed outputs and record how they were called: the conformance kit
+(properties and golden vectors alike) passes them to the ``joint_embedding``
+and ``multimodal_classification`` under test, and so can your own tests. They
+need neither Hypothesis nor pytest (:mod:`mmref.strategies` draws them at random).
+
+This module imports pytest only when a helper is called, and never imports
+Hypothesis.
 """
 
 from __future__ import annotations
@@ -26,7 +34,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["conformance_tests", "parametrize_conformance"]
+import numpy as np
+
+from ._conform_describe import literal
+
+__all__ = [
+    "StubClassificationModel",
+    "StubEmbeddingModel",
+    "conformance_tests",
+    "parametrize_conformance",
+]
 
 
 def conformance_tests(
@@ -85,13 +102,119 @@ def parametrize_conformance(
     known_failures: Mapping[str, str] | None = None,
     **options: Any,
 ) -> Any:
-    """Decorator: parametrize a test over :func:`conformance_tests`, as argument ``check``."""
+    """Decorator: parametrize a test over :func:`conformance_tests`, as argument ``check``.
+
+    Parameters
+    ----------
+    target, kind, max_examples, known_failures, **options
+        As in :func:`conformance_tests`.
+
+    Returns
+    -------
+    decorator : pytest.mark.parametrize
+        Applied to a test function taking one argument ``check``, which the
+        test calls.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` or a name in ``known_failures`` is unknown.
+    """
     import pytest
 
     params = conformance_tests(
         target, kind, max_examples=max_examples, known_failures=known_failures, **options
     )
     return pytest.mark.parametrize("check", params)
+
+
+class StubEmbeddingModel:
+    """An embedding model that returns fixed outputs and records its calls.
+
+    Each call returns a fresh copy, so an implementation that modifies the
+    embedding in place cannot change what the next call returns.
+
+    Parameters
+    ----------
+    image_output : array-like
+        What ``encode_image`` returns (a copy of), whatever the input.
+    text_output : array-like
+        What ``encode_text`` returns (a copy of), whatever the input.
+
+    Attributes
+    ----------
+    calls : list of (str, object)
+        ``("encode_image", image)`` / ``("encode_text", text)`` per call, in
+        call order, holding the very objects passed in.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mmref.testing import StubEmbeddingModel
+    >>> model = StubEmbeddingModel(np.zeros((1, 2)), np.ones((1, 1), dtype=np.int8))
+    >>> model.encode_text(["a"]).dtype
+    dtype('int8')
+    >>> [name for name, _ in model.calls]
+    ['encode_text']
+    >>> model
+    StubEmbeddingModel(np.array([[0.0, 0.0]], dtype=np.float64), np.array([[1]], dtype=np.int8))
+    """
+
+    def __init__(self, image_output: Any, text_output: Any) -> None:
+        self.image_output = image_output
+        self.text_output = text_output
+        self.calls: list[tuple[str, Any]] = []
+
+    def encode_image(self, image: Any) -> Any:
+        """Record the call and return a copy of ``image_output``."""
+        self.calls.append(("encode_image", image))
+        return _copy(self.image_output)
+
+    def encode_text(self, text: Any) -> Any:
+        """Record the call and return a copy of ``text_output``."""
+        self.calls.append(("encode_text", text))
+        return _copy(self.text_output)
+
+    def __repr__(self) -> str:
+        return f"StubEmbeddingModel({literal(self.image_output)}, {literal(self.text_output)})"
+
+
+class StubClassificationModel:
+    """A classification model that returns fixed scores and records its calls.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples, n_classes)
+        What ``predict`` returns (a copy of), whatever the input.
+
+    Attributes
+    ----------
+    calls : list of object
+        The very objects ``predict`` was called with, in call order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mmref.testing import StubClassificationModel
+    >>> StubClassificationModel(np.array([[0.5, -np.inf]]))
+    StubClassificationModel(np.array([[0.5, -np.inf]], dtype=np.float64))
+    """
+
+    def __init__(self, scores: Any) -> None:
+        self.scores = scores
+        self.calls: list[Any] = []
+
+    def predict(self, X: Any) -> Any:
+        """Record the call and return a copy of ``scores``."""
+        self.calls.append(X)
+        return _copy(self.scores)
+
+    def __repr__(self) -> str:
+        return f"StubClassificationModel({literal(self.scores)})"
+
+
+def _copy(value: Any) -> Any:
+    return value.copy() if isinstance(value, np.ndarray) else value
 
 
 def _make_check(

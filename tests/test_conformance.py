@@ -3,6 +3,7 @@ catches each broken implementation of the catalogue through the intended propert
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import subprocess
@@ -218,6 +219,26 @@ def test_failures_show_a_shrunk_counterexample() -> None:
     assert "StubClassificationModel(np.array([[" in result.message
     model_line = next(line for line in result.message.splitlines() if "model = Stub" in line)
     assert model_line.count("[") == 2  # a single row
+
+
+def test_a_failure_that_does_not_reproduce_is_reported_as_nondeterminism() -> None:
+    # Fails once, on the first drawn example of 3 or more texts (the explicit examples have
+    # at most 2), and never again: Hypothesis's replay passes, which must read as a
+    # nondeterministic implementation, with the first failure quoted.
+    failed: list[bool] = []
+
+    def fails_once(image: Any, text: Any, model: Any) -> Any:
+        out = mmref.joint_embedding(image, text, model)
+        if len(text) >= 3 and not failed:
+            failed.append(True)
+            return out.tolist()
+        return out
+
+    (result,) = run_checks("joint-embedding", fails_once, max_examples=60, select=["type"])
+    assert failed and result.status == "FAIL", result
+    assert "did not reproduce when the same example was run again" in result.message
+    assert "implementation is not deterministic" in result.message
+    assert "First failure: fn(image, text, model) returned an object of type" in result.message
 
 
 # --- embedding models --------------------------------------------------------------------
@@ -622,7 +643,7 @@ def test_helper_selects_with_k(tmp_path: Path) -> None:
 
 def test_kit_imports_are_light() -> None:
     code = (
-        "import sys, json, mmref.conformance, mmref.testing; "
+        "import sys, json, mmref.conformance, mmref.testing, mmref.cli; "
         "print(json.dumps(sorted(m for m in sys.modules "
         "if m.split('.')[0] in {'hypothesis', 'pytest', 'scipy', 'sklearn'})))"
     )
@@ -753,6 +774,75 @@ def test_conform_golden_command(user_module: str) -> None:
     # A module that implements nothing checked (a typo, say) does not "conform".
     status, out, _ = _conform("golden", "json")
     assert status == 1 and "nothing was checked" in out
+
+
+# Hypothesis made unimportable, as in an installation without the ``testing`` extra.
+NO_HYPOTHESIS = "import sys; sys.modules['hypothesis'] = None; "
+
+
+def test_conform_golden_runs_without_hypothesis(tmp_path: Path) -> None:
+    code = NO_HYPOTHESIS + (
+        "import runpy; sys.argv = ['mmref', 'conform', 'golden']; "
+        "runpy.run_module('mmref', run_name='__main__', alter_sys=True)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    count = len(load_golden()["cases"])
+    assert proc.stdout.splitlines()[-1] == f"{count} checked: {count} pass"
+    # The prelude does block Hypothesis: the module that needs it cannot be imported.
+    proc = subprocess.run(
+        [sys.executable, "-c", NO_HYPOTHESIS + "import mmref.strategies"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1 and "ModuleNotFoundError: import of hypothesis" in proc.stderr
+
+
+def test_property_checks_without_hypothesis_say_what_to_install(tmp_path: Path) -> None:
+    code = NO_HYPOTHESIS + (
+        "import runpy; sys.argv = ['mmref', 'conform', 'joint-embedding', "
+        "'mmref.reference:joint_embedding']; "
+        "runpy.run_module('mmref', run_name='__main__', alter_sys=True)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.count("\n") == 1  # one line, no traceback
+    assert 'need Hypothesis: pip install "mmref[testing]"' in proc.stderr
+
+
+def test_conform_golden_does_not_import_hypothesis_even_when_installed() -> None:
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from mmref.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    status = main(['conform', 'golden'])\n"
+        "print(json.dumps([status, sorted(m for m in sys.modules if 'hypothesis' in m)]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    assert json.loads(out) == [0, []]
+
+
+def test_only_mmref_strategies_imports_hypothesis() -> None:
+    importers = set()
+    for path in Path(mmref.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                modules = [node.module or ""]
+            else:
+                continue
+            if any(m.split(".")[0] == "hypothesis" for m in modules):
+                importers.add(path.name)
+    assert importers == {"strategies.py"}
 
 
 def test_golden_json_is_exact_for_special_floats() -> None:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from mmref import strategies as mst
+from mmref import testing
 
 # find() must be reproducible and quick: derandomized, no database, no shrinking.
 FIND = settings(
@@ -133,6 +134,14 @@ def test_stub_reprs_rebuild_the_stubs(embedder: Any, classifier: Any) -> None:
     _same_values(rebuilt.image_output, embedder.image_output)
     _same_values(rebuilt.text_output, embedder.text_output)
     _same_values(eval(repr(classifier), namespace).scores, classifier.scores)
+
+
+def test_stub_models_live_in_mmref_testing_and_are_re_exported() -> None:
+    # mmref.testing needs no Hypothesis; mmref.strategies keeps the names for old imports.
+    for name in ("StubEmbeddingModel", "StubClassificationModel"):
+        assert getattr(mst, name) is getattr(testing, name)
+        assert name in mst.__all__ and name in testing.__all__
+        assert getattr(testing, name).__module__ == "mmref.testing"
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])
