@@ -67,7 +67,7 @@ def _cl_setup(ctx: Context, example: Any) -> tuple[tuple[Any, ...], list[str]]:
     lines = [
         "import numpy as np",
         "import mmref",
-        "from mmref.strategies import StubClassificationModel",
+        "from mmref.testing import StubClassificationModel",
         *ctx.setup_lines(),
         f"model = {model!r}",
         f"joint_embedding = {literal(joint)}",

@@ -73,7 +73,7 @@ def _je_setup(ctx: Context, example: Any) -> tuple[tuple[Any, ...], list[str]]:
     lines = [
         "import numpy as np",
         "import mmref",
-        "from mmref.strategies import StubEmbeddingModel",
+        "from mmref.testing import StubEmbeddingModel",
         *ctx.setup_lines(),
         f"model = {model!r}",
         f"image = {literal(image)}",
