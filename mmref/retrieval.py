@@ -106,7 +106,7 @@ def search(
     """
     q, g = _check_pair(queries, gallery)
     k = _check_k(k, g.shape[0], owner="search")
-    g = normalize_rows(g)
+    g = normalize_rows(g, copy=True)
     indices = np.empty((q.shape[0], k), dtype=np.intp)
     scores = np.empty((q.shape[0], k))
     for start, stop, neg in _negated_score_blocks(q, g):
@@ -153,7 +153,7 @@ def paired_ranks(queries: Any, gallery: Any) -> npt.NDArray[np.intp]:
             f"expects row i of queries to be paired with row i of gallery, the same "
             f"number of rows for both."
         )
-    g = normalize_rows(g)
+    g = normalize_rows(g, copy=True)
     columns = np.arange(g.shape[0])
     ranks = np.empty(q.shape[0], dtype=np.intp)
     for start, stop, neg in _negated_score_blocks(q, g):
@@ -334,7 +334,7 @@ def _negated_score_blocks(
     rows = max(1, _BLOCK_SCORES // max(1, n_gallery))
     for start in range(0, q.shape[0], rows):
         stop = min(start + rows, q.shape[0])
-        neg = normalize_rows(q[start:stop]) @ g_normalized.T
+        neg = normalize_rows(q[start:stop], copy=True) @ g_normalized.T
         # Negated in place: the selection below then sorts ascending, stably.
         np.negative(neg, out=neg)
         yield start, stop, neg

@@ -338,3 +338,16 @@ def test_retrieval_on_the_demo_data_is_far_above_chance(n_components: int) -> No
         aligned = report["aligned"][direction]["recall@5"]
         assert aligned > floor, (direction, aligned)
         assert aligned > report["shuffled"][direction]["recall@5"] + 0.03
+
+
+def test_inputs_are_never_modified() -> None:
+    queries, gallery = normal(1, (7, 5)), normal(2, (7, 5))
+    image_test, text_test = normal(3, (40, 6)), normal(4, (40, 6))
+    image_train, text_train = normal(5, (60, 6)), normal(6, (60, 6))
+    arrays = (queries, gallery, image_test, text_test, image_train, text_train)
+    before = [a.copy() for a in arrays]
+    search(queries, gallery, k=3)
+    paired_ranks(queries, gallery)
+    retrieval_report(image_train, text_train, image_test, text_test, n_components=2)
+    for original, array in zip(before, arrays, strict=True):
+        assert array.tobytes() == original.tobytes()
