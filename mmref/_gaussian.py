@@ -29,10 +29,16 @@ the output in block order. The first rows of ``G``, as many as fit in
 ``max_matrix_bytes`` beside the blocks (:func:`prefix_rows`), are cached and
 come first, in blocks of the same size, multiplied without generating. With
 two workers and single-threaded BLAS (through threadpoolctl, when it is
-installed) one worker generates while the other multiplies; without
-threadpoolctl one worker alternates a generation on two threads with a
-multi-threaded product. Adding in block order makes the result
-independent of the number of workers and their timing.
+installed and the product is large) one worker generates while the other
+multiplies; otherwise one worker, the calling thread, alternates a generation
+on two threads with a multi-threaded product. Adding in block order makes the
+result independent of the number of workers and their timing.
+
+The two workers are started, and the BLAS limit set and restored, by a driver
+thread; the calling thread only waits. A ``KeyboardInterrupt``, which Python
+delivers to the main thread only, therefore never lands inside the workers'
+locks or between setting and restoring the limit: the caller sets a flag the
+workers poll, and the driver restores the limit once they have stopped.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ import numpy.typing as npt
 from ._hashing import GOLDEN, mix64_inplace
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from ._projection import Plan
 
 __all__ = [
@@ -73,6 +81,8 @@ _STEP_ELEMENTS = 1 << 15
 _MIN_THREADED_ENTRIES = 1 << 18
 # Smallest product (multiply-adds) worth running on two workers.
 _MIN_PIPELINED_WORK = 1 << 27
+# How often a waiting worker looks at the abort flag, in seconds.
+_POLL_SECONDS = 0.02
 
 
 def gaussian_block(
@@ -127,11 +137,17 @@ def gaussian_block(
 
 
 def gaussian_rows(
-    plan: Plan, start: int, stop: int, out: npt.NDArray[Any] | None = None
+    plan: Plan,
+    start: int,
+    stop: int,
+    out: npt.NDArray[Any] | None = None,
+    pool: Executor | None = None,
 ) -> npt.NDArray[Any]:
     """Rows ``[start, stop)`` (``start`` even) of the unscaled N(0, 1) matrix, on two threads.
 
-    Written into ``out`` (shape ``(stop - start, n_components)``) if given.
+    Written into ``out`` (shape ``(stop - start, n_components)``) if given. With
+    ``pool``, its worker computes the second half while the caller computes the
+    first, which saves starting a thread when this is called once per block.
     """
     if out is None:
         out = np.empty((stop - start, plan.n_components), dtype=plan.dtype)
@@ -142,9 +158,11 @@ def gaussian_rows(
         return result
     # Halves of even length keep both parts aligned on Box-Muller pairs.
     half = -(-n // 4) * 2
-    from concurrent.futures import ThreadPoolExecutor  # lazily: keeps `import mmref` light
+    with contextlib.ExitStack() as stack:
+        if pool is None:
+            from concurrent.futures import ThreadPoolExecutor  # lazily: keeps `import mmref` light
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
+            pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
         second = pool.submit(gaussian_block, plan.keys, start + half, stop, plan.dtype, out[half:])
         try:
             gaussian_block(plan.keys, start, start + half, plan.dtype, out[:half])
@@ -194,48 +212,97 @@ def gaussian_product(
 
 
 @contextlib.contextmanager
-def single_threaded_blas() -> Iterator[bool]:
+def single_threaded_blas(controller: Any = None) -> Iterator[bool]:
     """Limit BLAS to one thread while inside; yields whether that could be done.
 
-    Uses threadpoolctl when it is installed (it is an optional extra). The limit
-    is process-wide, so nested and concurrent users share it: the first one in
-    sets it and the last one out restores the previous limits.
+    Uses threadpoolctl when it is installed (it is an optional extra); a
+    failure of threadpoolctl only means no limit. The limit is process-wide, so
+    nested and concurrent users share it: the first one in sets it and the last
+    one out restores the previous thread counts. Every change is made by one
+    dedicated thread, because OpenBLAS lets only the thread that set a limit
+    change it again, and because a ``KeyboardInterrupt`` (delivered to the main
+    thread only) must not land between setting and counting a limit.
+
+    Parameters
+    ----------
+    controller : threadpoolctl.ThreadpoolController, optional
+        The BLAS libraries to limit; by default those :func:`_controller` finds.
     """
-    controller = _controller()
+    if controller is None:
+        controller = _controller()
     if controller is None:
         yield False
         return
-    with _LIMIT_LOCK:
-        if _LIMIT_STATE["users"] == 0:
-            _LIMIT_STATE["limiter"] = controller.limit(limits=1, user_api="blas")
-        _LIMIT_STATE["users"] += 1
+    _control(_limit, controller)
     try:
         yield True
     finally:
-        with _LIMIT_LOCK:
-            _LIMIT_STATE["users"] -= 1
-            if _LIMIT_STATE["users"] == 0:
-                _LIMIT_STATE["limiter"].restore_original_limits()
-                _LIMIT_STATE["limiter"] = None
+        _control(_unlimit)
 
 
-_LIMIT_LOCK = threading.Lock()
-_LIMIT_STATE: dict[str, Any] = {"users": 0, "limiter": None}
+# Only the control thread reads or writes this (see single_threaded_blas).
+_CONTROL: dict[str, Any] = {"executor": None, "users": 0, "saved": []}
+_CONTROL_LOCK = threading.Lock()
+
+
+def _control(job: Any, *args: Any) -> None:
+    """Run ``job(*args)`` in the BLAS control thread and wait for it."""
+    with _CONTROL_LOCK:
+        if _CONTROL["executor"] is None:
+            from concurrent.futures import ThreadPoolExecutor  # lazily: keeps `import mmref` light
+
+            _CONTROL["executor"] = ThreadPoolExecutor(1, thread_name_prefix="mmref-blas")
+        executor = _CONTROL["executor"]
+    executor.submit(job, *args).result()
+
+
+def _limit(controller: Any) -> None:
+    if _CONTROL["users"] == 0:
+        saved = []
+        for lib in controller.lib_controllers:
+            try:
+                threads = lib.get_num_threads()
+                if threads is not None and threads > 1:
+                    lib.set_num_threads(1)
+                    saved.append((lib, threads))
+            except Exception:  # an optional speed-up: a product never fails over it
+                continue
+        _CONTROL["saved"] = saved
+    _CONTROL["users"] += 1
+
+
+def _unlimit() -> None:
+    _CONTROL["users"] -= 1
+    if _CONTROL["users"] == 0:
+        for lib, threads in _CONTROL["saved"]:
+            try:
+                lib.set_num_threads(threads)
+            except Exception:  # as in _limit
+                continue
+        _CONTROL["saved"] = []
 
 
 def _controller() -> Any:
-    """threadpoolctl's controller if threadpoolctl is installed and finds a BLAS, else None.
+    """threadpoolctl's controller of the process-wide BLAS thread pools, or None.
 
-    Not cached: a BLAS loaded later (SciPy's, say) must be limited too. Finding
-    the libraries takes about a millisecond, against products of a tenth of a
-    second and more.
+    None without threadpoolctl, without a BLAS it finds, if it fails, or if a
+    BLAS limits threads per calling thread (OpenBLAS built with OpenMP), where a
+    limit set by one thread does not reach the workers. Not cached: a BLAS loaded
+    later (SciPy's, say) must be limited too; finding the libraries takes about a
+    millisecond, against products of a tenth of a second and more.
     """
     try:
         from threadpoolctl import ThreadpoolController
-    except ImportError:
+
+        controller = ThreadpoolController().select(user_api="blas")
+        libs = controller.lib_controllers
+        per_thread = any(
+            lib.internal_api == "openblas" and getattr(lib, "threading_layer", "") == "openmp"
+            for lib in libs
+        )
+    except Exception:  # ImportError, or threadpoolctl failing: run without the pipeline
         return None
-    controller = ThreadpoolController().select(user_api="blas")
-    return controller if controller.lib_controllers else None
+    return controller if libs and not per_thread else None
 
 
 def _generated_product(
@@ -245,65 +312,92 @@ def _generated_product(
     k, dtype = plan.n_components, plan.dtype
     prefix = plan.prefix if plan.prefix is not None else np.empty((0, k), dtype=dtype)
     c = len(prefix)
-    with contextlib.ExitStack() as stack:
-        pipelined = n * d * k >= _MIN_PIPELINED_WORK and stack.enter_context(single_threaded_blas())
-        workers = _WORKERS if pipelined else 1
-        # Blocks as for two workers even with one, so the blocks summed, and hence the
-        # rounding, do not depend on whether threadpoolctl is installed.
-        row_bytes = k * dtype.itemsize
-        per_block = max(2, (min(budget, BLOCK_BYTES) // _WORKERS // row_bytes) // 2 * 2)
-        # The cached rows come first, in blocks of the same size: a long first block
-        # would keep the other worker waiting to add its own.
-        blocks = [(a, min(a + per_block, c)) for a in range(0, c, per_block)]
-        blocks += [(a, min(a + per_block, d)) for a in range(c, d, per_block)]
-        schedule = _Schedule(len(blocks), -(-n // batch_size))
+    # Blocks as for two workers even with one, so the blocks summed, and hence the
+    # rounding, do not depend on whether threadpoolctl is installed. The cached rows
+    # come first, in blocks of the same size: a long first block would keep the other
+    # worker waiting to add its own.
+    row_bytes = k * dtype.itemsize
+    per_block = max(2, (min(budget, BLOCK_BYTES) // _WORKERS // row_bytes) // 2 * 2)
+    blocks = [(a, min(a + per_block, c)) for a in range(0, c, per_block)]
+    blocks += [(a, min(a + per_block, d)) for a in range(c, d, per_block)]
+    controller = _controller() if n * d * k >= _MIN_PIPELINED_WORK else None
+    from concurrent.futures import ThreadPoolExecutor  # lazily: keeps `import mmref` light
 
-        def work() -> None:
-            block = np.empty((min(per_block, d - c), k), dtype=dtype)
-            product = np.empty((min(batch_size, n), k), dtype=dtype)
-            with np.errstate(over="ignore", invalid="ignore"):  # per thread
-                while (b := schedule.claim()) is not None:
-                    i0, i1 = blocks[b]
-                    if i1 <= c:
-                        rows = prefix[i0:i1]
-                    else:
-                        rows = block[: i1 - i0]
-                        # One generation at a time: two would contend for the GIL between
-                        # NumPy calls, and the other worker's product keeps the core busy.
-                        with schedule.generating:
-                            if workers == 1:
-                                gaussian_rows(plan, i0, i1, out=rows)
-                            else:
-                                gaussian_block(plan.keys, i0, i1, dtype, rows)
-                    for chunk, r0 in enumerate(range(0, n, batch_size)):
-                        r1 = min(r0 + batch_size, n)
-                        part = product[: r1 - r0]
-                        np.matmul(X2[r0:r1, i0:i1].astype(dtype, copy=False), rows, out=part)
-                        schedule.add_in_order(b, chunk, Y[r0:r1], part)
+    if controller is None:
+        # One worker, this thread: each block generated on two threads, then a product
+        # on BLAS's threads.
+        block = np.empty((min(per_block, d - c), k), dtype=dtype)
+        product = np.empty((min(batch_size, n), k), dtype=dtype)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            for i0, i1 in blocks:
+                rows = (
+                    prefix[i0:i1]
+                    if i1 <= c
+                    else gaussian_rows(plan, i0, i1, block[: i1 - i0], pool)
+                )
+                for r0 in range(0, n, batch_size):
+                    r1 = min(r0 + batch_size, n)
+                    part = product[: r1 - r0]
+                    np.matmul(X2[r0:r1, i0:i1].astype(dtype, copy=False), rows, out=part)
+                    Y[r0:r1] += part
+        return
+    schedule = _Schedule(len(blocks), -(-n // batch_size))
 
-        errors: list[BaseException] = []
+    def work() -> None:
+        block = np.empty((min(per_block, d - c), k), dtype=dtype)
+        product = np.empty((min(batch_size, n), k), dtype=dtype)
+        with np.errstate(over="ignore", invalid="ignore"):  # per thread
+            while (b := schedule.claim()) is not None:
+                i0, i1 = blocks[b]
+                if i1 <= c:
+                    rows = prefix[i0:i1]
+                else:
+                    rows = block[: i1 - i0]
+                    # One generation at a time: two would contend for the GIL between
+                    # NumPy calls, and the other worker's product keeps the core busy.
+                    with schedule.generating:
+                        gaussian_block(plan.keys, i0, i1, dtype, rows)
+                for chunk, r0 in enumerate(range(0, n, batch_size)):
+                    r1 = min(r0 + batch_size, n)
+                    part = product[: r1 - r0]
+                    np.matmul(X2[r0:r1, i0:i1].astype(dtype, copy=False), rows, out=part)
+                    schedule.add_in_order(b, chunk, Y[r0:r1], part)
 
-        def guarded() -> None:
-            try:
-                work()
-            except _Aborted:
-                pass
-            except BaseException as exc:  # KeyboardInterrupt too: the others must stop
-                errors.append(exc)
-                schedule.abort()
-
-        if workers == 1:
+    def guarded() -> None:
+        try:
             work()
-            return
-        from concurrent.futures import ThreadPoolExecutor  # lazily: keeps `import mmref` light
+        except BaseException:
+            schedule.abort()
+            raise
 
-        with ThreadPoolExecutor(max_workers=workers - 1) as pool:
-            others = [pool.submit(guarded) for _ in range(workers - 1)]
-            guarded()
-            for future in others:
-                future.result()
-        if errors:
-            raise errors[0]
+    def drive() -> None:
+        from concurrent.futures import wait
+
+        with single_threaded_blas(controller), ThreadPoolExecutor(_WORKERS) as workers:
+            futures = [workers.submit(guarded) for _ in range(_WORKERS)]
+            wait(futures)
+        errors = [f.exception() for f in futures]
+        first = next((e for e in errors if e is not None and not isinstance(e, _Aborted)), None)
+        try:
+            if first is not None:
+                raise first
+        finally:
+            # The frame would otherwise hold the error, whose traceback holds the frame:
+            # the blocks and the output would wait for the garbage collector.
+            first = None
+            errors.clear()
+
+    # The main thread only starts and waits: a KeyboardInterrupt, which only it
+    # receives, then never lands inside the workers' locks or the BLAS limit. It
+    # stops the workers through a plain flag they poll.
+    with ThreadPoolExecutor(max_workers=1) as driver:
+        try:
+            driver.submit(drive).result()
+        except BaseException:
+            # Even if the interrupt came while the driver thread was starting, the driver
+            # restores the BLAS limit itself once its workers have stopped.
+            schedule.abort()
+            raise
 
 
 class _Schedule:
@@ -311,30 +405,32 @@ class _Schedule:
 
     ``add_in_order(b, chunk, ...)`` waits until blocks ``0 .. b-1`` have been
     added into that chunk of rows, so every output entry is summed in the same
-    order whatever the workers' timing. ``abort()`` releases every waiter.
+    order whatever the workers' timing. ``abort()`` is a plain store, safe from
+    any thread at any moment: waiters poll it.
     """
 
     def __init__(self, n_blocks: int, n_chunks: int) -> None:
         self.generating = threading.Lock()
+        self.aborted = False
         self._claim_lock = threading.Lock()
         self._next = 0
         self._n_blocks = n_blocks
         self._done = [0] * n_chunks
         self._changed = threading.Condition()
-        self._aborted = False
 
     def claim(self) -> int | None:
         with self._claim_lock:
-            if self._aborted or self._next >= self._n_blocks:
+            if self.aborted or self._next >= self._n_blocks:
                 return None
             self._next += 1
             return self._next - 1
 
     def add_in_order(self, block: int, chunk: int, target: Any, part: Any) -> None:
         with self._changed:
-            self._changed.wait_for(lambda: self._done[chunk] == block or self._aborted)
-            if self._aborted:
-                raise _Aborted
+            while self._done[chunk] != block:
+                if self.aborted:
+                    raise _Aborted
+                self._changed.wait(_POLL_SECONDS)
         # Only this worker may touch these rows now: the next block waits for the count.
         target += part
         with self._changed:
@@ -342,13 +438,11 @@ class _Schedule:
             self._changed.notify_all()
 
     def abort(self) -> None:
-        with self._changed:
-            self._aborted = True
-            self._changed.notify_all()
+        self.aborted = True
 
 
 class _Aborted(Exception):
-    """Raised in a worker whose turn will never come because another worker failed."""
+    """Raised in a worker whose turn will never come because the call was stopped."""
 
 
 def _chunked_product(

@@ -175,11 +175,12 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
     (times two for the DCT) for ``"srht"``; for ``"gaussian"``, ``batch_size * d``
     converted pixels if the input needs converting and, when the matrix is not
     cached, blocks of at most ``min(max_matrix_bytes, 8 MiB)`` in all generated
-    per call, and per worker (two with threadpoolctl installed, one without) a
-    ``(batch_size, k)`` product, the matching slice of ``batch_size`` images
-    and about 2 MiB of generation scratch. While two workers run, BLAS is
-    limited to one thread per call (process-wide, through threadpoolctl): one
-    worker generates a block while the other multiplies.
+    per call, and per worker a ``(batch_size, k)`` product, the matching slice
+    of ``batch_size`` images and about 2 MiB of generation scratch (twice that
+    for the single worker, which generates on two threads). Products of at
+    least 2**27 multiply-adds run on two workers when threadpoolctl is
+    installed: one generates a block while the other multiplies, with BLAS
+    limited to one thread, process-wide, for the duration of the call.
 
     References
     ----------
