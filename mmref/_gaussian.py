@@ -35,10 +35,11 @@ on two threads with a multi-threaded product. Adding in block order makes the
 result independent of the number of workers and their timing.
 
 The two workers are started, and the BLAS limit set and restored, by a driver
-thread; the calling thread only waits. A ``KeyboardInterrupt``, which Python
-delivers to the main thread only, therefore never lands inside the workers'
-locks or between setting and restoring the limit: the caller sets a flag the
-workers poll, and the driver restores the limit once they have stopped.
+thread; the calling thread only starts it (``_thread.start_new_thread``) and
+waits on a bare lock. A ``KeyboardInterrupt``, which Python delivers to the main
+thread only, therefore never lands inside a lock or condition the workers use,
+or between setting and restoring the limit: the caller sets a flag the workers
+poll, and the driver restores the limit once they have stopped.
 """
 
 from __future__ import annotations
@@ -358,6 +359,8 @@ def _generated_product(
                     with schedule.generating:
                         gaussian_block(plan.keys, i0, i1, dtype, rows)
                 for chunk, r0 in enumerate(range(0, n, batch_size)):
+                    if schedule.aborted:
+                        raise _Aborted
                     r1 = min(r0 + batch_size, n)
                     part = product[: r1 - r0]
                     np.matmul(X2[r0:r1, i0:i1].astype(dtype, copy=False), rows, out=part)
@@ -387,17 +390,43 @@ def _generated_product(
             first = None
             errors.clear()
 
-    # The main thread only starts and waits: a KeyboardInterrupt, which only it
-    # receives, then never lands inside the workers' locks or the BLAS limit. It
-    # stops the workers through a plain flag they poll.
-    with ThreadPoolExecutor(max_workers=1) as driver:
+    # The calling thread only starts the driver and waits on a bare lock. A
+    # KeyboardInterrupt, which Python delivers to the main thread only, then never lands
+    # inside a lock or condition the workers use (threading's own Thread.start and
+    # Future.result wait on such conditions, and an interrupt there can leave them held):
+    # it sets a plain flag the workers poll, and the driver restores the BLAS limit once
+    # they have stopped.
+    import _thread
+
+    finished = _thread.allocate_lock()
+    finished.acquire()
+    outcome: list[BaseException] = []
+    done: list[bool] = []
+
+    def run_driver() -> None:
         try:
-            driver.submit(drive).result()
-        except BaseException:
-            # Even if the interrupt came while the driver thread was starting, the driver
-            # restores the BLAS limit itself once its workers have stopped.
-            schedule.abort()
-            raise
+            drive()
+        except BaseException as exc:
+            outcome.append(exc)
+        finally:
+            done.append(True)  # before the release: see the except clause below
+            finished.release()
+
+    launched = False
+    try:
+        _thread.start_new_thread(run_driver, ())
+        launched = True
+        finished.acquire()
+    except BaseException:
+        schedule.abort()
+        # The interrupt may come just after the wait succeeded: then the driver is done.
+        if launched and not done:  # the workers stop within one chunk; a second Ctrl-C leaves
+            finished.acquire()
+        # Otherwise the driver may have started just before the interrupt: it stops at
+        # the flag and restores the BLAS limit on its own.
+        raise
+    if outcome:
+        raise outcome.pop()
 
 
 class _Schedule:
