@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._validation import shape_str
+
 __all__ = ["array_literal", "literal", "shape_str", "summary"]
 
 
@@ -35,11 +37,6 @@ def summary(value: Any) -> str:
         return f"array of shape {shape_str(value.shape)} and dtype {value.dtype}: {text}"
     text = repr(value)
     return text if len(text) <= 200 else text[:197] + "..."
-
-
-def shape_str(shape: tuple[int, ...]) -> str:
-    """A shape as messages write it, ``(2, 3)``, whatever the integer type of its entries."""
-    return str(tuple(int(s) for s in shape))
 
 
 def array_literal(array: npt.ArrayLike) -> str:

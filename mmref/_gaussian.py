@@ -324,23 +324,27 @@ def _generated_product(
     controller = _controller() if n * d * k >= _MIN_PIPELINED_WORK else None
     from concurrent.futures import ThreadPoolExecutor  # lazily: keeps `import mmref` light
 
+    def multiply(b: int, rows: npt.NDArray[Any], product: npt.NDArray[Any], add: Any) -> None:
+        """``Y += X2[:, i0:i1] @ rows`` for block ``b``, ``batch_size`` images at a time."""
+        i0, i1 = blocks[b]
+        for chunk, r0 in enumerate(range(0, n, batch_size)):
+            r1 = min(r0 + batch_size, n)
+            part = product[: r1 - r0]
+            np.matmul(X2[r0:r1, i0:i1].astype(dtype, copy=False), rows, out=part)
+            add(b, chunk, Y[r0:r1], part)
+
     if controller is None:
         # One worker, this thread: each block generated on two threads, then a product
-        # on BLAS's threads.
+        # on BLAS's threads, added as it comes (in block order, as with two workers).
         block = np.empty((min(per_block, d - c), k), dtype=dtype)
         product = np.empty((min(batch_size, n), k), dtype=dtype)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            for i0, i1 in blocks:
-                rows = (
-                    prefix[i0:i1]
-                    if i1 <= c
-                    else gaussian_rows(plan, i0, i1, block[: i1 - i0], pool)
-                )
-                for r0 in range(0, n, batch_size):
-                    r1 = min(r0 + batch_size, n)
-                    part = product[: r1 - r0]
-                    np.matmul(X2[r0:r1, i0:i1].astype(dtype, copy=False), rows, out=part)
-                    Y[r0:r1] += part
+            for b, (i0, i1) in enumerate(blocks):
+                if i1 <= c:
+                    rows = prefix[i0:i1]
+                else:
+                    rows = gaussian_rows(plan, i0, i1, block[: i1 - i0], pool)
+                multiply(b, rows, product, _add)
         return
     schedule = _Schedule(len(blocks), -(-n // batch_size))
 
@@ -358,13 +362,7 @@ def _generated_product(
                     # NumPy calls, and the other worker's product keeps the core busy.
                     with schedule.generating:
                         gaussian_block(plan.keys, i0, i1, dtype, rows)
-                for chunk, r0 in enumerate(range(0, n, batch_size)):
-                    if schedule.aborted:
-                        raise _Aborted
-                    r1 = min(r0 + batch_size, n)
-                    part = product[: r1 - r0]
-                    np.matmul(X2[r0:r1, i0:i1].astype(dtype, copy=False), rows, out=part)
-                    schedule.add_in_order(b, chunk, Y[r0:r1], part)
+                multiply(b, rows, product, schedule.add_in_order)
 
     def guarded() -> None:
         try:
@@ -455,6 +453,8 @@ class _Schedule:
             return self._next - 1
 
     def add_in_order(self, block: int, chunk: int, target: Any, part: Any) -> None:
+        if self.aborted:  # checked once per chunk: a stopped call ends within one product
+            raise _Aborted
         with self._changed:
             while self._done[chunk] != block:
                 if self.aborted:
@@ -468,6 +468,11 @@ class _Schedule:
 
     def abort(self) -> None:
         self.aborted = True
+
+
+def _add(block: int, chunk: int, target: Any, part: Any) -> None:
+    """``add_in_order`` for a single worker, whose blocks come in order anyway."""
+    target += part
 
 
 class _Aborted(Exception):
