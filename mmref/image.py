@@ -151,10 +151,11 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
     max_matrix_bytes : int, default=64 MiB
         The most projection matrix held in memory. The sparse matrix (about
         ``d * k * density * 12`` bytes in float64) and the Gaussian matrix
-        (``d * k * 8`` bytes) are cached when they fit; otherwise they are
-        regenerated in blocks on every call. A Gaussian matrix that does not
-        fit keeps its first rows cached, up to ``max_matrix_bytes - 8 MiB``,
-        and generates the rest in blocks of at most 8 MiB in all.
+        (``d * k * 8`` bytes, one row more for odd ``d``) are cached when
+        they fit; otherwise they are regenerated in blocks on every call. A
+        Gaussian matrix that does not fit keeps its first rows cached, up to
+        ``max_matrix_bytes - 8 MiB``, and generates the rest in blocks of at
+        most 8 MiB in all.
 
     Attributes
     ----------
@@ -176,7 +177,7 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
     converted pixels if the input needs converting and, when the matrix is not
     cached, blocks of at most ``min(max_matrix_bytes, 8 MiB)`` in all generated
     per call, and per worker a ``(batch_size, k)`` product, the matching slice
-    of ``batch_size`` images and about 2 MiB of generation scratch (twice that
+    of ``batch_size`` images and about 2.3 MiB of generation scratch (twice that
     for the single worker, which generates on two threads). Products of at
     least 2**27 multiply-adds run on two workers when threadpoolctl is
     installed: one generates a block while the other multiplies, with BLAS
@@ -443,7 +444,8 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
         elif params.method == "gaussian":
             plan.keys = _proj.column_keys(params.seed, (_proj.TAG_GAUSSIAN, d), k)
             plan.scale = 1.0 / math.sqrt(k)
-            if d * k * itemsize <= params.max_matrix_bytes:
+            # Generated as whole Box-Muller pairs: an odd d takes one row more.
+            if (d + d % 2) * k * itemsize <= params.max_matrix_bytes:
                 plan.matrix = _gaussian.gaussian_rows(plan, 0, d)
             elif rows := _gaussian.prefix_rows(d, k, params.dtype, params.max_matrix_bytes):
                 plan.prefix = _gaussian.gaussian_rows(plan, 0, rows)

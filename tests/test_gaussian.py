@@ -95,11 +95,11 @@ def test_a_failing_worker_stops_the_call_and_restores_blas(
     original = _gaussian.gaussian_block
     calls = []
 
-    def failing(keys: Any, start: int, stop: int, dtype: Any, out: Any) -> None:
+    def failing(keys: Any, start: int, stop: int, dtype: Any, out: Any, *rest: Any) -> None:
         calls.append(start)
         if len(calls) == 3:
             raise MemoryError("no room for block")
-        original(keys, start, stop, dtype, out)
+        original(keys, start, stop, dtype, out, *rest)
 
     monkeypatch.setattr(_gaussian, "gaussian_block", failing)
     with pytest.raises(MemoryError, match="no room for block"):
@@ -163,8 +163,8 @@ def test_blocks_finishing_out_of_order_are_added_in_order(
     serial = _encode(X, max_matrix_bytes=20_000, normalize=True)
     original = _gaussian.gaussian_block
 
-    def uneven(keys: Any, start: int, stop: int, dtype: Any, out: Any) -> None:
-        original(keys, start, stop, dtype, out)
+    def uneven(keys: Any, start: int, stop: int, dtype: Any, out: Any, *rest: Any) -> None:
+        original(keys, start, stop, dtype, out, *rest)
         if (start // (stop - start)) % 3 == 0:  # every third block's worker falls behind
             time.sleep(0.002)
 
