@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import sys
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -90,6 +91,10 @@ _TABLE_SIZE = 1 << 14
 _MIN_THREADED_ENTRIES = 1 << 18
 # Smallest product (multiply-adds) worth running on two workers.
 _MIN_PIPELINED_WORK = 1 << 27
+# The low 32 bits of a uint64 viewed as two uint32 (platform byte order).
+_LOW_WORD = 0 if sys.byteorder == "little" else 1
+# 2 pi / 2**32 rounded to float32: float32 theta is b * _TURN32, rounded to float32.
+_TURN32 = float(np.float32(2.0 * np.pi * 2.0**-32))
 # How often a waiting worker looks at the abort flag, in seconds.
 _POLL_SECONDS = 0.02
 
@@ -131,12 +136,21 @@ def gaussian_block(
     outer, inner = (len(keys), n_pairs) if transposed else (n_pairs, len(keys))
     width = min(inner, _STEP_ELEMENTS)
     height = max(1, _STEP_ELEMENTS // width)
+    seeds = None
+    if not transposed and width == len(keys):
+        # Tiles of whole rows: the stream counters of tile rows a0 + q are those of row q
+        # plus (a0 * GOLDEN), so one tile of (key + q * GOLDEN) serves them all, and
+        # each tile's counters cost a scalar add instead of a slower broadcast one.
+        seeds = work.seeds((min(height, outer), width))
+        np.add(counters[: len(seeds), None], keys[None, :], out=seeds)
     for a0 in range(0, outer, height):
         a1 = min(a0 + height, outer)
         for b0 in range(0, inner, width):
             b1 = min(b0 + width, inner)
             h, t, square = work.tile((a1 - a0, b1 - b0))
-            if transposed:
+            if seeds is not None:
+                np.add(seeds[: a1 - a0], _U64(a0 * GOLDEN % 2**64), out=h)
+            elif transposed:
                 np.add(keys[a0:a1, None], counters[None, b0:b1], out=h)
             else:
                 np.add(counters[a0:a1, None], keys[None, b0:b1], out=h)
@@ -182,7 +196,7 @@ class Scratch:
 
     def __init__(self, dtype: np.dtype[Any]) -> None:
         n = _STEP_ELEMENTS
-        self._ints = [np.empty(n, dtype=np.uint64) for _ in range(2)]
+        self._ints = [np.empty(n, dtype=np.uint64) for _ in range(3)]
         self._floats: list[npt.NDArray[Any]]
         self._complex: list[npt.NDArray[Any]]
         if dtype == np.float64:
@@ -194,8 +208,12 @@ class Scratch:
 
     def tile(self, shape: tuple[int, int]) -> tuple[Any, Any, Any]:
         """The two uint64 tiles and the float64 tile every dtype uses."""
-        h, t = (a[: shape[0] * shape[1]].reshape(shape) for a in self._ints)
+        h, t = (a[: shape[0] * shape[1]].reshape(shape) for a in self._ints[:2])
         return h, t, self._floats[0][: shape[0] * shape[1]].reshape(shape)
+
+    def seeds(self, shape: tuple[int, int]) -> Any:
+        """A third uint64 tile, which lasts across the tiles of a block."""
+        return self._ints[2][: shape[0] * shape[1]].reshape(shape)
 
     def floats(self, shape: tuple[int, int]) -> list[Any]:
         """The dtype's other float tiles: two float64, or three float32."""
@@ -595,9 +613,9 @@ def _polar32(h: Any, t: Any, square: Any, work: Scratch, even: Any, odd: Any) ->
     """float32 ``r cos(theta)`` into ``even``, ``r sin(theta)`` into ``odd`` (``square = r**2``)."""
     radius, theta, trig = work.floats(h.shape)
     np.sqrt(square, out=radius, dtype=np.float32, casting="same_kind")
-    np.bitwise_and(h, _U64(0xFFFFFFFF), out=t)
-    turn = np.float32(2.0 * np.pi * 2.0**-32)
-    np.multiply(t.view(np.int64), turn, out=theta, casting="same_kind")
+    # theta from the low 32 bits, read as uint32 (converted to float64 exactly, then the
+    # product rounded to float32), which is cheaper than masking and converting int64.
+    np.multiply(h.view(np.uint32)[:, _LOW_WORD::2], _TURN32, out=theta, casting="same_kind")
     np.cos(theta, out=trig)
     np.multiply(trig, radius, out=even)
     np.sin(theta, out=trig)
