@@ -147,7 +147,7 @@ def gaussian_block(
         a1 = min(a0 + height, outer)
         for b0 in range(0, inner, width):
             b1 = min(b0 + width, inner)
-            h, t, square = work.tile((a1 - a0, b1 - b0))
+            h, t, log_u1 = work.tile((a1 - a0, b1 - b0))
             if seeds is not None:
                 np.add(seeds[: a1 - a0], _U64(a0 * GOLDEN % 2**64), out=h)
             elif transposed:
@@ -155,22 +155,21 @@ def gaussian_block(
             else:
                 np.add(counters[a0:a1, None], keys[None, b0:b1], out=h)
             mix64_inplace(h, t)
-            # -2 ln u1. 1 + u1 = 1 + (2a + 1) / 2**33 with a the high 32 bits: its binary64
+            # ln u1. 1 + u1 = 1 + (2a + 1) / 2**33 with a the high 32 bits: its binary64
             # bits are assembled directly and 1 subtracted (both exact), which is cheaper
             # than converting a from an integer.
             np.right_shift(h, _U64(12), out=t)
             t &= _U64(0x000FFFFFFFF00000)
             t |= _U64(0x3FF0000000080000)
-            np.subtract(t.view(np.float64), 1.0, out=square)
-            np.log(square, out=square)
-            square *= -2.0
+            np.subtract(t.view(np.float64), 1.0, out=log_u1)
+            np.log(log_u1, out=log_u1)
             if transposed:
                 pairs = out[2 * b0 : 2 * b1, a0:a1].T.view(np.complex128)
-                _polar64(h, t, square, work, pairs)
+                _polar64(h, t, log_u1, work, pairs)
             else:
                 even = out[2 * a0 : 2 * a1 : 2, b0:b1]
                 odd = out[2 * a0 + 1 : 2 * a1 : 2, b0:b1]
-                _polar32(h, t, square, work, even, odd)
+                _polar32(h, t, log_u1, work, even, odd)
 
 
 def empty_rows(n_rows: int, n_columns: int, dtype: np.dtype[Any]) -> npt.NDArray[Any]:
@@ -583,11 +582,12 @@ def _chunked_product(
             np.matmul(X2[r0:r1].astype(Y.dtype, copy=False), matrix, out=Y[r0:r1])
 
 
-def _polar64(h: Any, t: Any, square: Any, work: Scratch, z: Any) -> None:
-    """float64 ``r (cos(theta) + i sin(theta))`` into ``z``; ``square`` holds ``r**2``."""
+def _polar64(h: Any, t: Any, log_u1: Any, work: Scratch, z: Any) -> None:
+    """float64 ``r (cos(theta) + i sin(theta))`` into ``z``; ``r**2 = -2 log_u1``."""
     beta, beta2 = work.floats(h.shape)
     rotation, turn = work.complex(h.shape)
-    radius = np.sqrt(square, out=square)
+    log_u1 *= -2.0
+    radius = np.sqrt(log_u1, out=log_u1)
     # theta = 2 pi (hi * 2**18 + lo) / 2**32 with hi the top 14 of the low 32 bits:
     # e^(i 2 pi hi / 16384) from the table, rotated by beta = 2 pi lo / 2**32 < 2 pi / 16384.
     np.right_shift(h, _U64(18), out=t)
@@ -609,10 +609,15 @@ def _polar64(h: Any, t: Any, square: Any, work: Scratch, z: Any) -> None:
     np.multiply(turn, rotation, out=z)
 
 
-def _polar32(h: Any, t: Any, square: Any, work: Scratch, even: Any, odd: Any) -> None:
-    """float32 ``r cos(theta)`` into ``even``, ``r sin(theta)`` into ``odd`` (``square = r**2``)."""
+def _polar32(h: Any, t: Any, log_u1: Any, work: Scratch, even: Any, odd: Any) -> None:
+    """float32 ``r cos(theta)`` into ``even`` and ``r sin(theta)`` into ``odd``.
+
+    ``r = sqrt(-2 log_u1)``, within 1 ulp of its float32 rounding.
+    """
     radius, theta, trig = work.floats(h.shape)
-    np.sqrt(square, out=radius, dtype=np.float32, casting="same_kind")
+    # -2 ln u1 is exact in float64; rounded to float32 with the product.
+    np.multiply(log_u1, -2.0, out=radius, casting="same_kind")
+    np.sqrt(radius, out=radius)
     # theta from the low 32 bits, read as uint32 (converted to float64 exactly, then the
     # product rounded to float32), which is cheaper than masking and converting int64.
     np.multiply(h.view(np.uint32)[:, _LOW_WORD::2], _TURN32, out=theta, casting="same_kind")
