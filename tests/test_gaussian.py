@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mmref import _gaussian
+from mmref import _gaussian, _projection
 from mmref.image import RandomProjectionImageEncoder
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
@@ -86,6 +86,28 @@ def test_the_rows_that_fit_beside_the_blocks_are_cached() -> None:
     full = _encode(X, n_components=k, max_matrix_bytes=2**30)
     np.testing.assert_allclose(Y, full, rtol=1e-12, atol=1e-12 * np.abs(full).max())
     assert _gaussian.prefix_rows(d, k, np.dtype(np.float64), 2**23) == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("k", "start", "stop"), [(5, 0, 9), (40, 6, 61), (3, 2, 700)])
+@pytest.mark.parametrize("step", [1, 7, 64])
+def test_tiles_of_any_size_give_the_same_entries(
+    monkeypatch: pytest.MonkeyPatch, dtype: Any, k: int, start: int, stop: int, step: int
+) -> None:
+    # Small steps take every branch of the tiling: tiles narrower than a row of columns,
+    # rows of pairs longer than a tile, partial last tiles, odd row counts.
+    keys = _projection.column_keys(3, (2, 4000), k)
+    dt = np.dtype(dtype)
+
+    def block() -> np.ndarray[Any, Any]:
+        n = stop - start
+        out = _gaussian.empty_rows(n + n % 2, k, dt)
+        _gaussian.gaussian_block(keys, start, stop, dt, out)
+        return out
+
+    expected = block()
+    monkeypatch.setattr(_gaussian, "_STEP_ELEMENTS", step)
+    assert block().tobytes() == expected.tobytes()
 
 
 def test_a_failing_worker_stops_the_call_and_restores_blas(
