@@ -27,8 +27,8 @@ across platforms):
 
 Generated per call (the matrix does not fit in ``max_matrix_bytes``), the
 product ``X @ G`` runs in blocks of rows of ``G``: each worker generates a
-block, in tiles that fit the L2 cache and with working arrays it allocates once
-per call, multiplies the images' matching columns by it, and adds the result
+block, in tiles of 2**15 pairs and with working arrays it allocates once per
+call, multiplies the images' matching columns by it, and adds the result
 into the output in block order. The first rows of ``G``, as many as fit in
 ``max_matrix_bytes`` beside the blocks (:func:`prefix_rows`), are cached and
 come first, in blocks of the same size, multiplied without generating. With
@@ -82,7 +82,7 @@ BLOCK_BYTES = 8 * 2**20
 _U64 = np.uint64
 _GOLDEN = _U64(GOLDEN)
 _WORKERS = 2
-# Box-Muller pairs per tile of the generation: its scratch arrays then take about 2.3 MiB
+# Box-Muller pairs per tile of the generation: its scratch arrays then take 2.25 MiB
 # (float64); smaller tiles pay NumPy's per-call overhead more often.
 _STEP_ELEMENTS = 1 << 15
 # Entries of the float64 table of e^(i theta) (256 KiB, read from the L2 cache).
@@ -123,13 +123,12 @@ def gaussian_block(
         allocates it (float64: each column contiguous, so that a Box-Muller pair
         is one complex number; float32: each row contiguous).
     scratch : Scratch, optional
-        Working arrays (2.3 MiB in float64, 1.2 MiB in float32) to reuse;
-        allocated if not given.
+        Working arrays to reuse (2.25 MiB in float64, 1.4 MiB in float32);
+        allocated if not given. Besides, 8 bytes per pair of a tile for the
+        stream counters.
     """
-    n_pairs = (stop - start + 1) // 2
+    n_pairs, first = (stop - start + 1) // 2, start // 2
     work = scratch if scratch is not None else Scratch(dtype)
-    counters = np.arange(start // 2 + 1, start // 2 + n_pairs + 1, dtype=np.uint64)
-    counters *= _GOLDEN
     # Tiles follow the memory order of out: (columns, pairs) in float64, (pairs, columns)
     # in float32; a tile spans whole rows of that order unless a row alone is longer.
     transposed = dtype == np.float64
@@ -141,8 +140,9 @@ def gaussian_block(
         # Tiles of whole rows: the stream counters of tile rows a0 + q are those of row q
         # plus (a0 * GOLDEN), so one tile of (key + q * GOLDEN) serves them all, and
         # each tile's counters cost a scalar add instead of a slower broadcast one.
-        seeds = work.seeds((min(height, outer), width))
-        np.add(counters[: len(seeds), None], keys[None, :], out=seeds)
+        rows = min(height, outer)
+        seeds = work.seeds((rows, width))
+        np.add(_counters(first, 0, rows)[:, None], keys[None, :], out=seeds)
     for a0 in range(0, outer, height):
         a1 = min(a0 + height, outer)
         for b0 in range(0, inner, width):
@@ -151,9 +151,9 @@ def gaussian_block(
             if seeds is not None:
                 np.add(seeds[: a1 - a0], _U64(a0 * GOLDEN % 2**64), out=h)
             elif transposed:
-                np.add(keys[a0:a1, None], counters[None, b0:b1], out=h)
+                np.add(keys[a0:a1, None], _counters(first, b0, b1)[None, :], out=h)
             else:
-                np.add(counters[a0:a1, None], keys[None, b0:b1], out=h)
+                np.add(_counters(first, a0, a1)[:, None], keys[None, b0:b1], out=h)
             mix64_inplace(h, t)
             # ln u1. 1 + u1 = 1 + (2a + 1) / 2**33 with a the high 32 bits: its binary64
             # bits are assembled directly and 1 subtracted (both exact), which is cheaper
@@ -189,13 +189,15 @@ def empty_rows(n_rows: int, n_columns: int, dtype: np.dtype[Any]) -> npt.NDArray
 class Scratch:
     """Working arrays of :func:`gaussian_block`, allocated once per thread and call.
 
-    Fresh arrays of this size would come from the operating system on every block,
-    at the cost of a page fault per 4 KiB.
+    2.25 MiB in float64, 1.375 MiB in float32 (tiles of 2**15 pairs). Fresh
+    arrays of this size would come from the operating system on every block, at
+    the cost of a page fault per 4 KiB.
     """
 
     def __init__(self, dtype: np.dtype[Any]) -> None:
         n = _STEP_ELEMENTS
-        self._ints = [np.empty(n, dtype=np.uint64) for _ in range(3)]
+        # A third uint64 array holds float32's seeds (gaussian_block).
+        self._ints = [np.empty(n, dtype=np.uint64) for _ in range(2 if dtype == np.float64 else 3)]
         self._floats: list[npt.NDArray[Any]]
         self._complex: list[npt.NDArray[Any]]
         if dtype == np.float64:
@@ -211,7 +213,7 @@ class Scratch:
         return h, t, self._floats[0][: shape[0] * shape[1]].reshape(shape)
 
     def seeds(self, shape: tuple[int, int]) -> Any:
-        """A third uint64 tile, which lasts across the tiles of a block."""
+        """A third uint64 tile (float32 only), which lasts across the tiles of a block."""
         return self._ints[2][: shape[0] * shape[1]].reshape(shape)
 
     def floats(self, shape: tuple[int, int]) -> list[Any]:
@@ -234,29 +236,37 @@ def gaussian_rows(
     """Rows ``[start, stop)`` (``start`` even) of the unscaled N(0, 1) matrix, on two threads.
 
     Written into ``out`` (as for :func:`gaussian_block`; allocated if not given),
-    of which the first ``stop - start`` rows are returned. With ``pool``, its
-    worker computes the second half of the columns while the caller computes the
-    first, which saves starting a thread when this is called once per block;
+    of which the first ``stop - start`` rows are returned. The two threads take
+    halves of the memory of ``out``: of the columns in float64 (column-major), of
+    the rows in float32 (row-major), so they never write the same cache line.
+    With ``pool``, its worker computes the second half while the caller computes
+    the first, which saves starting a thread when this is called once per block;
     ``scratch`` holds the two threads' working arrays.
     """
-    k, n = plan.n_components, stop - start
+    k, n, dtype = plan.n_components, stop - start, plan.dtype
     if out is None:
-        out = empty_rows(n + n % 2, k, plan.dtype)
+        out = empty_rows(n + n % 2, k, dtype)
     first, second = scratch if scratch is not None else (None, None)
-    if n * k < _MIN_THREADED_ENTRIES or k < 2:
-        gaussian_block(plan.keys, start, stop, plan.dtype, out, first)
+    keys = plan.keys
+    halves: tuple[tuple[Any, int, int, Any], ...] = ((keys, start, stop, out),)
+    if n * k >= _MIN_THREADED_ENTRIES and dtype == np.float64 and k >= 2:
+        j = k // 2
+        halves = ((keys[:j], start, stop, out[:, :j]), (keys[j:], start, stop, out[:, j:]))
+    elif n * k >= _MIN_THREADED_ENTRIES and n > 2:
+        i = -(-n // 4) * 2  # even: both halves start on a Box-Muller pair
+        halves = ((keys, start, start + i, out[:i]), (keys, start + i, stop, out[i:]))
+    if len(halves) == 1:
+        gaussian_block(keys, start, stop, dtype, out, first)
         return out[:n]
-    half = k // 2
     with contextlib.ExitStack() as stack:
         if pool is None:
             from concurrent.futures import ThreadPoolExecutor  # lazily: keeps `import mmref` light
 
             pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
-        other = pool.submit(
-            gaussian_block, plan.keys[half:], start, stop, plan.dtype, out[:, half:], second
-        )
+        (keys_a, a0, a1, out_a), (keys_b, b0, b1, out_b) = halves
+        other = pool.submit(gaussian_block, keys_b, b0, b1, dtype, out_b, second)
         try:
-            gaussian_block(plan.keys[:half], start, stop, plan.dtype, out[:, :half], first)
+            gaussian_block(keys_a, a0, a1, dtype, out_a, first)
         finally:
             other.result()
     return out[:n]
@@ -582,6 +592,13 @@ def _chunked_product(
             np.matmul(X2[r0:r1].astype(Y.dtype, copy=False), matrix, out=Y[r0:r1])
 
 
+def _counters(first: int, q0: int, q1: int) -> npt.NDArray[np.uint64]:
+    """Stream counters ``(m + 1) * GOLDEN`` of pairs ``m = first + q0 .. first + q1 - 1``."""
+    counters = np.arange(first + q0 + 1, first + q1 + 1, dtype=np.uint64)
+    counters *= _GOLDEN
+    return counters
+
+
 def _polar64(h: Any, t: Any, log_u1: Any, work: Scratch, z: Any) -> None:
     """float64 ``r (cos(theta) + i sin(theta))`` into ``z``; ``r**2 = -2 log_u1``."""
     beta, beta2 = work.floats(h.shape)
@@ -615,7 +632,7 @@ def _polar32(h: Any, t: Any, log_u1: Any, work: Scratch, even: Any, odd: Any) ->
     ``r = sqrt(-2 log_u1)``, within 1 ulp of its float32 rounding.
     """
     radius, theta, trig = work.floats(h.shape)
-    # -2 ln u1 is exact in float64; rounded to float32 with the product.
+    # The product by -2 is exact in float64 and rounded to float32 once.
     np.multiply(log_u1, -2.0, out=radius, casting="same_kind")
     np.sqrt(radius, out=radius)
     # theta from the low 32 bits, read as uint32 (converted to float64 exactly, then the

@@ -110,6 +110,24 @@ def test_tiles_of_any_size_give_the_same_entries(
     assert block().tobytes() == expected.tobytes()
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("k", "start", "stop"), [(2, 0, 9), (3, 6, 61), (5, 2, 301), (1, 4, 99)])
+def test_two_threads_give_the_entries_of_one(
+    monkeypatch: pytest.MonkeyPatch, dtype: Any, k: int, start: int, stop: int
+) -> None:
+    # gaussian_rows splits columns (float64) or rows (float32) between two threads.
+    monkeypatch.setattr(_gaussian, "_MIN_THREADED_ENTRIES", 1)
+    dt = np.dtype(dtype)
+    plan = _projection.Plan(method="gaussian", n_features=4000, n_components=k, dtype=dt)
+    plan.keys = _projection.column_keys(5, (2, 4000), k)
+    n = stop - start
+    one = _gaussian.empty_rows(n + n % 2, k, dt)
+    _gaussian.gaussian_block(plan.keys, start, stop, dt, one)
+    two = _gaussian.gaussian_rows(plan, start, stop)
+    assert two.shape == (n, k)
+    assert two.tobytes() == one[:n].tobytes()
+
+
 def test_a_failing_worker_stops_the_call_and_restores_blas(
     pipelined: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
