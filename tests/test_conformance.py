@@ -793,37 +793,54 @@ def test_conform_golden_command(user_module: str) -> None:
 NO_HYPOTHESIS = "import sys; sys.modules['hypothesis'] = None; "
 
 
-def test_conform_golden_runs_without_hypothesis(tmp_path: Path) -> None:
-    code = NO_HYPOTHESIS + (
-        "import runpy; sys.argv = ['mmref', 'conform', 'golden']; "
-        "runpy.run_module('mmref', run_name='__main__', alter_sys=True)"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    count = len(load_golden()["cases"])
-    assert proc.stdout.splitlines()[-1] == f"{count} checked: {count} pass"
-    # The prelude does block Hypothesis: the module that needs it cannot be imported.
-    proc = subprocess.run(
-        [sys.executable, "-c", NO_HYPOTHESIS + "import mmref.strategies"],
-        cwd=tmp_path,
+def _without_hypothesis(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter where Hypothesis cannot be imported."""
+    return subprocess.run(
+        [sys.executable, "-c", NO_HYPOTHESIS + code],
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def _run_cli(*args: str) -> str:
+    return (
+        f"import runpy; sys.argv = ['mmref', {', '.join(map(repr, args))}]; "
+        "runpy.run_module('mmref', run_name='__main__', alter_sys=True)"
+    )
+
+
+def test_conform_golden_runs_without_hypothesis(tmp_path: Path) -> None:
+    proc = _without_hypothesis(_run_cli("conform", "golden"), tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    count = len(load_golden()["cases"])
+    assert proc.stdout.splitlines()[-1] == f"{count} checked: {count} pass"
+    # The prelude does block Hypothesis: the module that needs it cannot be imported.
+    proc = _without_hypothesis("import mmref.strategies", tmp_path)
     assert proc.returncode == 1 and "ModuleNotFoundError: import of hypothesis" in proc.stderr
+    # What a caller of the Python API sees: the install command, not only a module name.
+    assert 'need Hypothesis: pip install "mmref[testing]"' in proc.stderr
+
+
+def test_property_check_functions_without_hypothesis_say_what_to_install(tmp_path: Path) -> None:
+    code = (
+        "from mmref import reference\n"
+        "from mmref.conformance import check_joint_embedding\n"
+        "try:\n"
+        "    check_joint_embedding(reference.joint_embedding)\n"
+        "except ModuleNotFoundError as exc:\n"
+        "    print(exc.name, '|', exc)\n"
+    )
+    proc = _without_hypothesis(code, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("hypothesis | ")
+    assert 'need Hypothesis: pip install "mmref[testing]"' in proc.stdout
 
 
 def test_property_checks_without_hypothesis_say_what_to_install(tmp_path: Path) -> None:
-    code = NO_HYPOTHESIS + (
-        "import runpy; sys.argv = ['mmref', 'conform', 'joint-embedding', "
-        "'mmref.reference:joint_embedding']; "
-        "runpy.run_module('mmref', run_name='__main__', alter_sys=True)"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
-    )
+    cli = _run_cli("conform", "joint-embedding", "mmref.reference:joint_embedding")
+    proc = _without_hypothesis(cli, tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.count("\n") == 1  # one line, no traceback
     assert 'need Hypothesis: pip install "mmref[testing]"' in proc.stderr
