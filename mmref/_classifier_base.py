@@ -288,6 +288,18 @@ class _LinearClassifier(_Classifier):
         self._derive()
 
 
+def matmul_into(X: Float64Array, weights: Float64Array, out: Float64Array) -> None:
+    """``out[...] = X @ weights``, computed as ``(weights.T @ X.T).T``.
+
+    The same products; OpenBLAS runs the transposed form, a short and wide
+    result, faster when ``weights`` has few columns, as a classifier's has: 15
+    against 22 ms for ``X`` of shape (20000, 1280) and 10 classes, and never slower
+    in the shapes measured (up to 1000 classes). Costs an ``(n, k)`` temporary.
+    """
+    product = np.matmul(weights.T, X.T)
+    out[...] = product.T
+
+
 def _check_X(X: Any, *, owner: str) -> npt.NDArray[Any]:
     """Return ``X`` as a 2-D real array (no copy if it already is one)."""
     try:

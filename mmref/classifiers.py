@@ -56,7 +56,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._classifier_base import Float64Array, _Classifier, _LinearClassifier, _overflow_error
+from ._classifier_base import (
+    Float64Array,
+    _Classifier,
+    _LinearClassifier,
+    _overflow_error,
+    matmul_into,
+)
 from ._validation import check_bool_param, check_float_param, check_int_param, check_option
 from .exceptions import ConvergenceWarning
 
@@ -152,7 +158,7 @@ class NearestCentroidClassifier(_Classifier):
         self._offsets = -sq_norms
 
     def _scores(self, X: Float64Array, out: Float64Array) -> bool:
-        np.matmul(X, self._weights, out=out)
+        matmul_into(X, self._weights, out)
         # A stack of (1, d) @ (d, 1) products runs BLAS ddot per row: about 1.6x faster than
         # einsum("ij,ij->i"), so the norms add about a quarter to the cost of X @ W.
         sq_norms = np.matmul(X[:, None, :], X[:, :, None]).reshape(-1)
@@ -267,7 +273,7 @@ class RidgeClassifier(_LinearClassifier):
             out[:, 1] = decision
             np.negative(decision, out=out[:, 0])
         else:
-            np.matmul(X, self._weights, out=out)
+            matmul_into(X, self._weights, out)
             out += self._offsets
         return True
 
@@ -423,7 +429,7 @@ class SoftmaxClassifier(_LinearClassifier):
             out[:, 1] = X @ self._weights[:, 0]
             out[:, 1] += self._offsets[0]
         else:
-            np.matmul(X, self._weights, out=out)
+            matmul_into(X, self._weights, out)
             out += self._offsets
         return True
 
