@@ -288,9 +288,11 @@ def gaussian_product(
     """``Y = X2 @ G / sqrt(k)`` for a zeroed ``Y``, ``G`` cached or generated per call.
 
     Memory beyond ``Y`` and the cached rows: the blocks being generated (at most
-    ``min(max_matrix_bytes, 8 MiB)`` in all), one ``(batch_size, k)`` product
-    per worker and, for input of another dtype, ``batch_size`` converted rows
-    per worker.
+    ``min(max_matrix_bytes, 8 MiB)`` in all), per worker one ``(batch_size, k)``
+    product, for input of another dtype ``batch_size`` converted rows, and the
+    generation's working arrays (:class:`Scratch`: 2.25 MiB in float64, 1.4 MiB
+    in float32; two of them for the single worker, which generates on two
+    threads), and the float64 table of 256 KiB, made once per process.
     """
     dtype = plan.dtype
     if plan.matrix is not None and X2.dtype == dtype:

@@ -177,8 +177,8 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
     converted pixels if the input needs converting and, when the matrix is not
     cached, blocks of at most ``min(max_matrix_bytes, 8 MiB)`` in all generated
     per call, and per worker a ``(batch_size, k)`` product, the matching slice
-    of ``batch_size`` images and about 2.3 MiB of generation scratch (twice that
-    for the single worker, which generates on two threads). Products of at
+    of ``batch_size`` images and 2.25 MiB of generation scratch (1.4 MiB in
+    float32; twice that for the single worker, which generates on two threads). Products of at
     least 2**27 multiply-adds run on two workers when threadpoolctl is
     installed: one generates a block while the other multiplies, with BLAS
     limited to one thread, process-wide, for the duration of the call.
