@@ -641,16 +641,21 @@ def test_helper_selects_with_k(tmp_path: Path) -> None:
     assert f"{len(PROPERTIES['classification']) - 2} deselected" in proc.stdout
 
 
+def _fresh_json(code: str) -> Any:
+    """What ``code``, run in a fresh interpreter, prints as JSON."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    return json.loads(out)
+
+
 def test_kit_imports_are_light() -> None:
     code = (
         "import sys, json, mmref.conformance, mmref.testing, mmref.cli; "
         "print(json.dumps(sorted(m for m in sys.modules "
         "if m.split('.')[0] in {'hypothesis', 'pytest', 'scipy', 'sklearn'})))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True
-    ).stdout
-    assert json.loads(out) == []
+    assert _fresh_json(code) == []
 
 
 # --- golden vectors ----------------------------------------------------------------------
@@ -854,10 +859,7 @@ def test_conform_golden_does_not_import_hypothesis_even_when_installed() -> None
         "    status = main(['conform', 'golden'])\n"
         "print(json.dumps([status, sorted(m for m in sys.modules if 'hypothesis' in m)]))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True
-    ).stdout
-    assert json.loads(out) == [0, []]
+    assert _fresh_json(code) == [0, []]
 
 
 def test_only_mmref_strategies_imports_hypothesis() -> None:
