@@ -45,7 +45,7 @@ import numpy.typing as npt
 from dask.base import compute
 from dask.delayed import delayed
 
-from ._embed import DataError, ImageSource, TextSource, embed_rows, write_embeddings
+from ._stream import DataError, ImageSource, TextSource, embed_rows, write_embeddings
 from ._validation import describe, model_output, shape_str
 from .reference import joint_embedding as _reference_joint_embedding
 

@@ -34,9 +34,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
-
-from ._conform_describe import literal
+from .conformance import check_property, properties_of
+from .conformance._stubs import StubClassificationModel, StubEmbeddingModel
 
 __all__ = [
     "StubClassificationModel",
@@ -83,8 +82,6 @@ def conformance_tests(
     """
     import pytest
 
-    from ._conform_run import properties_of
-
     known = dict(known_failures or {})
     params = []
     for name in properties_of(kind, list(known)):
@@ -128,102 +125,11 @@ def parametrize_conformance(
     return pytest.mark.parametrize("check", params)
 
 
-class StubEmbeddingModel:
-    """An embedding model that returns fixed outputs and records its calls.
-
-    Each call returns a fresh copy, so an implementation that modifies the
-    embedding in place cannot change what the next call returns.
-
-    Parameters
-    ----------
-    image_output : array-like
-        What ``encode_image`` returns (a copy of), whatever the input.
-    text_output : array-like
-        What ``encode_text`` returns (a copy of), whatever the input.
-
-    Attributes
-    ----------
-    calls : list of (str, object)
-        ``("encode_image", image)`` / ``("encode_text", text)`` per call, in
-        call order, holding the very objects passed in.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from mmref.testing import StubEmbeddingModel
-    >>> model = StubEmbeddingModel(np.zeros((1, 2)), np.ones((1, 1), dtype=np.int8))
-    >>> model.encode_text(["a"]).dtype
-    dtype('int8')
-    >>> [name for name, _ in model.calls]
-    ['encode_text']
-    >>> model
-    StubEmbeddingModel(np.array([[0.0, 0.0]], dtype=np.float64), np.array([[1]], dtype=np.int8))
-    """
-
-    def __init__(self, image_output: Any, text_output: Any) -> None:
-        self.image_output = image_output
-        self.text_output = text_output
-        self.calls: list[tuple[str, Any]] = []
-
-    def encode_image(self, image: Any) -> Any:
-        """Record the call and return a copy of ``image_output``."""
-        self.calls.append(("encode_image", image))
-        return _copy(self.image_output)
-
-    def encode_text(self, text: Any) -> Any:
-        """Record the call and return a copy of ``text_output``."""
-        self.calls.append(("encode_text", text))
-        return _copy(self.text_output)
-
-    def __repr__(self) -> str:
-        return f"StubEmbeddingModel({literal(self.image_output)}, {literal(self.text_output)})"
-
-
-class StubClassificationModel:
-    """A classification model that returns fixed scores and records its calls.
-
-    Parameters
-    ----------
-    scores : array-like of shape (n_samples, n_classes)
-        What ``predict`` returns (a copy of), whatever the input.
-
-    Attributes
-    ----------
-    calls : list of object
-        The very objects ``predict`` was called with, in call order.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from mmref.testing import StubClassificationModel
-    >>> StubClassificationModel(np.array([[0.5, -np.inf]]))
-    StubClassificationModel(np.array([[0.5, -np.inf]], dtype=np.float64))
-    """
-
-    def __init__(self, scores: Any) -> None:
-        self.scores = scores
-        self.calls: list[Any] = []
-
-    def predict(self, X: Any) -> Any:
-        """Record the call and return a copy of ``scores``."""
-        self.calls.append(X)
-        return _copy(self.scores)
-
-    def __repr__(self) -> str:
-        return f"StubClassificationModel({literal(self.scores)})"
-
-
-def _copy(value: Any) -> Any:
-    return value.copy() if isinstance(value, np.ndarray) else value
-
-
 def _make_check(
     kind: str, name: str, target: Any, max_examples: int | None, options: dict[str, Any]
 ) -> Callable[[], None]:
     def check() -> None:
         import pytest
-
-        from .conformance import check_property
 
         result = check_property(kind, name, target, max_examples=max_examples, **options)
         if result.status == "SKIP":

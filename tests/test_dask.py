@@ -21,7 +21,7 @@ distributed = pytest.importorskip("distributed")
 
 import mmref  # noqa: E402
 from mmref import dask as mdask  # noqa: E402
-from mmref._embed import DataError, ImageSource, TextSource  # noqa: E402
+from mmref._stream import DataError, ImageSource, TextSource  # noqa: E402
 from mmref.image import RandomProjectionImageEncoder  # noqa: E402
 from mmref.multimodal import MultimodalEncoder  # noqa: E402
 from mmref.text import BagOfWordsTextEncoder  # noqa: E402

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 import numpy as np
 import numpy.typing as npt
 
-from ._embed import (
+from .._stream import (
     DataError,
     ImageSource,
     TextSource,
@@ -21,8 +21,40 @@ from ._embed import (
     embed_rows,
     write_embeddings,
 )
+from ._common import UsageError, positive_int
 
-__all__ = ["run_embed"]
+__all__ = ["add_parser", "run", "run_embed"]
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``embed`` to the subcommands ``commands`` (an argparse subparsers action)."""
+    embed = commands.add_parser("embed", help="embed image and caption files into a .npy file")
+    embed.add_argument("--images", metavar="IMAGES", help=".npy (N, H, W[, C]) or .npz with --key")
+    embed.add_argument("--key", help="the array inside an .npz file")
+    embed.add_argument("--texts", metavar="CAPTIONS", help="UTF-8 .txt (one per line) or .jsonl")
+    embed.add_argument("--text-field", help="the caption field of a .jsonl file (default: text)")
+    embed.add_argument("--output", required=True, metavar="OUT.npy")
+    embed.add_argument("--model", metavar="MODEL", help="a model file written by mmref.save")
+    embed.add_argument("--dtype", choices=("float32", "float64"), help="default: float64")
+    embed.add_argument("--batch-size", type=positive_int, help="rows per batch (default: auto)")
+    embed.add_argument("--quiet", action="store_true", help="no progress bar")
+    embed.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster (tcp://host:8786; needs mmref[dask]); every worker must "
+        "see the input files at the same paths",
+    )
+    encoder = embed.add_argument_group("encoder options (default: the library defaults)")
+    encoder.add_argument("--image-method", choices=("sparse", "gaussian", "srht"))
+    encoder.add_argument("--image-components", type=positive_int)
+    encoder.add_argument("--text-features", type=positive_int)
+    encoder.add_argument("--seed", type=int)
+    embed.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Carry out ``mmref embed`` with parsed ``args``; return the exit status."""
+    return run_embed(args, stderr, UsageError)
 
 
 def run_embed(args: argparse.Namespace, stderr: TextIO, usage_error: type[Exception]) -> int:
@@ -49,7 +81,7 @@ def run_embed(args: argparse.Namespace, stderr: TextIO, usage_error: type[Except
     dtype = np.dtype(args.dtype) if args.dtype is not None else None
     if args.scheduler is not None:
         try:
-            from .dask import embed_files
+            from ..dask import embed_files
         except ImportError as exc:
             raise usage_error(
                 f"--scheduler needs dask and distributed (pip install 'mmref[dask]'): {exc}"
@@ -77,19 +109,19 @@ def _build_model(args: argparse.Namespace, usage_error: type[Exception]) -> Any:
     if args.model is not None:
         if given:
             raise usage_error(f"{', '.join(given)} cannot be combined with --model")
-        from .persistence import load
+        from ..persistence import load
 
         model = load(args.model)
         for method, flag in (("encode_image", args.images), ("encode_text", args.texts)):
             if flag is not None and not callable(getattr(model, method, None)):
                 raise DataError(f"the model in {args.model} has no {method} method")
         return model
-    from .multimodal import MultimodalEncoder
+    from ..multimodal import MultimodalEncoder
 
     if not given and args.dtype is None:
         return MultimodalEncoder()
-    from .image import RandomProjectionImageEncoder
-    from .text import BagOfWordsTextEncoder
+    from ..image import RandomProjectionImageEncoder
+    from ..text import BagOfWordsTextEncoder
 
     image_kw: dict[str, Any] = {}
     text_kw: dict[str, Any] = {}

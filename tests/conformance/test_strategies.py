@@ -141,7 +141,7 @@ def test_stub_models_live_in_mmref_testing_and_are_re_exported() -> None:
     for name in ("StubEmbeddingModel", "StubClassificationModel"):
         assert getattr(mst, name) is getattr(testing, name)
         assert name in mst.__all__ and name in testing.__all__
-        assert getattr(testing, name).__module__ == "mmref.testing"
+        assert getattr(testing, name).__module__ == "mmref.conformance._stubs"
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])

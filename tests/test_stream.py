@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mmref import _embed
-from mmref._embed import DataError, ImageSource, TextSource, auto_batch_size, write_embeddings
+from mmref import _stream as _embed
 from mmref._io import atomic_output
+from mmref._stream import DataError, ImageSource, TextSource, auto_batch_size, write_embeddings
 
 
 def test_atomic_output_replaces_only_on_success(tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._conform_core import (
+from ..reference import joint_embedding as reference_joint_embedding
+from ._core import (
     Context,
     Properties,
     Violation,
@@ -35,9 +36,8 @@ from ._conform_core import (
     invoke,
     reproduced_by,
 )
-from ._conform_describe import literal, shape_str, summary
-from .reference import joint_embedding as reference_joint_embedding
-from .testing import StubEmbeddingModel
+from ._describe import literal, shape_str, summary
+from ._stubs import StubEmbeddingModel
 
 __all__ = ["JOINT_EMBEDDING"]
 
@@ -92,14 +92,14 @@ def _je_run(
     min_rows: int = 0,
 ) -> None:
     """Run ``body(model, image_output, text_output, image, text)`` on valid examples."""
-    from .strategies import _joint_embedding_examples
+    from ._examples import joint_embedding_examples
 
     def check(example: Any) -> None:
         (image, text, model), lines = _je_setup(ctx, example)
         with reproduced_by(lines):
             body(model, example[0], example[1], image, text)
 
-    for_all(ctx, _joint_embedding_examples(min_rows=min_rows), check, explicit)
+    for_all(ctx, joint_embedding_examples(min_rows=min_rows), check, explicit)
 
 
 def _je_out(ctx: Context, model: Any, image: Any, text: Any) -> npt.NDArray[Any]:
@@ -224,14 +224,14 @@ def _je_reference(ctx: Context) -> None:
     "never joined into a plausible result.",
 )
 def _je_protocol(ctx: Context) -> None:
-    from .strategies import _bad_joint_embedding_examples
+    from ._examples import bad_joint_embedding_examples
 
     one_d = (np.arange(3.0), np.arange(2.0), np.zeros((1, 2, 3)), ["t"])
     check_rejects(
         ctx,
         _je_setup,
         _JE_CALL,
-        _bad_joint_embedding_examples(bad_rows=False),
+        bad_joint_embedding_examples(bad_rows=False),
         [one_d],
         lambda ex: (
             f"the model returned shapes {shape_str(np.shape(ex[0]))} and "
@@ -242,14 +242,14 @@ def _je_protocol(ctx: Context) -> None:
 
 @JOINT_EMBEDDING.add("row_mismatch", "embeddings with different numbers of rows raise ValueError.")
 def _je_row_mismatch(ctx: Context) -> None:
-    from .strategies import _bad_joint_embedding_examples
+    from ._examples import bad_joint_embedding_examples
 
     two_vs_one = (np.zeros((2, 2)), np.zeros((1, 2)), np.zeros((2, 2, 3)), ["a", "b"])
     check_rejects(
         ctx,
         _je_setup,
         _JE_CALL,
-        _bad_joint_embedding_examples(bad_rows=True),
+        bad_joint_embedding_examples(bad_rows=True),
         [two_vs_one],
         lambda ex: f"the model returned {ex[0].shape[0]} image rows and {ex[1].shape[0]} text rows",
     )

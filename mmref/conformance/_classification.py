@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._conform_core import (
+from ..reference import multimodal_classification as reference_multimodal_classification
+from ._core import (
     Context,
     Properties,
     Violation,
@@ -36,9 +37,8 @@ from ._conform_core import (
     invoke,
     reproduced_by,
 )
-from ._conform_describe import literal, shape_str, summary
-from .reference import multimodal_classification as reference_multimodal_classification
-from .testing import StubClassificationModel
+from ._describe import literal, shape_str, summary
+from ._stubs import StubClassificationModel
 
 __all__ = ["CLASSIFICATION"]
 
@@ -86,14 +86,14 @@ def _cl_run(
     explicit: Sequence[Any] = _CL_EXPLICIT,
 ) -> None:
     """Run ``body(model, scores, joint_embedding, labels)`` on valid examples."""
-    from .strategies import _classification_examples
+    from ._examples import classification_examples
 
     def check(example: Any) -> None:
         (joint, labels, model), lines = _cl_setup(ctx, example)
         with reproduced_by(lines):
             body(model, example[0], joint, labels)
 
-    for_all(ctx, _classification_examples() if strategy is None else strategy, check, explicit)
+    for_all(ctx, classification_examples() if strategy is None else strategy, check, explicit)
 
 
 def _cl_out(ctx: Context, model: Any, joint: Any, labels: Any) -> npt.NDArray[Any]:
@@ -149,7 +149,7 @@ def _cl_dtype(ctx: Context) -> None:
     "on rows with one strict maximum, square matrices included).",
 )
 def _cl_axis(ctx: Context) -> None:
-    from .strategies import _unique_max_scores
+    from ._examples import unique_max_scores
 
     def body(model: Any, scores: Any, joint: Any, labels: Any) -> None:
         out = _cl_out(ctx, model, joint, labels)
@@ -167,7 +167,7 @@ def _cl_axis(ctx: Context) -> None:
         np.zeros((3, 2)),
         None,
     )
-    _cl_run(ctx, body, strategy=_unique_max_scores(), explicit=[diagonal])
+    _cl_run(ctx, body, strategy=unique_max_scores(), explicit=[diagonal])
 
 
 def _is_a_maximum(row: npt.NDArray[Any], j: Any) -> bool:
@@ -250,7 +250,7 @@ def _cl_labels(ctx: Context) -> None:
     "plausible index.",
 )
 def _cl_protocol(ctx: Context) -> None:
-    from .strategies import _bad_classification_examples
+    from ._examples import bad_classification_examples
 
     explicit = [
         (np.zeros((2, 3, 1)), np.zeros((2, 2)), None),
@@ -260,7 +260,7 @@ def _cl_protocol(ctx: Context) -> None:
         ctx,
         _cl_setup,
         _CL_CALL,
-        _bad_classification_examples("shape"),
+        bad_classification_examples("shape"),
         explicit,
         lambda ex: (
             f"the scores have shape {shape_str(np.shape(ex[0]))}; expected "
@@ -274,13 +274,13 @@ def _cl_protocol(ctx: Context) -> None:
     "scores with another number of rows than joint_embedding raise ValueError.",
 )
 def _cl_row_mismatch(ctx: Context) -> None:
-    from .strategies import _bad_classification_examples
+    from ._examples import bad_classification_examples
 
     check_rejects(
         ctx,
         _cl_setup,
         _CL_CALL,
-        _bad_classification_examples("rows"),
+        bad_classification_examples("rows"),
         [(np.zeros((2, 2)), np.zeros((3, 2)), None)],
         lambda ex: f"{ex[0].shape[0]} score rows for a joint_embedding of {ex[1].shape[0]} rows",
     )
@@ -291,13 +291,13 @@ def _cl_row_mismatch(ctx: Context) -> None:
     "NaN scores raise ValueError (NumPy's argmax would return the NaN's index as a class).",
 )
 def _cl_nan(ctx: Context) -> None:
-    from .strategies import _bad_classification_examples
+    from ._examples import bad_classification_examples
 
     check_rejects(
         ctx,
         _cl_setup,
         _CL_CALL,
-        _bad_classification_examples("nan"),
+        bad_classification_examples("nan"),
         [(np.array([[0.1, np.nan, 0.3]]), np.zeros((1, 2)), None)],
         lambda ex: "the scores contain NaN",
     )

@@ -54,7 +54,7 @@ def test_demo_json_is_deterministic_and_fusion_helps() -> None:
 
 
 def test_demo_default_meets_the_fusion_target() -> None:
-    from mmref._demo import run_demo
+    from mmref.cli.demo import run_demo
 
     result = run_demo()  # the defaults of `mmref demo`: 2000 samples, seed 0
     for name, acc in result.accuracy.items():

@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._conform_describe import shape_str, summary
-from ._hashing import mix64
-from .exceptions import ConformanceError
+from .._hashing import mix64
+from ..exceptions import ConformanceError
+from ._describe import shape_str, summary
 
 __all__ = [
     "KINDS",
@@ -161,7 +161,7 @@ class Properties:
 
     Examples
     --------
-    >>> from mmref._conform_core import Properties
+    >>> from mmref.conformance._core import Properties
     >>> props = Properties("classification")
     >>> @props.add("noop", "nothing at all.")
     ... def _noop(ctx):
@@ -311,11 +311,11 @@ def for_all(
     ImportError
         If Hypothesis is not installed.
     """
-    from .strategies import _run_examples  # the kit's only way in to Hypothesis
+    from ._examples import run_examples  # the kit's only way in to Hypothesis
 
     for example in explicit:
         body(copy.deepcopy(example))  # a mutating implementation must not alter the constants
-    _run_examples(strategy, body, ctx.max_examples, _not_reproduced)
+    run_examples(strategy, body, ctx.max_examples, _not_reproduced)
 
 
 def _not_reproduced(exc: BaseException) -> Violation:

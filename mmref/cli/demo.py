@@ -10,21 +10,52 @@ each modality's columns alone.
 
 from __future__ import annotations
 
+import argparse
+import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import numpy.typing as npt
 
-from .reference import joint_embedding, multimodal_classification
+from ..reference import joint_embedding, multimodal_classification
+from ._common import positive_int
 
-__all__ = ["CLASSIFIERS", "DemoResult", "format_result", "run_demo"]
+__all__ = ["CLASSIFIERS", "DemoResult", "add_parser", "format_result", "run", "run_demo"]
 
 CLASSIFIERS = ("centroid", "ridge", "softmax")
 # The shapes captions share about eight directions with the images (position, size,
 # shape); more CCA components only fit noise and lower the recall.
 RETRIEVAL_DIM = 8
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``demo`` to the subcommands ``commands`` (an argparse subparsers action)."""
+    demo = commands.add_parser("demo", help="run the whole pipeline on synthetic data")
+    demo.add_argument("--samples", type=positive_int, default=2000, help="default: 2000")
+    demo.add_argument("--seed", type=int, default=0, help="default: 0")
+    demo.add_argument(
+        "--classifier",
+        choices=("all", *CLASSIFIERS),
+        default="all",
+        help="default: all",
+    )
+    demo.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    demo.add_argument("--save-model", metavar="PATH", help="save the fitted MultimodalEncoder")
+    demo.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Carry out ``mmref demo`` with parsed ``args``; return the exit status."""
+    chosen = CLASSIFIERS if args.classifier == "all" else (args.classifier,)
+    result = run_demo(args.samples, args.seed, chosen, save_model=args.save_model)
+    if args.json:
+        json.dump(result.as_dict(), stdout, indent=2)
+        stdout.write("\n")
+    else:
+        print(format_result(result), file=stdout)
+    return 0
 
 
 @dataclass
@@ -107,8 +138,8 @@ def run_demo(
     -------
     result : DemoResult
     """
-    from .datasets import make_shapes, split_indices
-    from .multimodal import MultimodalEncoder
+    from ..datasets import make_shapes, split_indices
+    from ..multimodal import MultimodalEncoder
 
     t0 = time.perf_counter()
     data = make_shapes(samples, seed=seed)
@@ -118,7 +149,7 @@ def run_demo(
     texts = np.asarray(data.texts, dtype=object)
     encoder.fit(data.images[train], list(texts[train]))
     if save_model is not None:
-        from .persistence import save
+        from ..persistence import save
 
         save(encoder, save_model)
 
@@ -169,7 +200,7 @@ def _retrieval(
     image: npt.NDArray[Any], text: npt.NDArray[Any], train: Any, test: Any
 ) -> dict[str, Any]:
     """Paired cross-modal recall@1/@5 on the test pairs, CCA-aligned vs shuffled vs chance."""
-    from .retrieval import retrieval_report
+    from ..retrieval import retrieval_report
 
     report = retrieval_report(
         image[train], text[train], image[test], text[test], ks=(1, 5), n_components=RETRIEVAL_DIM
@@ -214,7 +245,7 @@ def format_result(result: DemoResult) -> str:
 
 
 def _make_classifier(name: str) -> Any:
-    from . import classifiers
+    from .. import classifiers
 
     if name == "centroid":
         return classifiers.NearestCentroidClassifier()

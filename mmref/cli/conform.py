@@ -10,15 +10,34 @@ target cannot be imported or built, or is not of the kind (the error goes to std
 
 from __future__ import annotations
 
+import argparse
 import textwrap
-from typing import IO
+from typing import IO, Any, TextIO
 
-from ._conform_core import KINDS, STATUSES, CheckResult
-from ._conform_run import PROPERTIES, run_checks
-from ._conform_targets import import_spec, resolve_target
-from ._golden import run_golden
+from ..conformance import KINDS, PROPERTIES, CheckResult, resolve_target, run_checks, run_golden
+from ..conformance._core import STATUSES
+from ..conformance._targets import import_spec
+from ._common import UsageError, positive_int
 
-__all__ = ["conform_main"]
+__all__ = ["add_parser", "conform_main", "run"]
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``conform`` to the subcommands ``commands`` (an argparse subparsers action)."""
+    conform = commands.add_parser("conform", help="check an implementation against the spec")
+    conform.add_argument("kind", choices=(*KINDS, "golden"))
+    conform.add_argument("target", nargs="?", help="MODULE:ATTR (a function, model or factory)")
+    conform.add_argument("--against", metavar="MODULE:ATTR", help="with golden: what to check")
+    conform.add_argument("--max-examples", type=positive_int)
+    conform.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Carry out ``mmref conform`` with parsed ``args``; return the exit status."""
+    target = args.against if args.kind == "golden" else args.target
+    if args.kind != "golden" and target is None:
+        raise UsageError(f"conform {args.kind} needs a target MODULE:ATTR")
+    return conform_main(args.kind, target, args.max_examples, stdout, stderr)
 
 
 def conform_main(
@@ -69,7 +88,7 @@ def conform_main(
         print(f"mmref conform: error: {kind} needs a target MODULE:ATTR.", file=stderr)
         return 2
     try:
-        from . import strategies  # noqa: F401  (the property checks draw their examples here)
+        from ..conformance import strategies  # noqa: F401  (the property checks draw their examples here)
     except ImportError as exc:
         if (exc.name or "").partition(".")[0] != "hypothesis":
             raise

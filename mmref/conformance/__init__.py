@@ -53,7 +53,7 @@ Golden vectors
 --------------
 :func:`make_golden` computes the golden vectors of the specification (hash
 primitives, the two functions, their errors and, when installed, the
-encoders); ``mmref/golden.json`` ships them. :func:`check_golden` checks the
+encoders); ``mmref/conformance/golden.json`` ships them. :func:`check_golden` checks the
 installed mmref, or any namespace of functions and classes with mmref's names,
 against them: exact cases must agree bit for bit, float cases within the
 case's ``rtol`` / ``atol``. SPEC.md ("Golden vectors") documents the format.
@@ -62,33 +62,23 @@ works without the ``testing`` extra).
 
 Layout
 ------
-This module is the public face; the kit lives in private modules whose imports run one
-way: ``_conform_describe`` (messages and snippets) <- ``_conform_core`` (results, the
-driver, assertions) <- ``_conform_targets`` (resolving, preparing and rebuilding
-targets) <- ``_conform_joint``, ``_conform_classification`` and ``_conform_models`` (the
-properties) <- ``_conform_run`` (the runner) <- ``_conform_cli``; and ``_conform_core``
-<- ``_golden_format`` <- ``_golden`` (golden vectors). The stub models come from
-:mod:`mmref.testing`. Every strategy, and the Hypothesis run itself, comes from
-:mod:`mmref.strategies`, the only module that imports Hypothesis; the property modules
-import it when a property runs.
+This package's ``__init__`` is the public face; the kit lives in private modules whose
+imports run one way, leaf first: ``_describe`` (messages and snippets) <- ``_stubs``
+(the stub models, public as :mod:`mmref.testing`) <- :mod:`~mmref.conformance.strategies`
+(the public Hypothesis strategies) <- ``_examples`` (the kit's driver and examples; with
+``strategies`` the only modules that import Hypothesis) <- ``_core`` (results, the
+driver, assertions; it imports ``_examples`` only when a property runs) <- ``_targets``
+(resolving, preparing and rebuilding targets) <- ``_joint``, ``_classification`` and
+``_models`` (the properties) <- ``_run`` (the runner); and ``_core`` <- ``_golden_format``
+<- ``_golden`` (golden vectors). The command line (:mod:`mmref.cli.conform`) sits above
+the kit; the kit never imports it.
 
 Importing this module costs only NumPy; Hypothesis is imported when a property runs.
 """
 
 from __future__ import annotations
 
-from ._conform_cli import conform_main
-from ._conform_core import KINDS, CheckResult
-from ._conform_run import (
-    PROPERTIES,
-    check_classification_model,
-    check_embedding_model,
-    check_joint_embedding,
-    check_multimodal_classification,
-    check_property,
-    run_checks,
-)
-from ._conform_targets import claims_determinism, prepare_classification_model, resolve_target
+from ._core import KINDS, CheckResult
 from ._golden import (
     GOLDEN_FORMAT,
     check_golden,
@@ -97,6 +87,17 @@ from ._golden import (
     run_golden,
     write_golden,
 )
+from ._run import (
+    PROPERTIES,
+    check_classification_model,
+    check_embedding_model,
+    check_joint_embedding,
+    check_multimodal_classification,
+    check_property,
+    properties_of,
+    run_checks,
+)
+from ._targets import claims_determinism, prepare_classification_model, resolve_target
 
 __all__ = [
     "GOLDEN_FORMAT",
@@ -110,10 +111,10 @@ __all__ = [
     "check_multimodal_classification",
     "check_property",
     "claims_determinism",
-    "conform_main",
     "load_golden",
     "make_golden",
     "prepare_classification_model",
+    "properties_of",
     "resolve_target",
     "run_checks",
     "run_golden",

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy.typing as npt
 
-from ._conform_classification import CLASSIFICATION
-from ._conform_core import (
+from ..exceptions import ConformanceError
+from ._classification import CLASSIFICATION
+from ._core import (
     CheckResult,
     Context,
     Property,
@@ -23,10 +24,9 @@ from ._conform_core import (
     raise_first,
     run_one,
 )
-from ._conform_joint import JOINT_EMBEDDING
-from ._conform_models import CLASSIFICATION_MODEL, EMBEDDING_MODEL
-from ._conform_targets import check_target, importable_name, prepare_classification_model
-from .exceptions import ConformanceError
+from ._joint import JOINT_EMBEDDING
+from ._models import CLASSIFICATION_MODEL, EMBEDDING_MODEL
+from ._targets import check_target, importable_name, prepare_classification_model
 
 __all__ = [
     "PROPERTIES",

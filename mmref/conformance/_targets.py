@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._conform_core import (
+from .._hashing import GOLDEN
+from ._core import (
     Context,
     Skip,
     Violation,
@@ -43,8 +44,7 @@ from ._conform_core import (
     reproduced_by,
     unit_floats,
 )
-from ._conform_describe import literal, summary
-from ._hashing import GOLDEN
+from ._describe import literal, summary
 
 __all__ = [
     "check_target",
@@ -409,7 +409,7 @@ def _run_child(payload: dict[str, Any]) -> list[Any] | str:
         path_entries = [p for p in sys.path if isinstance(p, str) and p]
         env = dict(os.environ, PYTHONHASHSEED="random", PYTHONPATH=os.pathsep.join(path_entries))
         code = (
-            "import sys; from mmref._conform_targets import _child_main; _child_main(sys.argv[1])"
+            "import sys; from mmref.conformance._targets import child_main; child_main(sys.argv[1])"
         )
         try:
             proc = subprocess.run(
@@ -431,7 +431,7 @@ def _run_child(payload: dict[str, Any]) -> list[Any] | str:
         return result
 
 
-def _child_main(path: str) -> None:
+def child_main(path: str) -> None:
     """Entry point of the fresh process: rebuild the model, run the calls, pickle the outputs."""
     payload = pickle.loads(Path(path).read_bytes())
     out_path = Path(path).with_name("outputs.pkl")

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._conform_core import (
+from ._core import (
     Context,
     Properties,
     Violation,
@@ -38,8 +38,8 @@ from ._conform_core import (
     invoke,
     reproduced_by,
 )
-from ._conform_describe import literal, shape_str
-from ._conform_targets import fresh_process, synthetic_classification_data
+from ._describe import literal, shape_str
+from ._targets import fresh_process, synthetic_classification_data
 
 __all__ = ["CLASSIFICATION_MODEL", "EMBEDDING_MODEL"]
 
@@ -148,9 +148,9 @@ def _image_shape_for(ctx: Context) -> tuple[int, ...] | None:
 
 def _em_examples(ctx: Context) -> Any:
     """Strategy of (images, texts): a batch of N images and a list of N texts."""
-    from .strategies import _embedding_model_examples
+    from ._examples import embedding_model_examples
 
-    return _embedding_model_examples(_image_shape_for(ctx), ctx.image_dtypes)
+    return embedding_model_examples(_image_shape_for(ctx), ctx.image_dtypes)
 
 
 def _em_explicit(ctx: Context) -> list[tuple[Any, Any]]:

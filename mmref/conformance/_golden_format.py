@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._conform_describe import shape_str
-from .testing import StubClassificationModel, StubEmbeddingModel
+from ._describe import shape_str
+from ._stubs import StubClassificationModel, StubEmbeddingModel
 
 __all__ = ["MmrefNamespace", "call_case", "compare", "decode", "decode_args", "encode_array"]
 
@@ -34,7 +34,7 @@ class MmrefNamespace:
     """The installed mmref under the names golden cases use; encoders only if present."""
 
     def __getattr__(self, name: str) -> Any:
-        from . import _hashing, reference
+        from .. import _hashing, reference
 
         if name in ("mix64", "derive_key"):
             return getattr(_hashing, name)
@@ -54,7 +54,7 @@ class MmrefNamespace:
 
 def _murmurhash3_32_of_bytes(key: bytes, seed: int) -> int:
     """MurmurHash3_x86_32 of one byte string, unsigned: the golden cases' signature."""
-    from ._hashing import murmurhash3_32
+    from .._hashing import murmurhash3_32
 
     data = np.frombuffer(key, dtype=np.uint8)
     starts, lengths = np.zeros(1, np.int64), np.full(1, len(key), np.int64)

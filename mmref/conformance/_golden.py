@@ -1,9 +1,9 @@
 """Golden vectors: input/output pairs of every exact algorithm of the specification.
 
-:func:`make_golden` computes them with the installed mmref; ``mmref/golden.json`` ships
+:func:`make_golden` computes them with the installed mmref; ``mmref/conformance/golden.json`` ships
 them (one case per line, :func:`write_golden`); :func:`run_golden` checks an
 implementation against them. SPEC.md ("Golden vectors") is the normative description
-of the format (arrays and comparison: :mod:`mmref._golden_format`); a case is::
+of the format (arrays and comparison: :mod:`mmref.conformance._golden_format`); a case is::
 
     {"id": str, "function": str, "args": {name: value}, "expected": value | {"raises": name},
      "tolerance": {"rtol": float, "atol": float}}   # tolerance optional
@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._conform_core import CheckResult, hash_bytes, raise_first, unit_floats
-from ._conform_describe import summary
+from .._hashing import GOLDEN
+from ._core import CheckResult, hash_bytes, raise_first, unit_floats
+from ._describe import summary
 from ._golden_format import MmrefNamespace, call_case, compare, decode, decode_args, encode_array
-from ._hashing import GOLDEN
 
 __all__ = [
     "GOLDEN_FORMAT",
@@ -65,7 +65,7 @@ def make_golden(encoders: Sequence[str] = ("image", "text")) -> dict[str, Any]:
     golden : dict
         The JSON-ready document: ``{"format", "spec", "generated_by", "cases"}``.
     """
-    from . import __version__
+    from .. import __version__
 
     cases = _hash_cases() + _murmurhash_cases() + _function_cases()
     if "text" in encoders:
@@ -83,7 +83,7 @@ def make_golden(encoders: Sequence[str] = ("image", "text")) -> dict[str, Any]:
 def write_golden(
     path: str | os.PathLike[str] | None = None, encoders: Sequence[str] = ("image", "text")
 ) -> Path:
-    """Write :func:`make_golden` as JSON to ``path`` (default: ``mmref/golden.json``).
+    """Write :func:`make_golden` as JSON to ``path`` (default: ``mmref/conformance/golden.json``).
 
     One case per line, so that a change to the specification shows as a
     readable diff of the cases it touches.
@@ -140,7 +140,9 @@ def load_golden(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     if path is None:
         from importlib import resources
 
-        text = resources.files("mmref").joinpath("golden.json").read_text(encoding="utf-8")
+        text = (
+            resources.files("mmref.conformance").joinpath("golden.json").read_text(encoding="utf-8")
+        )
     else:
         text = Path(path).read_text(encoding="utf-8")
     document: dict[str, Any] = json.loads(text)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._validation import shape_str
+from .._validation import shape_str
 
 __all__ = ["array_literal", "literal", "shape_str", "summary"]
 
