@@ -174,7 +174,7 @@ def run_golden_command(
                 try:
                     results.append(run_case(child, case, timeout))
                 except Broken as exc:
-                    broken = f"{exc} at case {case['id']!r}"
+                    broken = f"broke the protocol at case {case['id']!r}"
                     results.append(fail(case, str(exc)))
         child.finish()
         return results
@@ -274,13 +274,15 @@ class Child:
         return f"exited with status {status}{self.stderr_tail()}"
 
     def stderr_tail(self) -> str:
+        """The end of the child's stderr on one line: where a traceback names the error."""
         try:
             size = self.stderr.seek(0, os.SEEK_END)
-            self.stderr.seek(max(0, size - 400))
-            tail = self.stderr.read().decode("utf-8", "replace").strip()
+            self.stderr.seek(max(0, size - 4096))
+            tail = self.stderr.read().decode("utf-8", "replace")
         except (OSError, ValueError):
             return ""
-        return f" (stderr: ...{' | '.join(tail.splitlines()[-3:])})" if tail else ""
+        lines = [line.strip() for line in tail.splitlines() if line.strip()][-12:]
+        return f" (stderr: ...{shorten(' | '.join(lines)[-600:], 600)})" if lines else ""
 
     def finish(self) -> None:
         """Send end of input: a polite child exits, which :meth:`stop` waits for."""

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from mmref.conformance._command import decode_wire, encode_wire
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = ROOT / "examples" / "golden_client.py"
+JS_CLIENT = ROOT / "ports" / "js" / "golden-client.js"
 GOLDEN = load_golden()
 # A few cases of every function, for the children that never get far.
 SOME = {"cases": [c for c in GOLDEN["cases"] if c["id"].endswith(("/0", "/seed-0", "/nan"))]}
@@ -386,3 +388,31 @@ def test_protocol_errors_name_the_problem(hostile: Path) -> None:
         run_golden_command(command(hostile, "bad-protocol"), golden=SOME, timeout=5)
     with pytest.raises(ValueError, match="'timeout'"):
         run_golden_command(command(hostile, "bad-protocol"), golden=SOME, timeout=0)
+
+
+# --- the JavaScript port ------------------------------------------------------------------
+
+
+def node_or_skip() -> str:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed: the JavaScript port (ports/js) is not checked")
+    return node
+
+
+def test_the_javascript_port_passes_every_golden_case() -> None:
+    node = node_or_skip()
+    done = cli("conform", "golden", "--against-command", shlex.join([node, str(JS_CLIENT)]))
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = report(done)
+    assert not [line for line in lines if line.startswith(("FAIL", "SKIP"))], "\n".join(lines)
+    assert lines[-1] == f"{len(GOLDEN['cases'])} checked: {len(GOLDEN['cases'])} pass"
+
+
+def test_the_javascript_port_unit_tests() -> None:
+    node = node_or_skip()
+    done = subprocess.run(
+        [node, str(JS_CLIENT.with_name("test.js"))], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "checks passed" in done.stdout
