@@ -149,8 +149,9 @@ def run_golden_command(
     if not argv:
         raise ProtocolError("the command is empty")
     document = golden if golden is not None else load_golden()
-    child = Child(argv, max_line_bytes)
+    child: Child | None = None
     try:
+        child = Child(argv, max_line_bytes)
         try:
             hello = check_hello(child.receive(timeout, "its hello"))
         except Broken as exc:
@@ -175,11 +176,12 @@ def run_golden_command(
                     results.append(run_case(child, case, timeout))
                 except Broken as exc:
                     broken = f"broke the protocol at case {case['id']!r}"
-                    results.append(fail(case, str(exc)))
+                    results.append(fail(case, f"the implementation {exc}"))
         child.finish()
         return results
     finally:
-        child.stop()
+        if child is not None:
+            child.stop()
 
 
 class Broken(Exception):
@@ -209,16 +211,22 @@ class Child:
         except (OSError, ValueError) as exc:
             self.stderr.close()
             raise ProtocolError(f"cannot start {shlex.join(argv)}: {exc}") from None
-        self.finished = False
-        self.requests: queue.Queue[bytes | None] = queue.Queue()
-        self.wanted = threading.Semaphore(0)
-        self.lines: queue.Queue[bytes] = queue.Queue()
-        self.threads = [
-            threading.Thread(target=self.write_loop, daemon=True),
-            threading.Thread(target=self.read_loop, daemon=True),
-        ]
-        for thread in self.threads:
-            thread.start()
+        try:
+            self.finished = False
+            self.requests: queue.Queue[bytes | None] = queue.Queue()
+            self.wanted = threading.Semaphore(0)
+            self.lines: queue.Queue[bytes] = queue.Queue()
+            self.threads = [
+                threading.Thread(target=self.write_loop, daemon=True),
+                threading.Thread(target=self.read_loop, daemon=True),
+            ]
+            for thread in self.threads:
+                thread.start()
+        except BaseException:  # KeyboardInterrupt included: no child is left behind
+            self.process.kill()
+            self.process.wait()
+            self.stderr.close()
+            raise
 
     def write_loop(self) -> None:
         stdin = self.process.stdin
