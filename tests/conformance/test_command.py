@@ -62,6 +62,9 @@ for n, line in enumerate(sys.stdin):
         time.sleep(60)
     if mode == "garbage":
         print("hello world", flush=True)
+    elif mode == "binary":
+        sys.stdout.buffer.write(b"\\xff\\xfe{}\\n")
+        sys.stdout.flush()
     elif mode == "out-of-order":
         print(json.dumps({"id": "some/other-case", "result": []}), flush=True)
     elif mode == "huge-line":
@@ -197,6 +200,7 @@ def statuses(results: list[Any]) -> set[str]:
     [
         ("crash", r"exited with status 3 \(stderr: \.\.\.boom: something broke\)"),
         ("garbage", "wrote b'hello world\\\\n'.*which is not a JSON line"),
+        ("binary", "wrote b'.*which is not a JSON line"),
         ("out-of-order", 'answered case "some/other-case" out of order'),
         ("never-answers", "did not answer case .* within 1 s"),
         ("exit-early", "exited with status 0 before answering case"),
