@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import argparse
 import textwrap
+from collections.abc import Mapping
 from typing import IO, Any, TextIO
 
 from ..conformance import KINDS, PROPERTIES, CheckResult, resolve_target, run_checks, run_golden
+from ..conformance._command import DEFAULT_TIMEOUT, ProtocolError, run_golden_command
 from ..conformance._core import STATUSES
 from ..conformance._targets import import_spec
 from ._common import UsageError, positive_int
 
-__all__ = ["add_parser", "conform_main", "run"]
+__all__ = ["add_parser", "conform_main", "golden_command_main", "run"]
 
 
 def add_parser(commands: Any) -> None:
@@ -28,12 +30,29 @@ def add_parser(commands: Any) -> None:
     conform.add_argument("kind", choices=(*KINDS, "golden"))
     conform.add_argument("target", nargs="?", help="MODULE:ATTR (a function, model or factory)")
     conform.add_argument("--against", metavar="MODULE:ATTR", help="with golden: what to check")
+    conform.add_argument(
+        "--against-command",
+        metavar="CMD",
+        help="with golden: run CMD (split like a shell, no shell) and check it over the "
+        "line protocol of SPEC.md",
+    )
+    conform.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help=f"with --against-command: seconds for each answer (default {DEFAULT_TIMEOUT:g})",
+    )
     conform.add_argument("--max-examples", type=positive_int)
     conform.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Carry out ``mmref conform`` with parsed ``args``; return the exit status."""
+    command = getattr(args, "against_command", None)
+    if command is not None:
+        if args.kind != "golden" or args.against is not None:
+            raise UsageError("--against-command goes with golden, instead of --against")
+        return golden_command_main(command, args.timeout or DEFAULT_TIMEOUT, stdout, stderr)
     target = args.against if args.kind == "golden" else args.target
     if args.kind != "golden" and target is None:
         raise UsageError(f"conform {args.kind} needs a target MODULE:ATTR")
@@ -122,6 +141,29 @@ def _golden_main(target: str | None, stdout: IO[str], stderr: IO[str]) -> int:
     return _print_results(results, stdout)
 
 
+def golden_command_main(command: str, timeout: float, stdout: IO[str], stderr: IO[str]) -> int:
+    """``mmref conform golden --against-command CMD``: the golden vectors over the protocol.
+
+    Same report and exit status as ``--against``: 0 when no case fails, 1 when one does
+    (a child that crashes, writes garbage, answers out of order or not within
+    ``timeout`` seconds fails), 2 when CMD cannot be started or does not say hello.
+    """
+
+    def header(hello: Mapping[str, Any]) -> None:
+        name = f"{hello['name']} {hello['version']}".replace("\n", " ")[:200]
+        print(f"mmref conform golden --against-command {command} ({name})", file=stdout)
+
+    try:
+        results = run_golden_command(command, timeout=timeout, on_hello=header)
+    except (ProtocolError, ValueError, OSError) as exc:
+        print(
+            f"mmref conform: error: cannot check golden vectors against {command!r}: {exc}",
+            file=stderr,
+        )
+        return 2
+    return _print_results(results, stdout)
+
+
 def _print_results(results: list[CheckResult], stdout: IO[str]) -> int:
     width = max((len(r.name) for r in results), default=0)
     for r in results:
@@ -144,3 +186,14 @@ def _print_results(results: list[CheckResult], stdout: IO[str]) -> int:
         print("nothing was checked: every property was skipped", file=stdout)
         return 1
     return 0
+
+
+def _positive_float(text: str) -> float:
+    """An argparse type: a positive finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value

@@ -57,6 +57,9 @@ encoders); ``mmref/conformance/golden.json`` ships them. :func:`check_golden` ch
 installed mmref, or any namespace of functions and classes with mmref's names,
 against them: exact cases must agree bit for bit, float cases within the
 case's ``rtol`` / ``atol``. SPEC.md ("Golden vectors") documents the format.
+:func:`run_golden_command` checks an implementation in any language, run as a child
+process that speaks the line protocol of SPEC.md ("Over a line protocol"); a child that
+does not open it with a valid hello raises :class:`ProtocolError`.
 Checking the golden vectors needs no Hypothesis (``mmref conform golden``
 works without the ``testing`` extra).
 
@@ -70,14 +73,15 @@ imports run one way, leaf first: ``_describe`` (messages and snippets) <- ``_stu
 driver, assertions; it imports ``_examples`` only when a property runs) <- ``_targets``
 (resolving, preparing and rebuilding targets) <- ``_joint``, ``_classification`` and
 ``_models`` (the properties) <- ``_run`` (the runner); and ``_core`` <- ``_golden_format``
-<- ``_golden`` (golden vectors). The command line (:mod:`mmref.cli.conform`) sits above
-the kit; the kit never imports it.
+<- ``_golden`` (golden vectors) <- ``_command`` (the line protocol). The command line
+(:mod:`mmref.cli.conform`) sits above the kit; the kit never imports it.
 
 Importing this module costs only NumPy; Hypothesis is imported when a property runs.
 """
 
 from __future__ import annotations
 
+from ._command import ProtocolError, run_golden_command
 from ._core import KINDS, CheckResult
 from ._golden import (
     GOLDEN_FORMAT,
@@ -104,6 +108,7 @@ __all__ = [
     "KINDS",
     "PROPERTIES",
     "CheckResult",
+    "ProtocolError",
     "check_classification_model",
     "check_embedding_model",
     "check_golden",
@@ -118,5 +123,6 @@ __all__ = [
     "resolve_target",
     "run_checks",
     "run_golden",
+    "run_golden_command",
     "write_golden",
 ]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from ._golden_format import MmrefNamespace, call_case, compare, decode, decode_a
 __all__ = [
     "GOLDEN_FORMAT",
     "check_golden",
+    "judge_case",
     "load_golden",
     "make_golden",
     "run_golden",
@@ -218,15 +219,28 @@ def check_golden(
 
 
 def _run_case(case: Mapping[str, Any], namespace: Any) -> CheckResult:
-    name = case["id"]
     owner, _, method = case["function"].partition(".")
     impl = getattr(namespace, owner, None)
     if impl is None:
-        return CheckResult("golden", name, "SKIP", f"the implementation has no {owner}")
+        return CheckResult("golden", case["id"], "SKIP", f"the implementation has no {owner}")
+    return judge_case(
+        case, lambda: call_case(case["function"], impl, method, decode_args(case["args"]))
+    )
+
+
+def judge_case(case: Mapping[str, Any], call: Callable[[], Any]) -> CheckResult:
+    """The verdict on ``case`` of what ``call()`` returns or raises.
+
+    :func:`run_golden` and the command protocol (``mmref.conformance._command``) both
+    judge through it, so an implementation gets the same report whichever way it is
+    reached. ``call`` returns the result (array-like, or a list of str for tokens) or
+    raises the implementation's error.
+    """
+    name = case["id"]
     expected = case["expected"]
     raises = expected.get("raises") if isinstance(expected, dict) else None
     try:
-        out = call_case(case["function"], impl, method, decode_args(case["args"]))
+        out = call()
     except Exception as exc:  # compared with the expected error below
         # Subclasses count: NumPy's AxisError is a ValueError, as the SPEC requires.
         if raises is not None and any(c.__name__ == raises for c in type(exc).__mro__):
