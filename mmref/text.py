@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._base import ParamsMixin, TransformerMixin
-from ._text_counts import _chunks, _counts, _l2_normalize, _learn_vocabulary, _stream
+from ._text_counts import chunk_counts, chunk_spans, l2_normalize, learn_vocabulary, token_stream
 from ._tokenize import SKLEARN_TOKEN_PATTERN, TermLookup, ngram_spans
 from ._validation import (
     check_bool_param,
@@ -212,7 +212,7 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
             self.__dict__.pop(name, None)
         lookup = None
         if cfg.vocabulary == "learn":
-            terms, df = _learn_vocabulary(docs, cfg)
+            terms, df = learn_vocabulary(docs, cfg)
             if not terms:
                 raise ValueError(
                     f"{_OWNER}.fit learned an empty vocabulary from {len(docs)} text(s): no "
@@ -227,8 +227,8 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
         if cfg.weighting == "tfidf":
             if cfg.vocabulary != "learn":
                 df = np.zeros(width, dtype=np.int64)
-                for span in _chunks(docs):
-                    _, cols, _ = _counts(docs, span, cfg, lookup, width)
+                for span in chunk_spans(docs):
+                    _, cols, _ = chunk_counts(docs, span, cfg, lookup, width)
                     df += np.bincount(cols, minlength=width)
             n = float(len(docs) + 1)
             self.idf_ = np.log(n / (df.astype(np.float64) + 1.0)) + 1.0
@@ -282,7 +282,7 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
         docs = _as_texts(texts, "transform")
         cfg, lookup, width = self._ready()
         out = np.zeros((len(docs), width), dtype=cfg.dtype)
-        for span in _chunks(docs):
+        for span in chunk_spans(docs):
             rows, cols, values = self._weighted(docs, span, cfg, lookup, width)
             out[rows + span[0], cols] = values
         return out
@@ -309,7 +309,7 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
         docs = _as_texts(texts, "transform_sparse")
         cfg, lookup, width = self._ready()
         parts_r, parts_c, parts_v = [], [], []
-        for span in _chunks(docs):
+        for span in chunk_spans(docs):
             rows, cols, values = self._weighted(docs, span, cfg, lookup, width)
             rows += span[0]
             parts_r.append(rows)
@@ -367,7 +367,7 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
                 f"{type(text).__name__} instead."
             )
         cfg = self._config()
-        stream = _stream([text], 0, cfg)
+        stream = token_stream([text], 0, cfg)
         terms: list[str] = []
         for data, starts, lengths, _ in ngram_spans(stream, cfg.ngram_range):
             raw = data.tobytes()
@@ -410,7 +410,7 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
         width: int,
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """Weighted, normalized entries of one chunk as (row, column, value)."""
-        rows, cols, values = _counts(docs, span, cfg, lookup, width)
+        rows, cols, values = chunk_counts(docs, span, cfg, lookup, width)
         if cfg.weighting == "binary":
             values = np.sign(values)
         elif cfg.weighting == "log":
@@ -421,7 +421,7 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
         elif cfg.weighting == "tfidf":
             values = values * self.idf_[cols]
         if cfg.normalize:
-            _l2_normalize(rows, values, span[1] - span[0])
+            l2_normalize(rows, values, span[1] - span[0])
         return rows, cols, values
 
     def _config(self) -> _Config:

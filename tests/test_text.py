@@ -511,7 +511,7 @@ def test_l2_normalize_sums_squares_left_to_right(entries) -> None:
             total += v * v
         norm = float(np.sqrt(total)) or 1.0
         expected[rows == r] = values[rows == r] / norm
-    text_module._l2_normalize(rows, values, 5)
+    text_module.l2_normalize(rows, values, 5)
     np.testing.assert_array_equal(values, expected)
 
 
@@ -576,6 +576,6 @@ def test_long_texts_cut_into_pieces_count_like_whole_texts(
 def test_a_long_text_is_a_chunk_of_its_own(monkeypatch) -> None:
     monkeypatch.setattr(text_module, "_CHUNK_CHARS", 10)
     docs = ["a", "b" * 5, "c " * 30, "d", "e" * 3, "f " * 11]
-    chunks = text_module._chunks(docs)
+    chunks = text_module.chunk_spans(docs)
     assert (2, 3) in chunks and (5, 6) in chunks
     assert [i for a, b in chunks for i in range(a, b)] == list(range(len(docs)))
