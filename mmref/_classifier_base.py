@@ -30,8 +30,10 @@ from ._base import ParamsMixin
 from ._validation import check_fitted, describe, shape_str
 from .exceptions import ModelFileError
 
+__all__ = ["BaseClassifier", "Float64Array", "LinearClassifier", "matmul_into", "overflow_error"]
+
 Float64Array = npt.NDArray[np.float64]
-_Self = TypeVar("_Self", bound="_Classifier")
+_Self = TypeVar("_Self", bound="BaseClassifier")
 
 # Values per block when predict converts X to float64 (32 MiB). A float64 X is one
 # block: each BLAS call synchronizes its threads, which costs milliseconds per call
@@ -39,7 +41,7 @@ _Self = TypeVar("_Self", bound="_Classifier")
 _CONVERT_BLOCK_ELEMENTS = 1 << 22
 
 
-class _Classifier(ParamsMixin):
+class BaseClassifier(ParamsMixin):
     """Shared validation, ``predict_labels`` and ``score``."""
 
     # Derived from the public fitted state by _derive(); predict rebuilds them after
@@ -257,7 +259,7 @@ class _Classifier(ParamsMixin):
                 raise ModelFileError(f"{owner}.{name} holds NaN or infinity; expected finite.")
 
 
-class _LinearClassifier(_Classifier):
+class LinearClassifier(BaseClassifier):
     """Scores ``X @ coef_.T + intercept_``: the Ridge and Softmax classifiers."""
 
     coef_: Float64Array
@@ -282,7 +284,7 @@ class _LinearClassifier(_Classifier):
             If the solution is not finite: ``X`` was too large for float64.
         """
         if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
-            raise _overflow_error(type(self).__name__)
+            raise overflow_error(type(self).__name__)
         self.coef_ = coef.T.copy()
         self.intercept_ = intercept
         self._derive()
@@ -379,7 +381,7 @@ def _raise_non_finite(X: npt.NDArray[Any], owner: str, *, overflow_ok: bool = Fa
         )
 
 
-def _overflow_error(owner: str) -> ValueError:
+def overflow_error(owner: str) -> ValueError:
     return ValueError(
         f"{owner}.fit overflowed float64: the values of X are too large (their squares or "
         f"products exceed about 1e308); rescale X."

@@ -57,11 +57,11 @@ import numpy as np
 import numpy.typing as npt
 
 from ._classifier_base import (
+    BaseClassifier,
     Float64Array,
-    _Classifier,
-    _LinearClassifier,
-    _overflow_error,
+    LinearClassifier,
     matmul_into,
+    overflow_error,
 )
 from ._validation import check_bool_param, check_float_param, check_int_param, check_option
 from .exceptions import ConvergenceWarning
@@ -76,7 +76,7 @@ __all__ = [
 _GRAM_BLOCK_ELEMENTS = 1 << 21
 
 
-class NearestCentroidClassifier(_Classifier):
+class NearestCentroidClassifier(BaseClassifier):
     """Score each class by the similarity of a sample to the class centroid.
 
     Parameters
@@ -141,7 +141,7 @@ class NearestCentroidClassifier(_Classifier):
         centroids = sums / counts[:, None]
         sq_norms = np.einsum("ij,ij->i", centroids, centroids)
         if not np.isfinite(sq_norms).all():
-            raise _overflow_error(type(self).__name__)
+            raise overflow_error(type(self).__name__)
         self.centroids_ = centroids
         self._derive()
 
@@ -173,7 +173,7 @@ class NearestCentroidClassifier(_Classifier):
         return bool(np.isfinite(sq_norms).all())
 
 
-class RidgeClassifier(_LinearClassifier):
+class RidgeClassifier(LinearClassifier):
     """Least-squares classifier with L2 penalty on +-1 targets (scikit-learn's RidgeClassifier).
 
     Parameters
@@ -278,7 +278,7 @@ class RidgeClassifier(_LinearClassifier):
         return True
 
 
-class SoftmaxClassifier(_LinearClassifier):
+class SoftmaxClassifier(LinearClassifier):
     """Multinomial logistic regression (scikit-learn's LogisticRegression objective).
 
     Parameters
@@ -455,7 +455,7 @@ def _solve_pos(a: Float64Array, b: Float64Array, alpha: float, *, owner: str) ->
     from scipy.linalg import LinAlgError, cho_factor, cho_solve, lstsq
 
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        raise _overflow_error(owner)
+        raise overflow_error(owner)
     a.flat[:: a.shape[0] + 1] += alpha
     try:
         factor = cho_factor(a, lower=False, overwrite_a=False, check_finite=False)
