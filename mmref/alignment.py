@@ -380,6 +380,17 @@ class AlignedEncoder(ParamsMixin):
         result: FloatArray = self.alignment.transform_image(embedding)
         return result
 
+    def takes_flat_channels(self) -> bool:
+        """Whether ``encoder`` declares ``takes_flat_channels()`` (see :mod:`mmref.protocols`).
+
+        Returns
+        -------
+        flat : bool
+            The encoder's ``takes_flat_channels()``; False if it has no such method.
+        """
+        declared = getattr(self.encoder, "takes_flat_channels", None)
+        return callable(declared) and declared() is True
+
     def encode_text(self, text: Any) -> FloatArray:
         """Embed texts in the shared space.
 

@@ -329,6 +329,30 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
         X2 = _as_rows(image, params.image_shape, single=True, check_width=self._fitted_width())
         return self._project(params, X2)
 
+    def takes_flat_channels(self) -> bool:
+        """Whether a batch ``(n, H, W, C)`` should be passed as ``(n, H, W*C)``.
+
+        The declared image capability that ``mmref embed`` and :mod:`mmref.dask`
+        read (see :mod:`mmref.protocols`): with ``image_shape=None`` a 4-D array
+        is not a batch of images, but ``(n, H, W*C)`` is, with the same pixels in
+        the same (C) order, so it projects exactly what ``image_shape=(H, W, C)``
+        would.
+
+        Returns
+        -------
+        flat : bool
+            True when ``image_shape`` is None.
+
+        Examples
+        --------
+        >>> from mmref import RandomProjectionImageEncoder
+        >>> RandomProjectionImageEncoder().takes_flat_channels()
+        True
+        >>> RandomProjectionImageEncoder(image_shape=(8, 8, 3)).takes_flat_channels()
+        False
+        """
+        return self.image_shape is None
+
     def get_projection_matrix(self, n_features: int | None = None) -> Any:
         """The matrix ``M`` such that ``transform(X) = X @ M.T`` when ``normalize=False``.
 

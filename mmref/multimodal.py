@@ -128,6 +128,20 @@ class MultimodalEncoder(ParamsMixin):
         """
         return self._image_encoder().encode_image(image)
 
+    def takes_flat_channels(self) -> bool:
+        """Whether the image encoder in use declares ``takes_flat_channels()``.
+
+        The image capability of :mod:`mmref.protocols`, delegated to the image
+        encoder picked as :meth:`encode_image` picks it.
+
+        Returns
+        -------
+        flat : bool
+            The encoder's ``takes_flat_channels()``; False if it has no such method.
+        """
+        declared = getattr(self._image_encoder(), "takes_flat_channels", None)
+        return callable(declared) and declared() is True
+
     def encode_text(self, text: Any) -> Any:
         """Embed texts with the text encoder.
 
