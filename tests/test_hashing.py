@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from helpers import spec_derive_key, spec_mix64
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -87,3 +88,10 @@ def test_le_words_reads_little_endian_words_at_every_offset(data: bytes) -> None
     assert [int(w) for w in words] == [
         int.from_bytes(padded[p : p + 4], "little") for p in range(len(data) + 1)
     ]
+
+
+@given(st.integers(-(2**64), 2**65), st.lists(st.integers(-(2**64), 2**65), max_size=4))
+def test_derive_key_follows_the_spec_transcription(seed: int, words: list[int]) -> None:
+    assert derive_key(seed, *words) == spec_derive_key(seed, *words)
+    assert mix64_int(seed) == spec_mix64(seed)
+    assert int(mix64(np.array([seed % 2**64], dtype=np.uint64))[0]) == spec_mix64(seed)
