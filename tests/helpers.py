@@ -8,11 +8,18 @@ Deterministic data comes from :mod:`mmref.testing` (integer hashing).
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import numpy as np
+import pytest
 
 from mmref.testing import integers, normal
+
+# scikit-learn is optional (parity tests only): modules that also test mmref alone import
+# it under ``if HAVE_SKLEARN:`` and mark its tests; sklearn-only modules importorskip it.
+HAVE_SKLEARN = importlib.util.find_spec("sklearn") is not None
+requires_sklearn = pytest.mark.skipif(not HAVE_SKLEARN, reason="scikit-learn is not installed")
 
 GOLDEN = 0x9E3779B97F4A7C15
 MASK64 = 2**64 - 1

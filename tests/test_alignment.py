@@ -74,6 +74,7 @@ def test_maps_satisfy_the_cca_constraints(reg: float) -> None:
 
 
 def test_matches_scikit_learn_cca() -> None:
+    pytest.importorskip("sklearn")
     from sklearn.cross_decomposition import CCA
 
     x, y = latent_pairs(3, n=400, p=5, q=4, r=3, noise=0.6)

@@ -301,6 +301,7 @@ def test_sparse_density_and_sign_balance(density: Any, d: int) -> None:
 
 
 def test_sparse_scale_matches_scikit_learn() -> None:
+    pytest.importorskip("sklearn")
     from sklearn.random_projection import SparseRandomProjection
 
     d, k = 900, 50
@@ -705,6 +706,7 @@ def test_projection_matrix_reproduces_transform() -> None:
 def test_params_sklearn_clone_and_pickle() -> None:
     import pickle
 
+    pytest.importorskip("sklearn")
     from sklearn.base import clone
 
     encoder = RandomProjectionImageEncoder(12, method="srht", seed=4, image_shape=(8, 8))
@@ -727,6 +729,7 @@ def test_params_sklearn_clone_and_pickle() -> None:
 
 
 def test_jl_min_dim_matches_scikit_learn_on_a_grid() -> None:
+    pytest.importorskip("sklearn")
     from sklearn.random_projection import johnson_lindenstrauss_min_dim as sk_jl
 
     for n in [1, 2, 10, 1e4, 1e6, 123456789]:
@@ -741,6 +744,7 @@ def test_jl_min_dim_matches_scikit_learn_on_a_grid() -> None:
 
 @given(st.floats(1, 1e12), st.floats(1e-3, 0.999))
 def test_jl_min_dim_property_matches_scikit_learn(n: float, eps: float) -> None:
+    pytest.importorskip("sklearn")
     from sklearn.random_projection import johnson_lindenstrauss_min_dim as sk_jl
 
     assert johnson_lindenstrauss_min_dim(n, eps=eps) == sk_jl(n, eps=eps)
