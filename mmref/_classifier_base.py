@@ -27,12 +27,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ._base import ParamsMixin
+from ._typing import Float64Array
 from ._validation import check_fitted, describe, shape_str
 from .exceptions import ModelFileError
 
-__all__ = ["BaseClassifier", "Float64Array", "LinearClassifier", "matmul_into", "overflow_error"]
+__all__ = ["BaseClassifier", "LinearClassifier", "matmul_into", "overflow_error"]
 
-Float64Array = npt.NDArray[np.float64]
 _Self = TypeVar("_Self", bound="BaseClassifier")
 
 # Values per block when predict converts X to float64 (32 MiB). A float64 X is one

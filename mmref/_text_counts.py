@@ -31,7 +31,6 @@ import numpy.typing as npt
 
 from ._hashing import le_words, murmurhash3_32
 from ._tokenize import (
-    NormalForm,
     Spans,
     TermLookup,
     TokenStream,
@@ -41,6 +40,7 @@ from ._tokenize import (
     regex_stream,
     word_stream,
 )
+from ._typing import NormalForm
 
 __all__ = [
     "CountConfig",

@@ -56,7 +56,7 @@ import numpy.typing as npt
 
 from ._base import ParamsMixin
 from ._numeric import normalize_rows
-from ._typing import FloatArray
+from ._typing import EmbeddingModel, FloatArray
 from ._validation import (
     as_embeddings,
     check_fitted,
@@ -333,7 +333,7 @@ class AlignedEncoder(ParamsMixin):
            [ 1.,  1.]])
     """
 
-    def __init__(self, encoder: Any, alignment: Any) -> None:
+    def __init__(self, encoder: EmbeddingModel, alignment: CCAAlignment) -> None:
         self.encoder = encoder
         self.alignment = alignment
 

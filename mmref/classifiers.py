@@ -58,11 +58,11 @@ import numpy.typing as npt
 
 from ._classifier_base import (
     BaseClassifier,
-    Float64Array,
     LinearClassifier,
     matmul_into,
     overflow_error,
 )
+from ._typing import CentroidMetric, Float64Array
 from ._validation import check_bool_param, check_float_param, check_int_param, check_option
 from .exceptions import ConvergenceWarning
 
@@ -117,7 +117,7 @@ class NearestCentroidClassifier(BaseClassifier):
 
     centroids_: Float64Array
 
-    def __init__(self, metric: str = "cosine") -> None:
+    def __init__(self, metric: CentroidMetric = "cosine") -> None:
         self.metric = metric
 
     def _check_params(self) -> None:

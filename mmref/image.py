@@ -47,6 +47,7 @@ from . import _gaussian
 from . import _projection as _proj
 from ._base import ParamsMixin, TransformerMixin
 from ._numeric import normalize_rows
+from ._typing import Density, FloatDTypeLike, ProjectionMethod
 from ._validation import (
     check_bool_param,
     check_fitted,
@@ -220,12 +221,12 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
         self,
         n_components: int = 256,
         *,
-        method: str = "sparse",
-        density: float | str = "auto",
+        method: ProjectionMethod = "sparse",
+        density: Density = "auto",
         seed: int = 0,
         image_shape: tuple[int, ...] | None = None,
         normalize: bool = True,
-        dtype: Any = np.float64,
+        dtype: FloatDTypeLike = np.float64,
         batch_size: int = 1024,
         max_matrix_bytes: int = 64 * 2**20,
     ) -> None:
@@ -414,8 +415,9 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
         k = check_int_param(self.n_components, name="n_components", owner=_OWNER, min_value=1)
         method = check_option(self.method, name="method", owner=_OWNER, options=_METHODS)
         density: float | None = None
-        if not (isinstance(self.density, str) and self.density == "auto"):
-            if isinstance(self.density, str):
+        raw_density: object = self.density  # stored unchanged: any object may arrive here
+        if not (isinstance(raw_density, str) and raw_density == "auto"):
+            if isinstance(raw_density, str):
                 raise param_error(_OWNER, "density", '"auto" or a float in (0, 1]', self.density)
             density = check_float_param(
                 self.density, name="density", owner=_OWNER, low=0, high=1, closed="right"
@@ -427,6 +429,7 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
         )
         shape = _check_image_shape(self.image_shape)
         normalize = check_bool_param(self.normalize, name="normalize", owner=_OWNER)
+        dtype: np.dtype[Any]
         try:
             # np.dtype(None) is float64; None is rejected rather than guessed.
             dtype = np.dtype(object if self.dtype is None else self.dtype)
@@ -511,7 +514,7 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
 
 class _Params(NamedTuple):
     n_components: int
-    method: str
+    method: ProjectionMethod
     density: float | None  # None means "auto"
     seed: int
     image_shape: tuple[int, ...] | None

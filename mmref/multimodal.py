@@ -22,6 +22,7 @@ from typing import Any
 import numpy.typing as npt
 
 from ._base import ParamsMixin
+from ._typing import ImageEncoder, TextEncoder
 from .reference import joint_embedding
 
 __all__ = ["MultimodalEncoder"]
@@ -76,7 +77,9 @@ class MultimodalEncoder(ParamsMixin):
     # The defaults used before fit have no state: a pure function of nothing.
     _mmref_regenerable_ = ("_default_image_encoder", "_default_text_encoder")
 
-    def __init__(self, image_encoder: Any = None, text_encoder: Any = None) -> None:
+    def __init__(
+        self, image_encoder: ImageEncoder | None = None, text_encoder: TextEncoder | None = None
+    ) -> None:
         self.image_encoder = image_encoder
         self.text_encoder = text_encoder
 
@@ -99,10 +102,10 @@ class MultimodalEncoder(ParamsMixin):
 
         # A default encoder is new at each fit, as scikit-learn clones its sub-estimators:
         # refitting on other data never changes an encoder fitted before.
-        image_encoder = self.image_encoder
+        image_encoder: Any = self.image_encoder
         if image_encoder is None:
             image_encoder = RandomProjectionImageEncoder()
-        text_encoder = self.text_encoder
+        text_encoder: Any = self.text_encoder
         if text_encoder is None:
             text_encoder = BagOfWordsTextEncoder()
         if image is not None and hasattr(image_encoder, "fit"):

@@ -37,6 +37,7 @@ import numpy.typing as npt
 from ._base import ParamsMixin, TransformerMixin
 from ._text_counts import chunk_counts, chunk_spans, l2_normalize, learn_vocabulary, token_stream
 from ._tokenize import SKLEARN_TOKEN_PATTERN, TermLookup, ngram_spans
+from ._typing import FloatDTypeLike, NormalForm, Weighting
 from ._validation import (
     check_bool_param,
     check_fitted,
@@ -155,13 +156,13 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
         vocabulary: str | Sequence[str] | None = None,
         ngram_range: tuple[int, int] = (1, 1),
         token_pattern: str | None = None,
-        unicode_form: str | None = "NFKC",
+        unicode_form: NormalForm | None = "NFKC",
         lowercase: bool = True,
-        weighting: str = "count",
+        weighting: Weighting = "count",
         alternate_sign: bool = True,
         normalize: bool = True,
         seed: int = 0,
-        dtype: npt.DTypeLike = np.float64,
+        dtype: FloatDTypeLike = np.float64,
         min_df: float = 1,
         max_features: int | None = None,
     ) -> None:
