@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from ._base import ParamsMixin
 from ._typing import Float64Array
-from ._validation import check_fitted, describe, shape_str
+from ._validation import as_real_matrix, check_fitted, describe, shape_str
 from .exceptions import ModelFileError
 
 __all__ = ["BaseClassifier", "LinearClassifier", "matmul_into", "overflow_error"]
@@ -67,7 +67,7 @@ class BaseClassifier(ParamsMixin):
             The fitted classifier.
         """
         self._check_params()
-        X_arr = _check_X(X, owner=type(self).__name__)
+        X_arr = as_real_matrix(X, name="X", owner=type(self).__name__)
         if X_arr.shape[0] == 0:
             raise ValueError(
                 f"X has 0 samples (shape {shape_str(X_arr.shape)}); {type(self).__name__}.fit "
@@ -112,7 +112,7 @@ class BaseClassifier(ParamsMixin):
             self._check_state()
             self._derive()
         owner = type(self).__name__
-        X_arr = _check_X(X, owner=owner)
+        X_arr = as_real_matrix(X, name="X", owner=owner)
         if X_arr.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X_arr.shape[1]} features, but {owner} was fitted with "
@@ -300,29 +300,6 @@ def matmul_into(X: Float64Array, weights: Float64Array, out: Float64Array) -> No
     """
     product = np.matmul(weights.T, X.T)
     out[...] = product.T
-
-
-def _check_X(X: Any, *, owner: str) -> npt.NDArray[Any]:
-    """Return ``X`` as a 2-D real array (no copy if it already is one)."""
-    try:
-        arr = np.asarray(X)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"X must be a 2-D array of real numbers (n_samples, n_features) for {owner}; got "
-            f"{describe(X)} of type {type(X).__name__}, which NumPy cannot convert ({exc})."
-        ) from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"X must be a 2-D array of real numbers (bool, integer or float) for {owner}; got "
-            f"{describe(X)} with dtype {arr.dtype}."
-        )
-    if arr.ndim != 2:
-        hint = " Use X.reshape(1, -1) for a single sample." if arr.ndim == 1 else ""
-        raise ValueError(
-            f"X must be a 2-D array (n_samples, n_features) for {owner}; got an array of "
-            f"shape {shape_str(arr.shape)}.{hint}"
-        )
-    return arr
 
 
 def _check_y(y: Any, n_samples: int) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]]:

@@ -49,12 +49,13 @@ from ._base import ParamsMixin, TransformerMixin
 from ._numeric import normalize_rows
 from ._typing import Density, FloatDTypeLike, ProjectionMethod
 from ._validation import (
+    as_array,
     check_bool_param,
     check_fitted,
     check_float_param,
     check_int_param,
     check_option,
-    describe,
+    check_real_array_param,
     param_error,
     shape_str,
 )
@@ -108,8 +109,8 @@ def johnson_lindenstrauss_min_dim(n_samples: Any, eps: Any = 0.1) -> Any:
     array([ 7894,  9868, 11841])
     """
     where = "johnson_lindenstrauss_min_dim"
-    eps_arr = _real_array(eps, "eps", where)
-    n_arr = _real_array(n_samples, "n_samples", where)
+    eps_arr = check_real_array_param(eps, name="eps", owner=where)
+    n_arr = check_real_array_param(n_samples, name="n_samples", owner=where)
     if np.any(np.isnan(eps_arr)) or np.any(eps_arr <= 0.0) or np.any(eps_arr >= 1.0):
         raise param_error(where, "eps", "a float in (0, 1), or an array of them", eps)
     if np.any(np.isnan(n_arr)) or np.any(n_arr <= 0) or (n_arr.ndim == 0 and n_arr < 1):
@@ -557,7 +558,7 @@ def _as_rows(
             f"{where} is a scipy.sparse {type(images).__name__}; sparse input is not supported. "
             f"Pass a dense array of pixel values ({where}.toarray())."
         )
-    array = _asarray(images, where)
+    array = as_array(images, what=where)
     kind = array.dtype.kind
     if kind not in "biuf" or (kind == "f" and array.dtype.itemsize > 8):
         raise TypeError(
@@ -608,39 +609,3 @@ def _as_rows(
             f"features, but {_OWNER} is expecting {check_width} features as input)."
         )
     return array.reshape(n, d)
-
-
-def _asarray(images: Any, where: str) -> npt.NDArray[Any]:
-    try:
-        return np.asarray(images)
-    except (ValueError, TypeError) as exc:
-        if isinstance(images, list | tuple):
-            shapes = []
-            for item in images:
-                try:
-                    shapes.append(shape_str(np.shape(item)))
-                except (ValueError, TypeError):
-                    shapes.append("ragged")
-            distinct = list(dict.fromkeys(shapes))
-            if len(distinct) > 1:
-                first = shapes.index(distinct[1])
-                raise ValueError(
-                    f"{where} is a ragged list of images: image 0 has shape {distinct[0]} but "
-                    f"image {first} has shape {distinct[1]}; expected images of equal shape."
-                ) from None
-        raise TypeError(
-            f"{where} ({describe(images)}) cannot be converted to an array of pixel values: {exc}"
-        ) from None
-
-
-def _real_array(value: Any, name: str, where: str) -> npt.NDArray[Any]:
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError):
-        array = np.asarray(None)
-    if array.dtype.kind not in "biuf" or array.size == 0:
-        raise TypeError(
-            f"The '{name}' parameter of {where} must be a real number or an array of real "
-            f"numbers. Got {describe(value)} instead."
-        )
-    return array.astype(np.float64)
