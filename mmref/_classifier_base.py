@@ -11,8 +11,9 @@ overflow float64 are an error, never NaN. ``predict_labels(X)`` is
 ``classes_[argmax(predict(X), axis=1)]`` (ties to the lowest column) and
 ``score(X, y)`` the fraction of those labels equal to ``y``.
 
-A subclass supplies ``_check_params``, ``_fit`` (on validated input, class
-indices and ``k``), ``_scores`` (a float64 block into its rows of the output),
+A subclass supplies ``_params`` (its validated parameters in a frozen dataclass,
+as every mmref estimator holds them), ``_fit`` (on validated input, class
+indices, ``k`` and those parameters), ``_scores`` (a float64 block into its rows of the output),
 optionally ``_finish`` (on all the scores), ``_state_shapes`` (its float64
 fitted arrays) and ``_derive`` (private scoring arrays from that public state,
 so that pickles and model files hold only the public state, checked by
@@ -66,7 +67,7 @@ class BaseClassifier(ParamsMixin):
         self : object
             The fitted classifier.
         """
-        self._check_params()
+        params = self._params()
         X_arr = as_real_matrix(X, name="X", owner=type(self).__name__)
         if X_arr.shape[0] == 0:
             raise ValueError(
@@ -80,7 +81,7 @@ class BaseClassifier(ParamsMixin):
         classes, y_idx = _check_y(y, X_arr.shape[0])
         _check_finite_fit(X_arr)
         with np.errstate(over="ignore", invalid="ignore"):
-            self._fit(X_arr, y_idx, len(classes))
+            self._fit(X_arr, y_idx, len(classes), params)
         self.n_features_in_ = X_arr.shape[1]
         # Set last: check_fitted looks for classes_, so a failed fit leaves no half state.
         self.classes_ = classes
@@ -179,10 +180,11 @@ class BaseClassifier(ParamsMixin):
             raise ValueError("X has 0 samples; the accuracy of no samples is undefined.")
         return float(np.mean(labels == y_arr))
 
-    def _check_params(self) -> None:
+    def _params(self) -> Any:
+        """The constructor parameters, validated, in a frozen dataclass (checked at fit)."""
         raise NotImplementedError
 
-    def _fit(self, X: npt.NDArray[Any], y_idx: npt.NDArray[np.intp], k: int) -> None:
+    def _fit(self, X: npt.NDArray[Any], y_idx: npt.NDArray[np.intp], k: int, params: Any) -> None:
         raise NotImplementedError
 
     def _scores(self, X: Float64Array, out: Float64Array) -> bool:

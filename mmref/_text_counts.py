@@ -61,7 +61,7 @@ _NON_WORD = re.compile(r"\W")
 
 
 class CountConfig(Protocol):
-    """The validated encoder parameters that counting reads (``mmref.text._Config``)."""
+    """The validated encoder parameters that counting reads (``mmref.text``'s ``_Params``)."""
 
     @property
     def ngram_range(self) -> tuple[int, int]: ...

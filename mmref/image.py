@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -513,7 +514,10 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
         return Y
 
 
-class _Params(NamedTuple):
+@dataclass(frozen=True)
+class _Params:
+    """The validated constructor parameters of an encoder (``_params()`` builds them)."""
+
     n_components: int
     method: ProjectionMethod
     density: float | None  # None means "auto"
