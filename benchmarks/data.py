@@ -1,7 +1,7 @@
 """Deterministic benchmark data from mmref's counter-based hashing.
 
 Every value is a pure function of (seed, stream, index) through
-:func:`mmref._hashing.mix64`: the same data on every machine and in every
+:func:`mmref.testing.mix64`: the same data on every machine and in every
 process (the memory subprocess regenerates exactly what the timing process
 used). Streams are SplitMix64 sequences ``mix64(key + GOLDEN * i)`` with
 ``key = derive_key(seed, stream)``.
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mmref._hashing import GOLDEN, derive_key, mix64
+from mmref.testing import GOLDEN, derive_key, mix64
 
 __all__ = [
     "chinese_sentences",

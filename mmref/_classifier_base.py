@@ -11,8 +11,9 @@ overflow float64 are an error, never NaN. ``predict_labels(X)`` is
 ``classes_[argmax(predict(X), axis=1)]`` (ties to the lowest column) and
 ``score(X, y)`` the fraction of those labels equal to ``y``.
 
-A subclass supplies ``_check_params``, ``_fit`` (on validated input, class
-indices and ``k``), ``_scores`` (a float64 block into its rows of the output),
+A subclass supplies ``_params`` (its validated parameters in a frozen dataclass,
+as every mmref estimator holds them), ``_fit`` (on validated input, class
+indices, ``k`` and those parameters), ``_scores`` (a float64 block into its rows of the output),
 optionally ``_finish`` (on all the scores), ``_state_shapes`` (its float64
 fitted arrays) and ``_derive`` (private scoring arrays from that public state,
 so that pickles and model files hold only the public state, checked by
@@ -27,11 +28,13 @@ import numpy as np
 import numpy.typing as npt
 
 from ._base import ParamsMixin
-from ._validation import check_fitted, describe, shape_str
+from ._typing import Float64Array
+from ._validation import as_real_matrix, check_fitted, describe, shape_str
 from .exceptions import ModelFileError
 
-Float64Array = npt.NDArray[np.float64]
-_Self = TypeVar("_Self", bound="_Classifier")
+__all__ = ["BaseClassifier", "LinearClassifier", "matmul_into", "overflow_error"]
+
+_Self = TypeVar("_Self", bound="BaseClassifier")
 
 # Values per block when predict converts X to float64 (32 MiB). A float64 X is one
 # block: each BLAS call synchronizes its threads, which costs milliseconds per call
@@ -39,7 +42,7 @@ _Self = TypeVar("_Self", bound="_Classifier")
 _CONVERT_BLOCK_ELEMENTS = 1 << 22
 
 
-class _Classifier(ParamsMixin):
+class BaseClassifier(ParamsMixin):
     """Shared validation, ``predict_labels`` and ``score``."""
 
     # Derived from the public fitted state by _derive(); predict rebuilds them after
@@ -64,8 +67,8 @@ class _Classifier(ParamsMixin):
         self : object
             The fitted classifier.
         """
-        self._check_params()
-        X_arr = _check_X(X, owner=type(self).__name__)
+        params = self._params()
+        X_arr = as_real_matrix(X, name="X", owner=type(self).__name__)
         if X_arr.shape[0] == 0:
             raise ValueError(
                 f"X has 0 samples (shape {shape_str(X_arr.shape)}); {type(self).__name__}.fit "
@@ -78,7 +81,7 @@ class _Classifier(ParamsMixin):
         classes, y_idx = _check_y(y, X_arr.shape[0])
         _check_finite_fit(X_arr)
         with np.errstate(over="ignore", invalid="ignore"):
-            self._fit(X_arr, y_idx, len(classes))
+            self._fit(X_arr, y_idx, len(classes), params)
         self.n_features_in_ = X_arr.shape[1]
         # Set last: check_fitted looks for classes_, so a failed fit leaves no half state.
         self.classes_ = classes
@@ -110,7 +113,7 @@ class _Classifier(ParamsMixin):
             self._check_state()
             self._derive()
         owner = type(self).__name__
-        X_arr = _check_X(X, owner=owner)
+        X_arr = as_real_matrix(X, name="X", owner=owner)
         if X_arr.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X_arr.shape[1]} features, but {owner} was fitted with "
@@ -177,10 +180,11 @@ class _Classifier(ParamsMixin):
             raise ValueError("X has 0 samples; the accuracy of no samples is undefined.")
         return float(np.mean(labels == y_arr))
 
-    def _check_params(self) -> None:
+    def _params(self) -> Any:
+        """The constructor parameters, validated, in a frozen dataclass (checked at fit)."""
         raise NotImplementedError
 
-    def _fit(self, X: npt.NDArray[Any], y_idx: npt.NDArray[np.intp], k: int) -> None:
+    def _fit(self, X: npt.NDArray[Any], y_idx: npt.NDArray[np.intp], k: int, params: Any) -> None:
         raise NotImplementedError
 
     def _scores(self, X: Float64Array, out: Float64Array) -> bool:
@@ -257,7 +261,7 @@ class _Classifier(ParamsMixin):
                 raise ModelFileError(f"{owner}.{name} holds NaN or infinity; expected finite.")
 
 
-class _LinearClassifier(_Classifier):
+class LinearClassifier(BaseClassifier):
     """Scores ``X @ coef_.T + intercept_``: the Ridge and Softmax classifiers."""
 
     coef_: Float64Array
@@ -282,7 +286,7 @@ class _LinearClassifier(_Classifier):
             If the solution is not finite: ``X`` was too large for float64.
         """
         if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
-            raise _overflow_error(type(self).__name__)
+            raise overflow_error(type(self).__name__)
         self.coef_ = coef.T.copy()
         self.intercept_ = intercept
         self._derive()
@@ -298,29 +302,6 @@ def matmul_into(X: Float64Array, weights: Float64Array, out: Float64Array) -> No
     """
     product = np.matmul(weights.T, X.T)
     out[...] = product.T
-
-
-def _check_X(X: Any, *, owner: str) -> npt.NDArray[Any]:
-    """Return ``X`` as a 2-D real array (no copy if it already is one)."""
-    try:
-        arr = np.asarray(X)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"X must be a 2-D array of real numbers (n_samples, n_features) for {owner}; got "
-            f"{describe(X)} of type {type(X).__name__}, which NumPy cannot convert ({exc})."
-        ) from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"X must be a 2-D array of real numbers (bool, integer or float) for {owner}; got "
-            f"{describe(X)} with dtype {arr.dtype}."
-        )
-    if arr.ndim != 2:
-        hint = " Use X.reshape(1, -1) for a single sample." if arr.ndim == 1 else ""
-        raise ValueError(
-            f"X must be a 2-D array (n_samples, n_features) for {owner}; got an array of "
-            f"shape {shape_str(arr.shape)}.{hint}"
-        )
-    return arr
 
 
 def _check_y(y: Any, n_samples: int) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]]:
@@ -379,7 +360,7 @@ def _raise_non_finite(X: npt.NDArray[Any], owner: str, *, overflow_ok: bool = Fa
         )
 
 
-def _overflow_error(owner: str) -> ValueError:
+def overflow_error(owner: str) -> ValueError:
     return ValueError(
         f"{owner}.fit overflowed float64: the values of X are too large (their squares or "
         f"products exceed about 1e308); rescale X."

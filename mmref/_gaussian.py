@@ -36,7 +36,10 @@ two workers and single-threaded BLAS (through threadpoolctl, when it is
 installed and the product is large) one worker generates while the other
 multiplies; otherwise one worker, the calling thread, alternates a generation
 on two threads with a multi-threaded product. Adding in block order makes the
-result independent of the number of workers and their timing.
+result independent of the number of workers and their timing. ``_BlockProduct``
+holds one call (its blocks and the steps of a block: ``cached``, ``multiply``)
+and runs it either way (``run_serial``, or ``run_pipelined`` through ``drive``
+and ``work``); ``_Schedule`` hands the workers their blocks and orders the adds.
 
 The two workers are started, and the BLAS limit set and restored, by a driver
 thread; the calling thread only starts it (``_thread.start_new_thread``) and
@@ -408,76 +411,121 @@ def _controller() -> Any:
 def _generated_product(
     plan: Plan, X2: npt.NDArray[Any], Y: npt.NDArray[Any], batch_size: int, budget: int
 ) -> None:
+    """``Y += X2 @ G`` with ``G`` generated in row blocks during the call (see _BlockProduct)."""
     n, d = X2.shape
-    k, dtype = plan.n_components, plan.dtype
-    prefix = plan.prefix if plan.prefix is not None else np.empty((0, k), dtype=dtype)
-    c = len(prefix)
-    # Blocks as for two workers even with one, so the blocks summed, and hence the
-    # rounding, do not depend on whether threadpoolctl is installed. The cached rows
-    # come first, in blocks of the same size: a long first block would keep the other
-    # worker waiting to add its own.
-    row_bytes = k * dtype.itemsize
-    per_block = max(2, (min(budget, BLOCK_BYTES) // _WORKERS // row_bytes) // 2 * 2)
-    blocks = [(a, min(a + per_block, c)) for a in range(0, c, per_block)]
-    blocks += [(a, min(a + per_block, d)) for a in range(c, d, per_block)]
-    controller = _controller() if n * d * k >= _MIN_PIPELINED_WORK else None
-    from concurrent.futures import ThreadPoolExecutor  # lazily: keeps `import mmref` light
+    product = _BlockProduct(plan, X2, Y, batch_size, budget)
+    controller = _controller() if n * d * plan.n_components >= _MIN_PIPELINED_WORK else None
+    if controller is None:
+        product.run_serial()
+    else:
+        product.run_pipelined(controller)
 
-    def multiply(b: int, rows: npt.NDArray[Any], product: npt.NDArray[Any], add: Any) -> None:
+
+class _BlockProduct:
+    """One call's ``Y += X2 @ G``, ``G`` taken in blocks of rows, added in block order.
+
+    The row blocks of ``G`` (the cached prefix first, then generated rows) are
+    the same whichever way the call runs, and each chunk of ``batch_size`` output
+    rows receives the blocks' products in block order, so the rounding never
+    depends on the schedule:
+
+    - :meth:`run_serial`: this thread takes the blocks in order, generating each
+      on two threads and multiplying on BLAS's threads;
+    - :meth:`run_pipelined`: two workers (BLAS limited to one thread) each claim
+      the next block, generate it (one generation at a time), multiply it and add
+      it once the blocks before it have been added (:class:`_Schedule`); a driver
+      thread runs them so that this thread only waits on a bare lock.
+    """
+
+    def __init__(
+        self, plan: Plan, X2: npt.NDArray[Any], Y: npt.NDArray[Any], batch_size: int, budget: int
+    ) -> None:
+        n, d = X2.shape
+        k, dtype = plan.n_components, plan.dtype
+        self.plan, self.X2, self.Y, self.batch_size = plan, X2, Y, batch_size
+        self.dtype = dtype
+        self.prefix = plan.prefix if plan.prefix is not None else np.empty((0, k), dtype=dtype)
+        c = len(self.prefix)
+        # Blocks as for two workers even with one, so the blocks summed, and hence the
+        # rounding, do not depend on whether threadpoolctl is installed. The cached rows
+        # come first, in blocks of the same size: a long first block would keep the other
+        # worker waiting to add its own.
+        row_bytes = k * dtype.itemsize
+        per_block = max(2, (min(budget, BLOCK_BYTES) // _WORKERS // row_bytes) // 2 * 2)
+        self.blocks = [(a, min(a + per_block, c)) for a in range(0, c, per_block)]
+        self.blocks += [(a, min(a + per_block, d)) for a in range(c, d, per_block)]
+        # Each worker's block holds whole Box-Muller pairs of rows.
+        self.width = min(per_block, d - c + (d - c) % 2)
+        self.n_chunks = -(-n // batch_size)
+
+    # -- the steps of one block --------------------------------------------------------
+
+    def buffers(self) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+        """One worker's generated block and ``(batch_size, k)`` product."""
+        n, k = self.X2.shape[0], self.plan.n_components
+        block = empty_rows(self.width, k, self.dtype)
+        return block, np.empty((min(self.batch_size, n), k), dtype=self.dtype)
+
+    def cached(self, b: int) -> npt.NDArray[Any] | None:
+        """The rows of block ``b`` if they are cached (the prefix), else None."""
+        i0, i1 = self.blocks[b]
+        return self.prefix[i0:i1] if i1 <= len(self.prefix) else None
+
+    def multiply(self, b: int, rows: npt.NDArray[Any], product: npt.NDArray[Any], add: Any) -> None:
         """``Y += X2[:, i0:i1] @ rows`` for block ``b``, ``batch_size`` images at a time."""
-        i0, i1 = blocks[b]
-        for chunk, r0 in enumerate(range(0, n, batch_size)):
-            r1 = min(r0 + batch_size, n)
+        i0, i1 = self.blocks[b]
+        X2, Y, n = self.X2, self.Y, self.X2.shape[0]
+        for chunk, r0 in enumerate(range(0, n, self.batch_size)):
+            r1 = min(r0 + self.batch_size, n)
             part = product[: r1 - r0]
-            np.matmul(X2[r0:r1, i0:i1].astype(dtype, copy=False), rows, out=part)
+            np.matmul(X2[r0:r1, i0:i1].astype(self.dtype, copy=False), rows, out=part)
             add(b, chunk, Y[r0:r1], part)
 
-    # Each worker's block holds whole Box-Muller pairs of rows.
-    width = min(per_block, d - c + (d - c) % 2)
-    if controller is None:
-        # One worker, this thread: each block generated on two threads, then a product
-        # on BLAS's threads, added as it comes (in block order, as with two workers).
-        block = empty_rows(width, k, dtype)
-        product = np.empty((min(batch_size, n), k), dtype=dtype)
-        scratch = (Scratch(dtype), Scratch(dtype))
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            for b, (i0, i1) in enumerate(blocks):
-                if i1 <= c:
-                    rows = prefix[i0:i1]
-                else:
-                    out = block[: i1 - i0 + (i1 - i0) % 2]
-                    rows = gaussian_rows(plan, i0, i1, out, pool, scratch)
-                multiply(b, rows, product, _add)
-        return
-    schedule = _Schedule(len(blocks), -(-n // batch_size))
+    # -- one worker, this thread ---------------------------------------------------------
 
-    def work() -> None:
-        block = empty_rows(width, k, dtype)
-        product = np.empty((min(batch_size, n), k), dtype=dtype)
-        scratch = Scratch(dtype)
+    def run_serial(self) -> None:
+        """Each block generated on two threads, then a product on BLAS's threads, in order."""
+        from concurrent.futures import ThreadPoolExecutor  # lazily: keeps `import mmref` light
+
+        block, product = self.buffers()
+        scratch = (Scratch(self.dtype), Scratch(self.dtype))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            for b, (i0, i1) in enumerate(self.blocks):
+                rows = self.cached(b)
+                if rows is None:
+                    out = block[: i1 - i0 + (i1 - i0) % 2]
+                    rows = gaussian_rows(self.plan, i0, i1, out, pool, scratch)
+                self.multiply(b, rows, product, _add)
+
+    # -- two workers -----------------------------------------------------------------------
+
+    def work(self, schedule: _Schedule) -> None:
+        """One worker: claim, generate, multiply and add blocks until none is left."""
+        block, product = self.buffers()
+        scratch = Scratch(self.dtype)
         with np.errstate(over="ignore", invalid="ignore"):  # per thread
             while (b := schedule.claim()) is not None:
-                i0, i1 = blocks[b]
-                if i1 <= c:
-                    rows = prefix[i0:i1]
-                else:
+                rows = self.cached(b)
+                if rows is None:
+                    i0, i1 = self.blocks[b]
                     out = block[: i1 - i0 + (i1 - i0) % 2]
                     # One generation at a time: two would contend for the GIL between
                     # NumPy calls, and the other worker's product keeps the core busy.
                     with schedule.generating:
-                        gaussian_block(plan.keys, i0, i1, dtype, out, scratch)
+                        gaussian_block(self.plan.keys, i0, i1, self.dtype, out, scratch)
                     rows = out[: i1 - i0]
-                multiply(b, rows, product, schedule.add_in_order)
+                self.multiply(b, rows, product, schedule.add_in_order)
 
-    def guarded() -> None:
-        try:
-            work()
-        except BaseException:
-            schedule.abort()
-            raise
+    def drive(self, controller: Any, schedule: _Schedule) -> None:
+        """Run the workers with BLAS on one thread; re-raise the first real error."""
+        from concurrent.futures import ThreadPoolExecutor, wait
 
-    def drive() -> None:
-        from concurrent.futures import wait
+        def guarded() -> None:
+            try:
+                self.work(schedule)
+            except BaseException:
+                schedule.abort()
+                raise
 
         with single_threaded_blas(controller), ThreadPoolExecutor(_WORKERS) as workers:
             futures = [workers.submit(guarded) for _ in range(_WORKERS)]
@@ -493,43 +541,48 @@ def _generated_product(
             first = None
             errors.clear()
 
-    # The calling thread only starts the driver and waits on a bare lock. A
-    # KeyboardInterrupt, which Python delivers to the main thread only, then never lands
-    # inside a lock or condition the workers use (threading's own Thread.start and
-    # Future.result wait on such conditions, and an interrupt there can leave them held):
-    # it sets a plain flag the workers poll, and the driver restores the BLAS limit once
-    # they have stopped.
-    import _thread
+    def run_pipelined(self, controller: Any) -> None:
+        """Start the driver thread and wait for it on a bare lock.
 
-    finished = _thread.allocate_lock()
-    finished.acquire()
-    outcome: list[BaseException] = []
-    done: list[bool] = []
+        A KeyboardInterrupt, which Python delivers to the main thread only, then never
+        lands inside a lock or condition the workers use (threading's own Thread.start
+        and Future.result wait on such conditions, and an interrupt there can leave
+        them held): it sets a plain flag the workers poll, and the driver restores the
+        BLAS limit once they have stopped.
+        """
+        import _thread
 
-    def run_driver() -> None:
-        try:
-            drive()
-        except BaseException as exc:
-            outcome.append(exc)
-        finally:
-            done.append(True)  # before the release: see the except clause below
-            finished.release()
-
-    launched = False
-    try:
-        _thread.start_new_thread(run_driver, ())
-        launched = True
+        schedule = _Schedule(len(self.blocks), self.n_chunks)
+        finished = _thread.allocate_lock()
         finished.acquire()
-    except BaseException:
-        schedule.abort()
-        # The interrupt may come just after the wait succeeded: then the driver is done.
-        if launched and not done:  # the workers stop within one chunk; a second Ctrl-C leaves
+        outcome: list[BaseException] = []
+        done: list[bool] = []
+
+        def run_driver() -> None:
+            try:
+                self.drive(controller, schedule)
+            except BaseException as exc:
+                outcome.append(exc)
+            finally:
+                done.append(True)  # before the release: see the except clause below
+                finished.release()
+
+        launched = False
+        try:
+            _thread.start_new_thread(run_driver, ())
+            launched = True
             finished.acquire()
-        # Otherwise the driver may have started just before the interrupt: it stops at
-        # the flag and restores the BLAS limit on its own.
-        raise
-    if outcome:
-        raise outcome.pop()
+        except BaseException:
+            schedule.abort()
+            # The interrupt may come just after the wait succeeded: then the driver is done.
+            # Else wait for it: the workers stop within one chunk (a second Ctrl-C leaves).
+            if launched and not done:
+                finished.acquire()
+            # Otherwise the driver may have started just before the interrupt: it stops at
+            # the flag and restores the BLAS limit on its own.
+            raise
+        if outcome:
+            raise outcome.pop()
 
 
 class _Schedule:

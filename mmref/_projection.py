@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._hashing import GOLDEN, derive_key, derive_keys, mix64_inplace
+from ._typing import ProjectionMethod, UInt64Array
 
 __all__ = [
     "CHUNK_BYTES",
@@ -81,10 +82,8 @@ _MIN_THREADED_WORK = 1 << 18
 # Draws per group of sparse columns, bounding the O(k * draws) scratch to ~16 MiB.
 _SPARSE_GROUP_ELEMENTS = 1 << 21
 
-U64Array = npt.NDArray[np.uint64]
 
-
-def column_keys(seed: int, words: tuple[int, ...], n_columns: int) -> U64Array:
+def column_keys(seed: int, words: tuple[int, ...], n_columns: int) -> UInt64Array:
     """Keys ``K_j = derive_key(seed, *words, j)`` for ``j = 0 .. n_columns - 1``.
 
     Vectorized: ``derive_key(seed, *words, j) = mix64((derive_key(seed, *words) ^ j) + GOLDEN)``.
@@ -92,7 +91,7 @@ def column_keys(seed: int, words: tuple[int, ...], n_columns: int) -> U64Array:
     return derive_keys(seed, words, np.arange(n_columns, dtype=np.uint64))
 
 
-def stream(key: int, start: int, stop: int) -> U64Array:
+def stream(key: int, start: int, stop: int) -> UInt64Array:
     """Draws ``u_K(n)`` for ``n`` in ``[start, stop)`` of the stream with key ``key``."""
     out = np.arange(start + 1, stop + 1, dtype=np.uint64)
     out *= _GOLDEN
@@ -106,7 +105,7 @@ def density_threshold(density: float) -> int:
     return round(density * float(_TWO63))
 
 
-def gap_table(threshold: int, n_features: int) -> U64Array:
+def gap_table(threshold: int, n_features: int) -> UInt64Array:
     """The nonzero gap thresholds ``T_1 >= T_2 >= ...`` for ``g <= n_features``, ascending.
 
     Returned in ascending order (``T_L, ..., T_1``) for ``np.searchsorted``;
@@ -126,7 +125,7 @@ def gap_table(threshold: int, n_features: int) -> U64Array:
 
 
 def sparse_columns(
-    keys: U64Array,
+    keys: UInt64Array,
     threshold: int,
     n_features: int,
     dtype: np.dtype[Any],
@@ -174,7 +173,7 @@ def sparse_columns(
     counts = np.zeros(len(keys), dtype=np.int64)
     all_cols: list[npt.NDArray[np.int64]] = []
     all_pos: list[npt.NDArray[np.int64]] = []
-    all_bits: list[U64Array] = []
+    all_bits: list[UInt64Array] = []
     for g0 in range(0, len(keys), group):
         cols = np.arange(g0, min(g0 + group, len(keys)), dtype=np.int64)
         last = np.full(len(cols), -1, dtype=np.int64)
@@ -262,7 +261,9 @@ def map_chunks(func: Callable[[int, int], None], n_rows: int, chunk_rows: int, w
 class Plan:
     """The hash-derived pieces of one projection (keys, cached matrix or rows, SRHT signs)."""
 
-    def __init__(self, *, method: str, n_features: int, n_components: int, dtype: Any) -> None:
+    def __init__(
+        self, *, method: ProjectionMethod, n_features: int, n_components: int, dtype: np.dtype[Any]
+    ) -> None:
         self.method = method
         self.n_features = n_features
         self.n_components = n_components

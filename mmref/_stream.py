@@ -254,10 +254,10 @@ def embed_rows(
 ) -> npt.NDArray[Any]:
     """Embed rows ``start:stop`` as ``mmref embed`` does: joint when both inputs are given.
 
-    An image batch of shape ``(n, H, W, C)`` is passed to an mmref image encoder with
-    ``image_shape=None`` as ``(n, H, W*C)``: the same pixels in the same (row-major)
-    order, so it projects exactly what ``image_shape=(H, W, C)`` would. Any other model
-    gets the batch as it is. Errors become :class:`DataError` naming the rows.
+    An image batch of shape ``(n, H, W, C)`` is passed as ``(n, H, W*C)`` (the same
+    pixels in the same row-major order) to a model whose ``takes_flat_channels()``
+    returns True, such as an mmref image encoder with ``image_shape=None``. Any other
+    model gets the batch as it is. Errors become :class:`DataError` naming the rows.
     """
     from .reference import joint_embedding
 
@@ -273,20 +273,10 @@ def embed_rows(
         raise DataError(f"rows {start} to {stop - 1}: {exc}") from None
 
 
-def _takes_flat_channels(model: Any) -> bool:
-    """True if the model's image encoder is an mmref encoder without an ``image_shape``."""
-    from .image import RandomProjectionImageEncoder
-
-    encoder = model
-    for name in ("image_encoder_", "image_encoder"):
-        inner = getattr(model, name, None)
-        if inner is not None:
-            encoder = inner
-            break
-    else:
-        if type(model).__name__ == "MultimodalEncoder":
-            return True  # unfitted, with the default RandomProjectionImageEncoder()
-    return isinstance(encoder, RandomProjectionImageEncoder) and encoder.image_shape is None
+def _takes_flat_channels(model: object) -> bool:
+    """True if the model declares ``takes_flat_channels()`` (see :mod:`mmref.protocols`)."""
+    declared = getattr(model, "takes_flat_channels", None)
+    return callable(declared) and declared() is True
 
 
 def write_embeddings(

@@ -31,7 +31,6 @@ import numpy.typing as npt
 
 from ._hashing import le_words, murmurhash3_32
 from ._tokenize import (
-    NormalForm,
     Spans,
     TermLookup,
     TokenStream,
@@ -41,6 +40,16 @@ from ._tokenize import (
     regex_stream,
     word_stream,
 )
+from ._typing import NormalForm
+
+__all__ = [
+    "CountConfig",
+    "chunk_counts",
+    "chunk_spans",
+    "l2_normalize",
+    "learn_vocabulary",
+    "token_stream",
+]
 
 # A chunk holds about this many characters (whole documents) and at most this many
 # documents. Small chunks keep the temporaries in cache and spare page faults (2**17 was
@@ -51,8 +60,8 @@ _CHUNK_DOCS = 1 << 16
 _NON_WORD = re.compile(r"\W")
 
 
-class _CountConfig(Protocol):
-    """The validated encoder parameters that counting reads (``mmref.text._Config``)."""
+class CountConfig(Protocol):
+    """The validated encoder parameters that counting reads (``mmref.text``'s ``_Params``)."""
 
     @property
     def ngram_range(self) -> tuple[int, int]: ...
@@ -74,8 +83,8 @@ class _CountConfig(Protocol):
     def max_features(self) -> int | None: ...
 
 
-def _counts(
-    docs: list[str], span: tuple[int, int], cfg: _CountConfig, lookup: TermLookup | None, width: int
+def chunk_counts(
+    docs: list[str], span: tuple[int, int], cfg: CountConfig, lookup: TermLookup | None, width: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """Signed counts of one chunk as (row, column, value), sorted by row then column."""
     chunk = docs[span[0] : span[1]]
@@ -83,13 +92,13 @@ def _counts(
     code_max = (width << signed) - 1
     if len(chunk) == 1 and len(chunk[0]) > 2 * _CHUNK_CHARS and cfg.regex is None:
         return _counts_long(chunk[0], span[0], cfg, lookup, width)
-    stream = _stream(chunk, span[0], cfg)
+    stream = token_stream(chunk, span[0], cfg)
     parts = _codes(ngram_spans(stream, cfg.ngram_range), cfg, lookup, width)
     return _sum_duplicates(parts, signed, code_max, len(chunk))
 
 
 def _codes(
-    spans: list[Spans], cfg: _CountConfig, lookup: TermLookup | None, width: int
+    spans: list[Spans], cfg: CountConfig, lookup: TermLookup | None, width: int
 ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.integer[Any]]]]:
     """(rows, codes) of each part of n-gram spans; codes as ``_sum_duplicates`` takes them."""
     signed = lookup is None and cfg.alternate_sign
@@ -117,7 +126,7 @@ def _codes(
 
 
 def _counts_long(
-    text: str, index: int, cfg: _CountConfig, lookup: TermLookup | None, width: int
+    text: str, index: int, cfg: CountConfig, lookup: TermLookup | None, width: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """Counts of one long text, tokenized in pieces so that memory stays bounded.
 
@@ -169,7 +178,7 @@ def _counts_long(
     return np.zeros(cols.size, dtype=np.int64), cols.astype(np.int64), summed
 
 
-def _stream(docs: list[str], offset: int, cfg: _CountConfig) -> TokenStream:
+def token_stream(docs: list[str], offset: int, cfg: CountConfig) -> TokenStream:
     """Tokenize a chunk; a lone surrogate becomes a ValueError naming its text."""
     try:
         if cfg.regex is not None:
@@ -201,7 +210,7 @@ def _surrogate_error(docs: list[str], offset: int) -> ValueError:
     raise AssertionError("no text with a lone surrogate")  # pragma: no cover
 
 
-def _chunks(docs: list[str]) -> list[tuple[int, int]]:
+def chunk_spans(docs: list[str]) -> list[tuple[int, int]]:
     """Split the batch into runs of whole texts of about ``_CHUNK_CHARS`` characters.
 
     A text longer than ``2 * _CHUNK_CHARS`` is a chunk by itself (then cut
@@ -313,7 +322,7 @@ def _sum_duplicates(
     return flat_rows[group_starts], cols, values.astype(np.float64)
 
 
-def _l2_normalize(rows: npt.NDArray[np.int64], values: npt.NDArray[np.float64], n: int) -> None:
+def l2_normalize(rows: npt.NDArray[np.int64], values: npt.NDArray[np.float64], n: int) -> None:
     """Divide each row's values by its L2 norm, in place; all-zero rows stay zero.
 
     ``rows`` is sorted and each row's entries are in column order. The sums of
@@ -326,13 +335,11 @@ def _l2_normalize(rows: npt.NDArray[np.int64], values: npt.NDArray[np.float64], 
     values /= norms[rows]
 
 
-def _learn_vocabulary(
-    docs: list[str], cfg: _CountConfig
-) -> tuple[list[str], npt.NDArray[np.int64]]:
+def learn_vocabulary(docs: list[str], cfg: CountConfig) -> tuple[list[str], npt.NDArray[np.int64]]:
     """Distinct terms of ``docs`` after min_df / max_features; return (sorted terms, df)."""
     stats: dict[str, list[int]] = {}
-    for start, stop in _chunks(docs):
-        stream = _stream(docs[start:stop], start, cfg)
+    for start, stop in chunk_spans(docs):
+        stream = token_stream(docs[start:stop], start, cfg)
         parts = ngram_spans(stream, cfg.ngram_range)
         data = parts[0][0] if parts else stream.data
         starts, lengths, rows = (

@@ -37,17 +37,17 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 from ._hashing import le_words, murmurhash3_32
+from ._typing import NormalForm
 
 __all__ = [
     "CJK_RANGES",
     "SKLEARN_TOKEN_PATTERN",
-    "NormalForm",
     "Spans",
     "TermLookup",
     "TokenStream",
@@ -58,8 +58,6 @@ __all__ = [
     "regex_stream",
     "word_stream",
 ]
-
-NormalForm: TypeAlias = Literal["NFC", "NFD", "NFKC", "NFKD"]
 
 #: scikit-learn's default ``token_pattern``: maximal runs of two or more word characters.
 SKLEARN_TOKEN_PATTERN = r"(?u)\b\w\w+\b"

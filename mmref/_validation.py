@@ -23,7 +23,9 @@ import numpy.typing as npt
 from .exceptions import NotFittedError
 
 __all__ = [
+    "as_array",
     "as_embeddings",
+    "as_real_matrix",
     "check_bool_param",
     "check_fitted",
     "check_float_param",
@@ -31,6 +33,7 @@ __all__ = [
     "check_no_nan_rows",
     "check_option",
     "check_real_array",
+    "check_real_array_param",
     "describe",
     "model_output",
     "param_error",
@@ -207,6 +210,77 @@ def check_no_nan_rows(array: npt.NDArray[Any], *, what: str) -> None:
     )
 
 
+def as_array(value: object, *, what: str, item: str = "image") -> npt.NDArray[Any]:
+    """``np.asarray(value)``; a failed conversion is a ``TypeError`` naming ``what``.
+
+    A list or tuple of ``item`` arrays of different shapes is a ``ValueError`` naming
+    the first two shapes (NumPy's own message for a ragged list says neither).
+    """
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        if isinstance(value, list | tuple):
+            shapes = []
+            for element in value:
+                try:
+                    shapes.append(shape_str(np.shape(element)))
+                except (ValueError, TypeError):
+                    shapes.append("ragged")
+            distinct = list(dict.fromkeys(shapes))
+            if len(distinct) > 1:
+                first = shapes.index(distinct[1])
+                raise ValueError(
+                    f"{what} is a ragged list of {item}s: {item} 0 has shape {distinct[0]} but "
+                    f"{item} {first} has shape {distinct[1]}; expected {item}s of equal shape."
+                ) from None
+        raise TypeError(
+            f"{what} ({describe(value)}) cannot be converted to an array of pixel values: {exc}"
+        ) from None
+
+
+def as_real_matrix(value: Any, *, name: str, owner: str | None = None) -> npt.NDArray[Any]:
+    """``value`` as a 2-D array of real numbers (no copy if it already is one).
+
+    The one conversion of a 2-D argument. ``TypeError`` if NumPy cannot convert it
+    or its dtype is not bool, integer or float; ``ValueError`` if it is not 2-D. With
+    ``owner`` (an estimator's ``X``) the message says ``for <owner>`` and a 1-D
+    array gets the hint ``Use X.reshape(1, -1)``; without it (an embedding array,
+    SPEC.md section 9.1) the message states the dtype or shape found.
+    """
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        got = (
+            f"an object of type {type(value).__name__} that NumPy cannot convert"
+            if owner is None
+            else f"{describe(value)} of type {type(value).__name__}, which NumPy cannot convert"
+        )
+        where = "" if owner is None else f" for {owner}"
+        raise TypeError(
+            f"{name} must be a 2-D array of real numbers (n_samples, n_features){where}; "
+            f"got {got} ({exc})."
+        ) from None
+    if owner is None:
+        check_real_array(array, what=name)
+    elif array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must be a 2-D array of real numbers (bool, integer or float) for {owner}; "
+            f"got {describe(value)} with dtype {array.dtype}."
+        )
+    if array.ndim != 2:
+        if owner is None:
+            raise ValueError(
+                f"{name} has shape {shape_str(array.shape)}; expected a 2-D array "
+                f"(n_samples, n_features)."
+            )
+        hint = f" Use {name}.reshape(1, -1) for a single sample." if array.ndim == 1 else ""
+        raise ValueError(
+            f"{name} must be a 2-D array (n_samples, n_features) for {owner}; got an array of "
+            f"shape {shape_str(array.shape)}.{hint}"
+        )
+    return array
+
+
 def as_embeddings(value: Any, *, name: str) -> npt.NDArray[np.float64]:
     """``value`` as a C-contiguous 2-D finite float64 array, or an error naming ``name``.
 
@@ -214,19 +288,7 @@ def as_embeddings(value: Any, *, name: str) -> npt.NDArray[np.float64]:
     is not 2-D, has no columns, or has rows with NaN or infinity (the first ten
     such rows are listed).
     """
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{name} must be a 2-D array of real numbers (n_samples, n_features); got "
-            f"an object of type {type(value).__name__} that NumPy cannot convert ({exc})."
-        ) from None
-    check_real_array(array, what=name)
-    if array.ndim != 2:
-        raise ValueError(
-            f"{name} has shape {shape_str(array.shape)}; expected a 2-D array "
-            f"(n_samples, n_features)."
-        )
+    array = as_real_matrix(value, name=name)
     if array.shape[1] == 0:
         raise ValueError(
             f"{name} has shape {shape_str(array.shape)}; expected at least one feature column."
@@ -246,6 +308,20 @@ def as_embeddings(value: Any, *, name: str) -> npt.NDArray[np.float64]:
                 f"expected finite values."
             )
     return result
+
+
+def check_real_array_param(value: object, *, name: str, owner: str) -> npt.NDArray[np.float64]:
+    """A parameter that is a real number or an array of them, as float64 (``TypeError`` else)."""
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):
+        array = np.asarray(None)
+    if array.dtype.kind not in "biuf" or array.size == 0:
+        raise TypeError(
+            f"The '{name}' parameter of {owner} must be a real number or an array of real "
+            f"numbers. Got {describe(value)} instead."
+        )
+    return array.astype(np.float64)
 
 
 def _interval(kind: str, low: float | None, high: float | None, left: str, right: str) -> str:

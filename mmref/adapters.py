@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._base import ParamsMixin
+from ._typing import EmbeddingModel
 from ._validation import check_fitted, describe, model_output
 
 __all__ = [
@@ -83,7 +84,7 @@ def as_classification_model(estimator: Any) -> ClassificationModelAdapter:
 
 
 def as_embedding_model(
-    model: Any,
+    model: EmbeddingModel,
     *,
     preprocess_image: Callable[[Any], Any] | None = None,
     preprocess_text: Callable[[Any], Any] | None = None,
@@ -229,7 +230,7 @@ class EmbeddingModelAdapter(ParamsMixin):
 
     def __init__(
         self,
-        model: Any,
+        model: EmbeddingModel,
         *,
         preprocess_image: Callable[[Any], Any] | None = None,
         preprocess_text: Callable[[Any], Any] | None = None,

@@ -49,6 +49,7 @@ cosine similarity of an image and a text is a dot product.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,7 @@ import numpy.typing as npt
 
 from ._base import ParamsMixin
 from ._numeric import normalize_rows
-from ._typing import FloatArray
+from ._typing import EmbeddingModel, FloatArray
 from ._validation import (
     as_embeddings,
     check_fitted,
@@ -174,10 +175,8 @@ class CCAAlignment(ParamsMixin):
         import scipy.linalg
 
         owner = type(self).__name__
-        n_components = check_int_param(
-            self.n_components, name="n_components", owner=owner, min_value=1
-        )
-        reg = check_float_param(self.reg, name="reg", owner=owner, low=0.0)
+        params = self._params()
+        n_components, reg = params.n_components, params.reg
         x = as_embeddings(image_embeddings, name="image_embeddings")
         y = as_embeddings(text_embeddings, name="text_embeddings")
         n, p = x.shape
@@ -290,8 +289,26 @@ class CCAAlignment(ParamsMixin):
             owner=type(self).__name__,
         )
 
+    def _params(self) -> _CCAParams:
+        """The constructor parameters, validated (checked at each fit)."""
+        owner = type(self).__name__
+        return _CCAParams(
+            n_components=check_int_param(
+                self.n_components, name="n_components", owner=owner, min_value=1
+            ),
+            reg=check_float_param(self.reg, name="reg", owner=owner, low=0.0),
+        )
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n_components={self.n_components!r}, reg={self.reg!r})"
+
+
+@dataclass(frozen=True)
+class _CCAParams:
+    """The validated parameters of :class:`CCAAlignment`, as ``_params()`` returns them."""
+
+    n_components: int
+    reg: float
 
 
 class AlignedEncoder(ParamsMixin):
@@ -333,7 +350,7 @@ class AlignedEncoder(ParamsMixin):
            [ 1.,  1.]])
     """
 
-    def __init__(self, encoder: Any, alignment: Any) -> None:
+    def __init__(self, encoder: EmbeddingModel, alignment: CCAAlignment) -> None:
         self.encoder = encoder
         self.alignment = alignment
 
@@ -379,6 +396,17 @@ class AlignedEncoder(ParamsMixin):
         embedding = model_output(self.encoder.encode_image(image), method="encode_image")
         result: FloatArray = self.alignment.transform_image(embedding)
         return result
+
+    def takes_flat_channels(self) -> bool:
+        """Whether ``encoder`` declares ``takes_flat_channels()`` (see :mod:`mmref.protocols`).
+
+        Returns
+        -------
+        flat : bool
+            The encoder's ``takes_flat_channels()``; False if it has no such method.
+        """
+        declared = getattr(self.encoder, "takes_flat_channels", None)
+        return callable(declared) and declared() is True
 
     def encode_text(self, text: Any) -> FloatArray:
         """Embed texts in the shared space.

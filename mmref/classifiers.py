@@ -51,18 +51,19 @@ float64 ``X``; any other dtype is converted to float64 in row blocks of about
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ._classifier_base import (
-    Float64Array,
-    _Classifier,
-    _LinearClassifier,
-    _overflow_error,
+    BaseClassifier,
+    LinearClassifier,
     matmul_into,
+    overflow_error,
 )
+from ._typing import CentroidMetric, Float64Array
 from ._validation import check_bool_param, check_float_param, check_int_param, check_option
 from .exceptions import ConvergenceWarning
 
@@ -76,7 +77,7 @@ __all__ = [
 _GRAM_BLOCK_ELEMENTS = 1 << 21
 
 
-class NearestCentroidClassifier(_Classifier):
+class NearestCentroidClassifier(BaseClassifier):
     """Score each class by the similarity of a sample to the class centroid.
 
     Parameters
@@ -117,15 +118,18 @@ class NearestCentroidClassifier(_Classifier):
 
     centroids_: Float64Array
 
-    def __init__(self, metric: str = "cosine") -> None:
+    def __init__(self, metric: CentroidMetric = "cosine") -> None:
         self.metric = metric
 
-    def _check_params(self) -> None:
-        check_option(
+    def _params(self) -> _CentroidParams:
+        metric = check_option(
             self.metric, name="metric", owner=type(self).__name__, options=("cosine", "euclidean")
         )
+        return _CentroidParams(metric)
 
-    def _fit(self, X: npt.NDArray[Any], y_idx: npt.NDArray[np.intp], k: int) -> None:
+    def _fit(
+        self, X: npt.NDArray[Any], y_idx: npt.NDArray[np.intp], k: int, params: _CentroidParams
+    ) -> None:
         n, d = X.shape
         sums = np.zeros((k, d), dtype=np.float64)
         rows = max(1, _GRAM_BLOCK_ELEMENTS // d)
@@ -141,7 +145,7 @@ class NearestCentroidClassifier(_Classifier):
         centroids = sums / counts[:, None]
         sq_norms = np.einsum("ij,ij->i", centroids, centroids)
         if not np.isfinite(sq_norms).all():
-            raise _overflow_error(type(self).__name__)
+            raise overflow_error(type(self).__name__)
         self.centroids_ = centroids
         self._derive()
 
@@ -173,7 +177,7 @@ class NearestCentroidClassifier(_Classifier):
         return bool(np.isfinite(sq_norms).all())
 
 
-class RidgeClassifier(_LinearClassifier):
+class RidgeClassifier(LinearClassifier):
     """Least-squares classifier with L2 penalty on +-1 targets (scikit-learn's RidgeClassifier).
 
     Parameters
@@ -226,12 +230,16 @@ class RidgeClassifier(_LinearClassifier):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
 
-    def _check_params(self) -> None:
+    def _params(self) -> _RidgeParams:
         owner = type(self).__name__
-        check_float_param(self.alpha, name="alpha", owner=owner, low=0.0)
-        check_bool_param(self.fit_intercept, name="fit_intercept", owner=owner)
+        return _RidgeParams(
+            alpha=check_float_param(self.alpha, name="alpha", owner=owner, low=0.0),
+            fit_intercept=check_bool_param(self.fit_intercept, name="fit_intercept", owner=owner),
+        )
 
-    def _fit(self, X: npt.NDArray[Any], y_idx: npt.NDArray[np.intp], k: int) -> None:
+    def _fit(
+        self, X: npt.NDArray[Any], y_idx: npt.NDArray[np.intp], k: int, params: _RidgeParams
+    ) -> None:
         n, d = X.shape
         n_targets = 1 if k == 2 else k
         Y = np.full((n, n_targets), -1.0)
@@ -239,21 +247,21 @@ class RidgeClassifier(_LinearClassifier):
             Y[y_idx == 1, 0] = 1.0
         else:
             Y[np.arange(n), y_idx] = 1.0
-        if self.fit_intercept:
+        if params.fit_intercept:
             x_mean = np.mean(X, axis=0, dtype=np.float64)
             y_mean = Y.mean(axis=0)
             Y -= y_mean
         else:
             x_mean = np.zeros(d)
             y_mean = np.zeros(n_targets)
-        alpha = float(self.alpha)
+        alpha = float(params.alpha)
         if d <= n:
             gram = np.zeros((d, d))
             xty = np.zeros((d, n_targets))
             rows = max(1, _GRAM_BLOCK_ELEMENTS // d)
             for start in range(0, n, rows):
                 block = np.asarray(X[start : start + rows], dtype=np.float64)
-                if self.fit_intercept:
+                if params.fit_intercept:
                     block = block - x_mean
                 # block.T @ block shares one buffer, so NumPy calls BLAS syrk (half the flops).
                 gram += block.T @ block
@@ -278,7 +286,7 @@ class RidgeClassifier(_LinearClassifier):
         return True
 
 
-class SoftmaxClassifier(_LinearClassifier):
+class SoftmaxClassifier(LinearClassifier):
     """Multinomial logistic regression (scikit-learn's LogisticRegression objective).
 
     Parameters
@@ -348,34 +356,38 @@ class SoftmaxClassifier(_LinearClassifier):
         self.tol = tol
         self.fit_intercept = fit_intercept
 
-    def _check_params(self) -> None:
+    def _params(self) -> _SoftmaxParams:
         owner = type(self).__name__
-        check_float_param(self.C, name="C", owner=owner, low=0.0, closed="neither")
-        check_int_param(self.max_iter, name="max_iter", owner=owner, min_value=1)
-        check_float_param(self.tol, name="tol", owner=owner, low=0.0)
-        check_bool_param(self.fit_intercept, name="fit_intercept", owner=owner)
+        return _SoftmaxParams(
+            C=check_float_param(self.C, name="C", owner=owner, low=0.0, closed="neither"),
+            max_iter=check_int_param(self.max_iter, name="max_iter", owner=owner, min_value=1),
+            tol=check_float_param(self.tol, name="tol", owner=owner, low=0.0),
+            fit_intercept=check_bool_param(self.fit_intercept, name="fit_intercept", owner=owner),
+        )
 
-    def _fit(self, X: npt.NDArray[Any], y_idx: npt.NDArray[np.intp], k: int) -> None:
+    def _fit(
+        self, X: npt.NDArray[Any], y_idx: npt.NDArray[np.intp], k: int, params: _SoftmaxParams
+    ) -> None:
         from scipy.optimize import minimize
 
         X64 = np.asarray(X, dtype=np.float64)
         n, d = X64.shape
         # With two classes, class 0's logit is pinned at 0: binary logistic regression.
         m = 1 if k == 2 else k
-        n_rows = d + 1 if self.fit_intercept else d
+        n_rows = d + 1 if params.fit_intercept else d
         rows = np.arange(n)
-        l2 = 1.0 / (float(self.C) * n)
+        l2 = 1.0 / (float(params.C) * n)
         logits = np.zeros((n, k))
         free = logits[:, k - m :]
         raw = np.empty((n, m))
         grad = np.empty((n_rows, m))
 
         def loss_grad(theta: Float64Array) -> tuple[float, Float64Array]:
-            params = theta.reshape(n_rows, m)
-            weights = params[:d]
+            unknowns = theta.reshape(n_rows, m)
+            weights = unknowns[:d]
             np.matmul(X64, weights, out=raw)
-            if self.fit_intercept:
-                np.add(raw, params[d], out=raw)
+            if params.fit_intercept:
+                np.add(raw, unknowns[d], out=raw)
             free[...] = raw
             # Stable log-sum-exp: shift each row by its maximum before exp.
             logits_max = logits.max(axis=1)
@@ -393,7 +405,7 @@ class SoftmaxClassifier(_LinearClassifier):
             g_free = shifted[:, k - m :]
             np.matmul(X64.T, g_free, out=grad[:d])
             grad[:d] += l2 * weights
-            if self.fit_intercept:
+            if params.fit_intercept:
                 grad[d] = g_free.sum(axis=0)
             return loss, grad.ravel().copy()
 
@@ -403,13 +415,13 @@ class SoftmaxClassifier(_LinearClassifier):
             method="L-BFGS-B",
             jac=True,
             options={
-                "maxiter": int(self.max_iter),
+                "maxiter": int(params.max_iter),
                 "maxls": 50,
-                "gtol": float(self.tol),
+                "gtol": float(params.tol),
                 "ftol": 64 * np.finfo(np.float64).eps,
             },
         )
-        self.n_iter_ = min(int(result.nit), int(self.max_iter))
+        self.n_iter_ = min(int(result.nit), int(params.max_iter))
         if result.status != 0:
             warnings.warn(
                 f"SoftmaxClassifier: L-BFGS stopped after {self.n_iter_} iteration(s) without "
@@ -418,9 +430,9 @@ class SoftmaxClassifier(_LinearClassifier):
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        params = np.asarray(result.x, dtype=np.float64).reshape(n_rows, m)
-        coef = params[:d]
-        intercept = params[d].copy() if self.fit_intercept else np.zeros(m)
+        solution = np.asarray(result.x, dtype=np.float64).reshape(n_rows, m)
+        coef = solution[:d]
+        intercept = solution[d].copy() if params.fit_intercept else np.zeros(m)
         self._set_weights(coef, intercept)
 
     def _scores(self, X: Float64Array, out: Float64Array) -> bool:
@@ -439,6 +451,28 @@ class SoftmaxClassifier(_LinearClassifier):
         scores /= scores.sum(axis=1)[:, None]
 
 
+# The validated parameters of each classifier, as ``_params()`` returns them at fit.
+
+
+@dataclass(frozen=True)
+class _CentroidParams:
+    metric: CentroidMetric
+
+
+@dataclass(frozen=True)
+class _RidgeParams:
+    alpha: float
+    fit_intercept: bool
+
+
+@dataclass(frozen=True)
+class _SoftmaxParams:
+    C: float
+    max_iter: int
+    tol: float
+    fit_intercept: bool
+
+
 def _safe_inverse(norms: Float64Array) -> Float64Array:
     """``1 / norms`` with 0 where a norm is 0 (a zero vector has similarity 0 with all)."""
     inverse = np.zeros_like(norms)
@@ -455,7 +489,7 @@ def _solve_pos(a: Float64Array, b: Float64Array, alpha: float, *, owner: str) ->
     from scipy.linalg import LinAlgError, cho_factor, cho_solve, lstsq
 
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        raise _overflow_error(owner)
+        raise overflow_error(owner)
     a.flat[:: a.shape[0] + 1] += alpha
     try:
         factor = cho_factor(a, lower=False, overwrite_a=False, check_finite=False)

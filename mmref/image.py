@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -47,13 +48,15 @@ from . import _gaussian
 from . import _projection as _proj
 from ._base import ParamsMixin, TransformerMixin
 from ._numeric import normalize_rows
+from ._typing import Density, FloatDTypeLike, ProjectionMethod
 from ._validation import (
+    as_array,
     check_bool_param,
     check_fitted,
     check_float_param,
     check_int_param,
     check_option,
-    describe,
+    check_real_array_param,
     param_error,
     shape_str,
 )
@@ -107,8 +110,8 @@ def johnson_lindenstrauss_min_dim(n_samples: Any, eps: Any = 0.1) -> Any:
     array([ 7894,  9868, 11841])
     """
     where = "johnson_lindenstrauss_min_dim"
-    eps_arr = _real_array(eps, "eps", where)
-    n_arr = _real_array(n_samples, "n_samples", where)
+    eps_arr = check_real_array_param(eps, name="eps", owner=where)
+    n_arr = check_real_array_param(n_samples, name="n_samples", owner=where)
     if np.any(np.isnan(eps_arr)) or np.any(eps_arr <= 0.0) or np.any(eps_arr >= 1.0):
         raise param_error(where, "eps", "a float in (0, 1), or an array of them", eps)
     if np.any(np.isnan(n_arr)) or np.any(n_arr <= 0) or (n_arr.ndim == 0 and n_arr < 1):
@@ -220,12 +223,12 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
         self,
         n_components: int = 256,
         *,
-        method: str = "sparse",
-        density: float | str = "auto",
+        method: ProjectionMethod = "sparse",
+        density: Density = "auto",
         seed: int = 0,
         image_shape: tuple[int, ...] | None = None,
         normalize: bool = True,
-        dtype: Any = np.float64,
+        dtype: FloatDTypeLike = np.float64,
         batch_size: int = 1024,
         max_matrix_bytes: int = 64 * 2**20,
     ) -> None:
@@ -329,6 +332,30 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
         X2 = _as_rows(image, params.image_shape, single=True, check_width=self._fitted_width())
         return self._project(params, X2)
 
+    def takes_flat_channels(self) -> bool:
+        """Whether a batch ``(n, H, W, C)`` should be passed as ``(n, H, W*C)``.
+
+        The declared image capability that ``mmref embed`` and :mod:`mmref.dask`
+        read (see :mod:`mmref.protocols`): with ``image_shape=None`` a 4-D array
+        is not a batch of images, but ``(n, H, W*C)`` is, with the same pixels in
+        the same (C) order, so it projects exactly what ``image_shape=(H, W, C)``
+        would.
+
+        Returns
+        -------
+        flat : bool
+            True when ``image_shape`` is None.
+
+        Examples
+        --------
+        >>> from mmref import RandomProjectionImageEncoder
+        >>> RandomProjectionImageEncoder().takes_flat_channels()
+        True
+        >>> RandomProjectionImageEncoder(image_shape=(8, 8, 3)).takes_flat_channels()
+        False
+        """
+        return self.image_shape is None
+
     def get_projection_matrix(self, n_features: int | None = None) -> Any:
         """The matrix ``M`` such that ``transform(X) = X @ M.T`` when ``normalize=False``.
 
@@ -390,8 +417,9 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
         k = check_int_param(self.n_components, name="n_components", owner=_OWNER, min_value=1)
         method = check_option(self.method, name="method", owner=_OWNER, options=_METHODS)
         density: float | None = None
-        if not (isinstance(self.density, str) and self.density == "auto"):
-            if isinstance(self.density, str):
+        raw_density: object = self.density  # stored unchanged: any object may arrive here
+        if not (isinstance(raw_density, str) and raw_density == "auto"):
+            if isinstance(raw_density, str):
                 raise param_error(_OWNER, "density", '"auto" or a float in (0, 1]', self.density)
             density = check_float_param(
                 self.density, name="density", owner=_OWNER, low=0, high=1, closed="right"
@@ -403,6 +431,7 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
         )
         shape = _check_image_shape(self.image_shape)
         normalize = check_bool_param(self.normalize, name="normalize", owner=_OWNER)
+        dtype: np.dtype[Any]
         try:
             # np.dtype(None) is float64; None is rejected rather than guessed.
             dtype = np.dtype(object if self.dtype is None else self.dtype)
@@ -485,9 +514,12 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
         return Y
 
 
-class _Params(NamedTuple):
+@dataclass(frozen=True)
+class _Params:
+    """The validated constructor parameters of an encoder (``_params()`` builds them)."""
+
     n_components: int
-    method: str
+    method: ProjectionMethod
     density: float | None  # None means "auto"
     seed: int
     image_shape: tuple[int, ...] | None
@@ -530,7 +562,7 @@ def _as_rows(
             f"{where} is a scipy.sparse {type(images).__name__}; sparse input is not supported. "
             f"Pass a dense array of pixel values ({where}.toarray())."
         )
-    array = _asarray(images, where)
+    array = as_array(images, what=where)
     kind = array.dtype.kind
     if kind not in "biuf" or (kind == "f" and array.dtype.itemsize > 8):
         raise TypeError(
@@ -581,39 +613,3 @@ def _as_rows(
             f"features, but {_OWNER} is expecting {check_width} features as input)."
         )
     return array.reshape(n, d)
-
-
-def _asarray(images: Any, where: str) -> npt.NDArray[Any]:
-    try:
-        return np.asarray(images)
-    except (ValueError, TypeError) as exc:
-        if isinstance(images, list | tuple):
-            shapes = []
-            for item in images:
-                try:
-                    shapes.append(shape_str(np.shape(item)))
-                except (ValueError, TypeError):
-                    shapes.append("ragged")
-            distinct = list(dict.fromkeys(shapes))
-            if len(distinct) > 1:
-                first = shapes.index(distinct[1])
-                raise ValueError(
-                    f"{where} is a ragged list of images: image 0 has shape {distinct[0]} but "
-                    f"image {first} has shape {distinct[1]}; expected images of equal shape."
-                ) from None
-        raise TypeError(
-            f"{where} ({describe(images)}) cannot be converted to an array of pixel values: {exc}"
-        ) from None
-
-
-def _real_array(value: Any, name: str, where: str) -> npt.NDArray[Any]:
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError):
-        array = np.asarray(None)
-    if array.dtype.kind not in "biuf" or array.size == 0:
-        raise TypeError(
-            f"The '{name}' parameter of {where} must be a real number or an array of real "
-            f"numbers. Got {describe(value)} instead."
-        )
-    return array.astype(np.float64)

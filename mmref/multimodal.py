@@ -22,6 +22,7 @@ from typing import Any
 import numpy.typing as npt
 
 from ._base import ParamsMixin
+from ._typing import ImageEncoder, TextEncoder
 from .reference import joint_embedding
 
 __all__ = ["MultimodalEncoder"]
@@ -76,7 +77,9 @@ class MultimodalEncoder(ParamsMixin):
     # The defaults used before fit have no state: a pure function of nothing.
     _mmref_regenerable_ = ("_default_image_encoder", "_default_text_encoder")
 
-    def __init__(self, image_encoder: Any = None, text_encoder: Any = None) -> None:
+    def __init__(
+        self, image_encoder: ImageEncoder | None = None, text_encoder: TextEncoder | None = None
+    ) -> None:
         self.image_encoder = image_encoder
         self.text_encoder = text_encoder
 
@@ -99,10 +102,10 @@ class MultimodalEncoder(ParamsMixin):
 
         # A default encoder is new at each fit, as scikit-learn clones its sub-estimators:
         # refitting on other data never changes an encoder fitted before.
-        image_encoder = self.image_encoder
+        image_encoder: Any = self.image_encoder
         if image_encoder is None:
             image_encoder = RandomProjectionImageEncoder()
-        text_encoder = self.text_encoder
+        text_encoder: Any = self.text_encoder
         if text_encoder is None:
             text_encoder = BagOfWordsTextEncoder()
         if image is not None and hasattr(image_encoder, "fit"):
@@ -127,6 +130,20 @@ class MultimodalEncoder(ParamsMixin):
         embedding : ndarray of shape (n_samples, d_image)
         """
         return self._image_encoder().encode_image(image)
+
+    def takes_flat_channels(self) -> bool:
+        """Whether the image encoder in use declares ``takes_flat_channels()``.
+
+        The image capability of :mod:`mmref.protocols`, delegated to the image
+        encoder picked as :meth:`encode_image` picks it.
+
+        Returns
+        -------
+        flat : bool
+            The encoder's ``takes_flat_channels()``; False if it has no such method.
+        """
+        declared = getattr(self._image_encoder(), "takes_flat_channels", None)
+        return callable(declared) and declared() is True
 
     def encode_text(self, text: Any) -> Any:
         """Embed texts with the text encoder.

@@ -18,6 +18,18 @@ Shape contract
 
 Array-likes (NumPy arrays, nested lists, objects with ``__array__`` such as
 CPU tensors) are converted with ``np.asarray``.
+
+Optional capability
+-------------------
+``takes_flat_channels()``
+    returns True if the model wants a batch of channel images ``(n, H, W, C)``
+    as ``(n, H, W*C)``: the same pixels in the same (C) order, with the channels
+    of a row side by side. ``mmref embed`` and :func:`mmref.dask.embed_files` reshape such a
+    batch before calling ``encode_image`` only for a model that declares this;
+    every other model (no such method, or False) gets the batch unchanged.
+    :class:`mmref.RandomProjectionImageEncoder` declares it when its
+    ``image_shape`` is None; :class:`mmref.MultimodalEncoder` and
+    :class:`mmref.AlignedEncoder` pass on their image encoder's answer.
 """
 
 from __future__ import annotations

@@ -25,12 +25,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._typing import ClassificationModel, EmbeddingModel
 from ._validation import check_no_nan_rows, check_real_array, model_output, shape_str
 
 __all__ = ["joint_embedding", "multimodal_classification"]
 
 
-def joint_embedding(image: Any, text: Any, model: Any) -> npt.NDArray[Any]:
+def joint_embedding(image: Any, text: Any, model: EmbeddingModel) -> npt.NDArray[Any]:
     """Embed paired images and texts and concatenate the embeddings side by side.
 
     Calls ``model.encode_image(image)`` then ``model.encode_text(text)`` (in
@@ -99,7 +100,7 @@ def joint_embedding(image: Any, text: Any, model: Any) -> npt.NDArray[Any]:
 
 
 def multimodal_classification(
-    joint_embedding: Any, labels: Any, model: Any
+    joint_embedding: Any, labels: Any, model: ClassificationModel
 ) -> npt.NDArray[np.intp]:
     """Predict a class index for each row of a joint embedding.
 
@@ -174,7 +175,7 @@ def multimodal_classification(
     return indices
 
 
-def _method(model: Any, name: str, protocol: str) -> Any:
+def _method(model: object, name: str, protocol: str) -> Any:
     method = getattr(model, name, None)
     if not callable(method):
         raise TypeError(

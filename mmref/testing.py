@@ -25,6 +25,11 @@ return fixed outputs and record how they were called: the conformance kit
 and ``multimodal_classification`` under test, and so can your own tests. They
 need neither Hypothesis nor pytest (:mod:`mmref.strategies` draws them at random).
 
+:func:`normal`, :func:`uniform` and :func:`integers` make deterministic test
+data from mmref's integer hashing (:func:`mix64`, :func:`derive_key` and
+``GOLDEN`` of SPEC.md section 3): the same arrays on every machine and NumPy
+version, which mmref's own tests and benchmarks use too.
+
 This module imports pytest only when a helper is called, and never imports
 Hypothesis.
 """
@@ -34,14 +39,22 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+# Deterministic data from mmref's integer hashing (SPEC.md section 3): see mmref._testdata.
+from ._testdata import GOLDEN, derive_key, integers, mix64, normal, uniform
 from .conformance import check_property, properties_of
 from .conformance._stubs import StubClassificationModel, StubEmbeddingModel
 
 __all__ = [
+    "GOLDEN",
     "StubClassificationModel",
     "StubEmbeddingModel",
     "conformance_tests",
+    "derive_key",
+    "integers",
+    "mix64",
+    "normal",
     "parametrize_conformance",
+    "uniform",
 ]
 
 

@@ -29,14 +29,16 @@ from __future__ import annotations
 import numbers
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from ._base import ParamsMixin, TransformerMixin
-from ._text_counts import _chunks, _counts, _l2_normalize, _learn_vocabulary, _stream
+from ._text_counts import chunk_counts, chunk_spans, l2_normalize, learn_vocabulary, token_stream
 from ._tokenize import SKLEARN_TOKEN_PATTERN, TermLookup, ngram_spans
+from ._typing import FloatDTypeLike, NormalForm, Weighting
 from ._validation import (
     check_bool_param,
     check_fitted,
@@ -155,13 +157,13 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
         vocabulary: str | Sequence[str] | None = None,
         ngram_range: tuple[int, int] = (1, 1),
         token_pattern: str | None = None,
-        unicode_form: str | None = "NFKC",
+        unicode_form: NormalForm | None = "NFKC",
         lowercase: bool = True,
-        weighting: str = "count",
+        weighting: Weighting = "count",
         alternate_sign: bool = True,
         normalize: bool = True,
         seed: int = 0,
-        dtype: npt.DTypeLike = np.float64,
+        dtype: FloatDTypeLike = np.float64,
         min_df: float = 1,
         max_features: int | None = None,
     ) -> None:
@@ -206,13 +208,13 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
         Learning a vocabulary keeps one Python entry per distinct term (about
         150 bytes each); everything else is chunked like ``transform``.
         """
-        cfg = self._config()
+        cfg = self._params()
         docs = _as_texts(texts, "fit")
         for name in ("vocabulary_", "idf_", "_lookup", "n_features_out_"):
             self.__dict__.pop(name, None)
         lookup = None
         if cfg.vocabulary == "learn":
-            terms, df = _learn_vocabulary(docs, cfg)
+            terms, df = learn_vocabulary(docs, cfg)
             if not terms:
                 raise ValueError(
                     f"{_OWNER}.fit learned an empty vocabulary from {len(docs)} text(s): no "
@@ -227,8 +229,8 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
         if cfg.weighting == "tfidf":
             if cfg.vocabulary != "learn":
                 df = np.zeros(width, dtype=np.int64)
-                for span in _chunks(docs):
-                    _, cols, _ = _counts(docs, span, cfg, lookup, width)
+                for span in chunk_spans(docs):
+                    _, cols, _ = chunk_counts(docs, span, cfg, lookup, width)
                     df += np.bincount(cols, minlength=width)
             n = float(len(docs) + 1)
             self.idf_ = np.log(n / (df.astype(np.float64) + 1.0)) + 1.0
@@ -282,7 +284,7 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
         docs = _as_texts(texts, "transform")
         cfg, lookup, width = self._ready()
         out = np.zeros((len(docs), width), dtype=cfg.dtype)
-        for span in _chunks(docs):
+        for span in chunk_spans(docs):
             rows, cols, values = self._weighted(docs, span, cfg, lookup, width)
             out[rows + span[0], cols] = values
         return out
@@ -309,7 +311,7 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
         docs = _as_texts(texts, "transform_sparse")
         cfg, lookup, width = self._ready()
         parts_r, parts_c, parts_v = [], [], []
-        for span in _chunks(docs):
+        for span in chunk_spans(docs):
             rows, cols, values = self._weighted(docs, span, cfg, lookup, width)
             rows += span[0]
             parts_r.append(rows)
@@ -366,8 +368,8 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
                 f"tokenize expects a str. Got {describe(text)} of type "
                 f"{type(text).__name__} instead."
             )
-        cfg = self._config()
-        stream = _stream([text], 0, cfg)
+        cfg = self._params()
+        stream = token_stream([text], 0, cfg)
         terms: list[str] = []
         for data, starts, lengths, _ in ngram_spans(stream, cfg.ngram_range):
             raw = data.tobytes()
@@ -377,9 +379,9 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
 
     # -- internals ------------------------------------------------------------------------
 
-    def _ready(self) -> tuple[_Config, TermLookup | None, int]:
+    def _ready(self) -> tuple[_Params, TermLookup | None, int]:
         """Validate; check that what the configuration needs is fitted; return the lookup."""
-        cfg = self._config()
+        cfg = self._params()
         lookup = None
         if cfg.vocabulary == "learn":
             check_fitted(self, "vocabulary_")
@@ -405,12 +407,12 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
         self,
         docs: list[str],
         span: tuple[int, int],
-        cfg: _Config,
+        cfg: _Params,
         lookup: TermLookup | None,
         width: int,
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """Weighted, normalized entries of one chunk as (row, column, value)."""
-        rows, cols, values = _counts(docs, span, cfg, lookup, width)
+        rows, cols, values = chunk_counts(docs, span, cfg, lookup, width)
         if cfg.weighting == "binary":
             values = np.sign(values)
         elif cfg.weighting == "log":
@@ -421,67 +423,95 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
         elif cfg.weighting == "tfidf":
             values = values * self.idf_[cols]
         if cfg.normalize:
-            _l2_normalize(rows, values, span[1] - span[0])
+            l2_normalize(rows, values, span[1] - span[0])
         return rows, cols, values
 
-    def _config(self) -> _Config:
-        return _Config(self)
-
-
-class _Config:
-    """The validated constructor parameters of an encoder."""
-
-    def __init__(self, enc: BagOfWordsTextEncoder) -> None:
+    def _params(self) -> _Params:
+        """The constructor parameters, validated (checked at each fit and first use)."""
         own: dict[str, Any] = {"owner": _OWNER}
-        self.n_features = check_int_param(
-            enc.n_features, name="n_features", min_value=1, max_value=2**31 - 1, **own
+        n_features = check_int_param(
+            self.n_features, name="n_features", min_value=1, max_value=2**31 - 1, **own
         )
-        self.vocabulary = _check_vocabulary(enc.vocabulary)
-        self.ngram_range = _check_ngram_range(enc.ngram_range)
-        pattern = enc.token_pattern
+        vocabulary = _check_vocabulary(self.vocabulary)
+        ngram_range = _check_ngram_range(self.ngram_range)
+        pattern = self.token_pattern
         if pattern is not None and not isinstance(pattern, str):
             raise TypeError(
                 f"The 'token_pattern' parameter of {_OWNER} must be a str or None. "
                 f"Got {describe(pattern)} of type {type(pattern).__name__} instead."
             )
-        self.regex: re.Pattern[str] | None = None
+        regex: re.Pattern[str] | None = None
         if pattern is not None and pattern != SKLEARN_TOKEN_PATTERN:
             try:
-                self.regex = re.compile(pattern)
+                regex = re.compile(pattern)
             except re.error as exc:
                 raise param_error(
                     _OWNER, "token_pattern", f"a valid regex ({exc})", pattern
                 ) from None
-            if self.regex.groups > 1:
+            if regex.groups > 1:
                 raise param_error(_OWNER, "token_pattern", "a regex with at most 1 group", pattern)
-        self.sklearn_rule = pattern == SKLEARN_TOKEN_PATTERN
-        self.unicode_form = check_option(
-            enc.unicode_form, name="unicode_form", options=_FORMS, **own
-        )
-        self.lowercase = check_bool_param(enc.lowercase, name="lowercase", **own)
-        self.weighting = check_option(enc.weighting, name="weighting", options=_WEIGHTINGS, **own)
-        self.alternate_sign = check_bool_param(enc.alternate_sign, name="alternate_sign", **own)
-        self.normalize = check_bool_param(enc.normalize, name="normalize", **own)
-        self.seed = check_int_param(enc.seed, name="seed", min_value=0, max_value=2**32 - 1, **own)
+        sklearn_rule = pattern == SKLEARN_TOKEN_PATTERN
+        unicode_form = check_option(self.unicode_form, name="unicode_form", options=_FORMS, **own)
+        lowercase = check_bool_param(self.lowercase, name="lowercase", **own)
+        weighting = check_option(self.weighting, name="weighting", options=_WEIGHTINGS, **own)
+        alternate_sign = check_bool_param(self.alternate_sign, name="alternate_sign", **own)
+        normalize = check_bool_param(self.normalize, name="normalize", **own)
+        seed = check_int_param(self.seed, name="seed", min_value=0, max_value=2**32 - 1, **own)
+        dtype: np.dtype[Any] | None
         try:
-            dtype = np.dtype(enc.dtype)
+            dtype = np.dtype(self.dtype)
         except TypeError:
             dtype = None
-        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise param_error(_OWNER, "dtype", "np.float32 or np.float64", enc.dtype)
-        self.dtype = dtype
-        self.min_df = _check_min_df(enc.min_df)
-        self.max_features = None
-        if enc.max_features is not None:
-            self.max_features = check_int_param(
-                enc.max_features, name="max_features", min_value=1, **own
+        if dtype is None or dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise param_error(_OWNER, "dtype", "np.float32 or np.float64", self.dtype)
+        min_df = _check_min_df(self.min_df)
+        max_features = None
+        if self.max_features is not None:
+            max_features = check_int_param(
+                self.max_features, name="max_features", min_value=1, **own
             )
-        if self.vocabulary != "learn" and (self.min_df != 1 or self.max_features is not None):
+        if vocabulary != "learn" and (min_df != 1 or max_features is not None):
             raise ValueError(
                 f"The 'min_df' and 'max_features' parameters of {_OWNER} only apply with "
-                f"vocabulary='learn'. Got vocabulary={describe(enc.vocabulary)}, "
-                f"min_df={describe(enc.min_df)}, max_features={describe(enc.max_features)}."
+                f"vocabulary='learn'. Got vocabulary={describe(self.vocabulary)}, "
+                f"min_df={describe(self.min_df)}, max_features={describe(self.max_features)}."
             )
+        return _Params(
+            n_features=n_features,
+            vocabulary=vocabulary,
+            ngram_range=ngram_range,
+            regex=regex,
+            sklearn_rule=sklearn_rule,
+            unicode_form=unicode_form,
+            lowercase=lowercase,
+            weighting=weighting,
+            alternate_sign=alternate_sign,
+            normalize=normalize,
+            seed=seed,
+            dtype=dtype,
+            min_df=min_df,
+            max_features=max_features,
+        )
+
+
+@dataclass(frozen=True)
+class _Params:
+    """The validated constructor parameters of an encoder (``_params()`` builds them)."""
+
+    n_features: int
+    vocabulary: str | list[str] | None
+    ngram_range: tuple[int, int]
+    regex: re.Pattern[str] | None
+    sklearn_rule: bool
+    unicode_form: NormalForm | None
+    lowercase: bool
+    weighting: Weighting
+    alternate_sign: bool
+    normalize: bool
+    seed: int
+    dtype: np.dtype[Any]
+    min_df: float
+    max_features: int | None
 
 
 def _check_vocabulary(value: object) -> str | list[str] | None:

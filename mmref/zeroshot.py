@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from ._base import ParamsMixin
 from ._numeric import normalize_rows
-from ._typing import FloatArray
+from ._typing import EmbeddingModel, FloatArray
 from ._validation import describe, model_output, param_error
 
 __all__ = ["ZeroShotClassifier"]
@@ -82,7 +82,7 @@ class ZeroShotClassifier(ParamsMixin):
     array(['red', 'blue'], dtype='<U4')
     """
 
-    def __init__(self, aligned_encoder: Any, class_prompts: Any) -> None:
+    def __init__(self, aligned_encoder: EmbeddingModel, class_prompts: Any) -> None:
         self.aligned_encoder = aligned_encoder
         self.class_prompts = class_prompts
 

@@ -14,36 +14,14 @@ from typing import Any
 import numpy as np
 import pytest
 import scipy.linalg
+from helpers import latent_pairs
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import mmref
-from mmref._hashing import derive_key, mix64
 from mmref.alignment import AlignedEncoder, CCAAlignment
-
-
-def uniform(seed: int, shape: tuple[int, ...]) -> np.ndarray:
-    """Uniform [0, 1) numbers from hashing (seed, flat index): 53 random bits each."""
-    count = int(np.prod(shape))
-    bits = mix64(np.uint64(derive_key(seed)) ^ np.arange(count, dtype=np.uint64))
-    return ((bits >> np.uint64(11)).astype(np.float64) * 2.0**-53).reshape(shape)
-
-
-def normal(seed: int, shape: tuple[int, ...]) -> np.ndarray:
-    """Standard normal numbers by the Box-Muller transform of two hashed uniforms."""
-    radius = np.sqrt(-2.0 * np.log1p(-uniform(2 * seed, shape)))
-    return radius * np.cos(2.0 * np.pi * uniform(2 * seed + 1, shape))
-
-
-def latent_pairs(
-    seed: int, n: int, p: int, q: int, r: int, noise: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Paired data sharing an r-dimensional latent factor, plus independent noise."""
-    z = normal(seed, (n, r))
-    x = z @ normal(seed + 1, (r, p)) + noise * normal(seed + 2, (n, p))
-    y = z @ normal(seed + 3, (r, q)) + noise * normal(seed + 4, (n, q))
-    return x, y
+from mmref.testing import mix64, normal
 
 
 def regularized_covariances(
@@ -96,6 +74,7 @@ def test_maps_satisfy_the_cca_constraints(reg: float) -> None:
 
 
 def test_matches_scikit_learn_cca() -> None:
+    pytest.importorskip("sklearn")
     from sklearn.cross_decomposition import CCA
 
     x, y = latent_pairs(3, n=400, p=5, q=4, r=3, noise=0.6)

@@ -130,6 +130,7 @@ def test_round_trip_through_the_constructor(alpha: Any, name: str) -> None:
 
 
 def test_sklearn_clone_and_tags() -> None:
+    pytest.importorskip("sklearn")
     from sklearn.base import clone
     from sklearn.utils import get_tags
 

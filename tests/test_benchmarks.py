@@ -217,6 +217,7 @@ def test_peak_rss_can_be_reset_and_sees_a_new_allocation() -> None:
     del block
 
 
+@pytest.mark.slow
 def test_quick_run_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "bench.json"
     table = tmp_path / "bench.md"

@@ -8,12 +8,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import HAVE_SKLEARN, requires_sklearn
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from sklearn.linear_model import LogisticRegression
-from sklearn.linear_model import RidgeClassifier as SkRidgeClassifier
-from sklearn.neighbors import NearestCentroid
 
 from mmref import _classifier_base
 from mmref.classifiers import (
@@ -22,6 +20,11 @@ from mmref.classifiers import (
     SoftmaxClassifier,
 )
 from mmref.exceptions import ConvergenceWarning, NotFittedError
+
+if HAVE_SKLEARN:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import RidgeClassifier as SkRidgeClassifier
+    from sklearn.neighbors import NearestCentroid
 
 CLASSIFIERS = (
     NearestCentroidClassifier,
@@ -47,6 +50,7 @@ def _relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
 # --- parity with scikit-learn -------------------------------------------------------
 
 
+@requires_sklearn
 @pytest.mark.parametrize("k", [2, 3, 5])
 @pytest.mark.parametrize("n, d", [(120, 8), (25, 40)], ids=["primal", "dual"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
@@ -69,6 +73,7 @@ def test_ridge_matches_sklearn(k: int, n: int, d: int, fit_intercept: bool) -> N
     np.testing.assert_array_equal(ours.predict_labels(X_test), ref.predict(X_test))
 
 
+@requires_sklearn
 def test_ridge_singular_system_falls_back_to_least_squares() -> None:
     # alpha = 0 and an all-zero column make the Gram matrix exactly singular: the
     # Cholesky factorization fails and the minimum-norm solution is used, as
@@ -84,6 +89,7 @@ def test_ridge_singular_system_falls_back_to_least_squares() -> None:
     assert np.abs(ours.coef_[:, 2]).max() < 1e-10
 
 
+@requires_sklearn
 @pytest.mark.parametrize("k", [2, 4])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_softmax_matches_sklearn_predict_proba(k: int, fit_intercept: bool) -> None:
@@ -99,6 +105,7 @@ def test_softmax_matches_sklearn_predict_proba(k: int, fit_intercept: bool) -> N
     assert ours.intercept_.shape == ref.intercept_.shape
 
 
+@requires_sklearn
 def test_nearest_centroid_euclidean_matches_sklearn() -> None:
     X, y = _blobs(200, 7, 4, seed=3)
     labels = np.array(["w", "x", "y", "z"])[y]

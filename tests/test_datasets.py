@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import spec_derive_key as derive_key
 
 import mmref.datasets as datasets
-from mmref._hashing import derive_key
 from mmref.classifiers import RidgeClassifier
 from mmref.datasets import COLORS, SHAPES, ShapesDataset, make_shapes, split_indices
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import images
 
 from mmref import _gaussian, _projection
 from mmref.image import RandomProjectionImageEncoder
@@ -25,11 +26,6 @@ threadpoolctl = pytest.importorskip("threadpoolctl")
 def _blas_threads() -> list[int]:
     info = threadpoolctl.threadpool_info()
     return [lib["num_threads"] for lib in info if lib["user_api"] == "blas"]
-
-
-def _images(n: int, d: int, seed: int = 0) -> np.ndarray[Any, Any]:
-    """A batch of ``n`` flat images of ``d`` pixels (``image_shape=(d,)`` reads it as such)."""
-    return np.random.default_rng(seed).integers(0, 256, size=(n, d), dtype=np.uint8)
 
 
 @pytest.fixture
@@ -53,7 +49,7 @@ def _encode(X: np.ndarray[Any, Any], **params: Any) -> np.ndarray[Any, Any]:
 def test_generated_product_equals_the_cached_product(
     pipelined: None, dtype: Any, batch_size: int
 ) -> None:
-    X = _images(50, 3000)
+    X = images(50, (3000,))
     cached = _encode(X, dtype=dtype)
     # 20 kB: no cached rows, blocks of a few rows, many blocks for two workers to share.
     generated = _encode(X, dtype=dtype, max_matrix_bytes=20_000, batch_size=batch_size)
@@ -77,7 +73,7 @@ def test_the_rows_that_fit_beside_the_blocks_are_cached() -> None:
     d, k = 20_000, 64  # a 10 MiB float64 matrix, over the 9 MiB budget
     budget = 9 * 2**20
     encoder = _encoder(n_components=k, max_matrix_bytes=budget, image_shape=(d,))
-    X = _images(3, d)
+    X = images(3, (d,))
     Y = encoder.encode_image(X)
     plan = encoder._cache[1]
     assert plan.matrix is None and plan.prefix is not None
@@ -143,7 +139,7 @@ def test_a_failing_worker_stops_the_call_and_restores_blas(
 
     monkeypatch.setattr(_gaussian, "gaussian_block", failing)
     with pytest.raises(MemoryError, match="no room for block"):
-        _encode(_images(20, 4000), max_matrix_bytes=20_000)
+        _encode(images(20, (4000,)), max_matrix_bytes=20_000)
     assert len(calls) < 20  # the other worker stopped instead of finishing every block
     assert _blas_threads() == before
 
@@ -189,7 +185,7 @@ def test_two_workers_generate_with_blas_on_one_thread(
 
     monkeypatch.setattr(_gaussian, "gaussian_block", recording)
     before = _blas_threads()
-    _encode(_images(30, 4000), max_matrix_bytes=20_000)
+    _encode(images(30, (4000,)), max_matrix_bytes=20_000)
     assert len({ident for ident, _ in seen}) == 2
     assert threading.get_ident() not in {ident for ident, _ in seen}
     assert {threads for _, threads in seen} == {(1,) * len(before)}
@@ -227,7 +223,7 @@ def test_an_interrupt_stops_the_workers_and_restores_blas(
     monkeypatch.setattr(_gaussian, "gaussian_block", interrupting)
     before = _blas_threads()
     with pytest.raises(KeyboardInterrupt):
-        _encode(_images(20, 40_000), max_matrix_bytes=20_000)  # about 800 blocks
+        _encode(images(20, (40_000,)), max_matrix_bytes=20_000)  # about 800 blocks
     assert len(calls) < 100  # the workers stopped at the flag instead of finishing
     assert _blas_threads() == before
     assert _gaussian._CONTROL["users"] == 0
@@ -236,7 +232,7 @@ def test_an_interrupt_stops_the_workers_and_restores_blas(
 def test_a_failing_threadpoolctl_only_costs_the_pipeline(
     pipelined: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    X = _images(20, 3000)
+    X = images(20, (3000,))
     expected = _encode(X, max_matrix_bytes=20_000)
 
     def broken() -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from helpers import HAVE_SKLEARN, requires_sklearn, spec_derive_key, spec_mix64
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -41,7 +42,8 @@ def test_derive_key_is_a_64_bit_pure_function(seed: int, words: list[int]) -> No
 
 # -- MurmurHash3_x86_32 -------------------------------------------------------------------
 
-from sklearn.utils import murmurhash3_32 as sk_murmurhash3_32  # noqa: E402
+if HAVE_SKLEARN:
+    from sklearn.utils import murmurhash3_32 as sk_murmurhash3_32
 
 from mmref._hashing import le_words, murmurhash3_32  # noqa: E402
 
@@ -62,6 +64,7 @@ def test_murmurhash3_published_vectors() -> None:
     assert _hash_all([b"\xff\xff\xff\xff"], 0) == [0x76293B50]
 
 
+@requires_sklearn
 @given(
     st.lists(st.binary(max_size=70), max_size=30),
     st.integers(0, 2**32 - 1),
@@ -72,6 +75,7 @@ def test_murmurhash3_matches_sklearn_at_any_alignment(keys, seed, prefix) -> Non
     assert _hash_all(keys, seed, prefix) == expected
 
 
+@requires_sklearn
 def test_murmurhash3_long_keys_take_the_scalar_path() -> None:
     rng = np.random.default_rng(0)
     keys = [rng.integers(0, 256, size=n, dtype=np.uint8).tobytes() for n in (5000, 3, 1027)]
@@ -87,3 +91,10 @@ def test_le_words_reads_little_endian_words_at_every_offset(data: bytes) -> None
     assert [int(w) for w in words] == [
         int.from_bytes(padded[p : p + 4], "little") for p in range(len(data) + 1)
     ]
+
+
+@given(st.integers(-(2**64), 2**65), st.lists(st.integers(-(2**64), 2**65), max_size=4))
+def test_derive_key_follows_the_spec_transcription(seed: int, words: list[int]) -> None:
+    assert derive_key(seed, *words) == spec_derive_key(seed, *words)
+    assert mix64_int(seed) == spec_mix64(seed)
+    assert int(mix64(np.array([seed % 2**64], dtype=np.uint64))[0]) == spec_mix64(seed)

@@ -22,10 +22,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import GOLDEN, images
+from helpers import spec_derive_key as derive_key
+from helpers import spec_mix64 as mix64_int
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mmref._hashing import GOLDEN, derive_key, mix64_int
 from mmref.image import RandomProjectionImageEncoder, johnson_lindenstrauss_min_dim
 
 GOLDEN_PATH = Path(__file__).parent / "golden" / "image_patterns.json"
@@ -117,10 +119,6 @@ def _golden_document() -> dict[str, Any]:
 
 
 # -- fixtures and helpers -----------------------------------------------------------------------
-
-
-def _images(n: int, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (n, *shape), dtype=np.uint8)
 
 
 def _assert_close(actual: Any, desired: Any, rtol: float = 1e-12) -> None:
@@ -303,6 +301,7 @@ def test_sparse_density_and_sign_balance(density: Any, d: int) -> None:
 
 
 def test_sparse_scale_matches_scikit_learn() -> None:
+    pytest.importorskip("sklearn")
     from sklearn.random_projection import SparseRandomProjection
 
     d, k = 900, 50
@@ -375,7 +374,7 @@ def test_outputs_are_identical_across_processes_and_hash_seeds() -> None:
     st.booleans(),
 )
 def test_prefix_stability(method: str, seed: int, k: int, extra: int, f32: bool) -> None:
-    X = _images(4, (6, 7), seed=seed % 1000)
+    X = images(4, (6, 7), seed=seed % 1000)
     dtype = np.float32 if f32 else np.float64
     big_k = k + extra
     if method == "srht" and big_k > 42:
@@ -400,7 +399,7 @@ def test_prefix_stability(method: str, seed: int, k: int, extra: int, f32: bool)
 def test_results_do_not_depend_on_batch_size_chunking_or_order(
     method: str, batch_size: int, budget: int, rnd: Any
 ) -> None:
-    X = _images(11, (9, 10), seed=batch_size)
+    X = images(11, (9, 10), seed=batch_size)
     reference = RandomProjectionImageEncoder(16, method=method).encode_image(X)
     encoder = RandomProjectionImageEncoder(
         16, method=method, batch_size=batch_size, max_matrix_bytes=budget
@@ -413,7 +412,7 @@ def test_results_do_not_depend_on_batch_size_chunking_or_order(
 
 
 def test_the_same_encoder_twice_is_bit_identical() -> None:
-    X = _images(5, (16, 16))
+    X = images(5, (16, 16))
     for method in METHODS:
         a = RandomProjectionImageEncoder(20, method=method, seed=3).encode_image(X)
         b = RandomProjectionImageEncoder(20, method=method, seed=3).encode_image(X)
@@ -423,7 +422,7 @@ def test_the_same_encoder_twice_is_bit_identical() -> None:
 
 
 def test_large_sparse_matrix_is_streamed_in_blocks_with_identical_output() -> None:
-    X = _images(6, (30, 30))
+    X = images(6, (30, 30))
     cached = RandomProjectionImageEncoder(40, density=1.0, normalize=False).encode_image(X)
     streamed = RandomProjectionImageEncoder(
         40, density=1.0, normalize=False, max_matrix_bytes=50_000
@@ -437,7 +436,7 @@ def test_large_sparse_matrix_is_streamed_in_blocks_with_identical_output() -> No
 @pytest.mark.parametrize("method", METHODS)
 def test_uint8_batches_are_converted_per_chunk(method: str) -> None:
     n, d, k, batch = 400, 2500, 32, 20
-    X = _images(n, (50, 50))
+    X = images(n, (50, 50))
     encoder = RandomProjectionImageEncoder(k, method=method, batch_size=batch)
     encoder.fit(X[:1])  # the cached matrix is built here, outside the measured call
     tracemalloc.start()
@@ -454,7 +453,7 @@ def test_uint8_batches_are_converted_per_chunk(method: str) -> None:
 
 def test_gaussian_matrix_over_budget_is_not_held() -> None:
     d, k = 16384, 128  # a 16 MiB matrix in float64
-    X = _images(8, (128, 128))
+    X = images(8, (128, 128))
     encoder = RandomProjectionImageEncoder(k, method="gaussian", max_matrix_bytes=2**18)
     tracemalloc.start()
     try:
@@ -470,13 +469,13 @@ def test_gaussian_matrix_over_budget_is_not_held() -> None:
 
 def test_shapes_without_image_shape() -> None:
     encoder = RandomProjectionImageEncoder(8)
-    assert encoder.encode_image(_images(1, (5, 6))[0]).shape == (1, 8)
-    assert encoder.encode_image(_images(3, (5, 6))).shape == (3, 8)
-    assert encoder.encode_image(list(_images(3, (5, 6)))).shape == (3, 8)
-    assert encoder.encode_image(_images(3, (5, 6)).tolist()).shape == (3, 8)
+    assert encoder.encode_image(images(1, (5, 6))[0]).shape == (1, 8)
+    assert encoder.encode_image(images(3, (5, 6))).shape == (3, 8)
+    assert encoder.encode_image(list(images(3, (5, 6)))).shape == (3, 8)
+    assert encoder.encode_image(images(3, (5, 6)).tolist()).shape == (3, 8)
     assert encoder.encode_image([]).shape == (0, 8)
     assert encoder.encode_image(np.zeros((0, 5, 6))).shape == (0, 8)
-    assert encoder.transform(_images(3, (5, 6, 3))).shape == (3, 8)
+    assert encoder.transform(images(3, (5, 6, 3))).shape == (3, 8)
     for bad in (np.zeros(30), np.zeros((2, 5, 6, 3)), np.float64(1.0)):
         with pytest.raises(ValueError, match=r"expected a 2-D image \(H, W\) or a 3-D batch"):
             encoder.encode_image(bad)
@@ -502,7 +501,7 @@ def test_shapes_with_image_shape() -> None:
 
 
 def test_a_single_image_equals_its_row_in_a_batch() -> None:
-    X = _images(4, (8, 8))
+    X = images(4, (8, 8))
     for method in METHODS:
         encoder = RandomProjectionImageEncoder(6, method=method)
         np.testing.assert_allclose(encoder.encode_image(X[2]), encoder.encode_image(X)[2:3])
@@ -524,7 +523,7 @@ def test_a_single_image_equals_its_row_in_a_batch() -> None:
     ],
 )
 def test_accepted_pixel_dtypes_are_used_as_given(dtype: Any) -> None:
-    X = _images(3, (6, 6)) % 2 if dtype is np.bool_ else _images(3, (6, 6)) % 100
+    X = images(3, (6, 6)) % 2 if dtype is np.bool_ else images(3, (6, 6)) % 100
     for method in METHODS:
         encoder = RandomProjectionImageEncoder(5, method=method, normalize=False)
         _assert_close(
@@ -534,7 +533,7 @@ def test_accepted_pixel_dtypes_are_used_as_given(dtype: Any) -> None:
 
 @pytest.mark.parametrize("method", METHODS)
 def test_output_dtype_and_float32_computation(method: str) -> None:
-    X = _images(5, (12, 12))
+    X = images(5, (12, 12))
     y64 = RandomProjectionImageEncoder(10, method=method).encode_image(X)
     y32 = RandomProjectionImageEncoder(10, method=method, dtype=np.float32).encode_image(X)
     y32s = RandomProjectionImageEncoder(10, method=method, dtype="float32").encode_image(X)
@@ -544,8 +543,8 @@ def test_output_dtype_and_float32_computation(method: str) -> None:
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_normalized_rows_and_zero_images(method: str) -> None:
-    X = np.concatenate([_images(3, (7, 7)), np.zeros((1, 7, 7), np.uint8)])
+def test_normalized_rows_and_zeroimages(method: str) -> None:
+    X = np.concatenate([images(3, (7, 7)), np.zeros((1, 7, 7), np.uint8)])
     Y = RandomProjectionImageEncoder(9, method=method).encode_image(X)
     np.testing.assert_allclose(np.linalg.norm(Y[:3], axis=1), 1.0, rtol=1e-12)
     assert np.all(Y[3] == 0)
@@ -563,7 +562,7 @@ def test_normalized_rows_and_zero_images(method: str) -> None:
 def test_non_finite_pixels_are_rejected_by_image_index(
     method: str, value: float, what: str
 ) -> None:
-    X = _images(5, (6, 6)).astype(np.float32)
+    X = images(5, (6, 6)).astype(np.float32)
     X[3, 2, 1] = value
     encoder = RandomProjectionImageEncoder(4, method=method, batch_size=2)
     with pytest.raises(ValueError, match=f"Image 3 contains {what}"):
@@ -623,18 +622,18 @@ def test_long_double_is_rejected_where_it_differs_from_float64() -> None:
 
 
 def test_fit_records_width_and_later_calls_must_match() -> None:
-    X = _images(3, (8, 8))
+    X = images(3, (8, 8))
     encoder = RandomProjectionImageEncoder(4)
     assert not hasattr(encoder, "n_features_in_")
     assert encoder.fit(X) is encoder
     assert encoder.n_features_in_ == 64
     assert encoder.transform(X).shape == (3, 4)
     with pytest.raises(ValueError, match="has 49 pixels per image.*fitted on images of 64"):
-        encoder.encode_image(_images(2, (7, 7)))
+        encoder.encode_image(images(2, (7, 7)))
     with pytest.raises(ValueError, match="empty list"):
         RandomProjectionImageEncoder(4).fit([])
     # Unfitted encoders accept any width: nothing is learned.
-    assert RandomProjectionImageEncoder(4).encode_image(_images(2, (7, 7))).shape == (2, 4)
+    assert RandomProjectionImageEncoder(4).encode_image(images(2, (7, 7))).shape == (2, 4)
 
 
 @pytest.mark.parametrize(
@@ -690,7 +689,7 @@ def test_srht_needs_no_more_components_than_pixels() -> None:
 
 
 def test_projection_matrix_reproduces_transform() -> None:
-    X = _images(3, (9, 9)).astype(float).reshape(3, 81)
+    X = images(3, (9, 9)).astype(float).reshape(3, 81)
     for method in METHODS:
         encoder = RandomProjectionImageEncoder(7, method=method, normalize=False)
         M = encoder.get_projection_matrix(81)
@@ -707,6 +706,7 @@ def test_projection_matrix_reproduces_transform() -> None:
 def test_params_sklearn_clone_and_pickle() -> None:
     import pickle
 
+    pytest.importorskip("sklearn")
     from sklearn.base import clone
 
     encoder = RandomProjectionImageEncoder(12, method="srht", seed=4, image_shape=(8, 8))
@@ -715,11 +715,11 @@ def test_params_sklearn_clone_and_pickle() -> None:
     assert copy.set_params(seed=5).seed == 5
     with pytest.raises(ValueError, match="Invalid parameter 'sed'"):
         encoder.set_params(sed=1)
-    gaussian = RandomProjectionImageEncoder(64, method="gaussian").fit(_images(2, (40, 40)))
+    gaussian = RandomProjectionImageEncoder(64, method="gaussian").fit(images(2, (40, 40)))
     blob = pickle.dumps(gaussian)
     assert len(blob) < 2000  # the 800 kB cached matrix is regenerated, not stored
     restored = pickle.loads(blob)
-    X = _images(3, (40, 40))
+    X = images(3, (40, 40))
     assert restored.n_features_in_ == 1600
     assert restored.encode_image(X).tobytes() == gaussian.encode_image(X).tobytes()
     np.testing.assert_allclose(gaussian.fit_transform(X), gaussian.transform(X))
@@ -729,6 +729,7 @@ def test_params_sklearn_clone_and_pickle() -> None:
 
 
 def test_jl_min_dim_matches_scikit_learn_on_a_grid() -> None:
+    pytest.importorskip("sklearn")
     from sklearn.random_projection import johnson_lindenstrauss_min_dim as sk_jl
 
     for n in [1, 2, 10, 1e4, 1e6, 123456789]:
@@ -743,6 +744,7 @@ def test_jl_min_dim_matches_scikit_learn_on_a_grid() -> None:
 
 @given(st.floats(1, 1e12), st.floats(1e-3, 0.999))
 def test_jl_min_dim_property_matches_scikit_learn(n: float, eps: float) -> None:
+    pytest.importorskip("sklearn")
     from sklearn.random_projection import johnson_lindenstrauss_min_dim as sk_jl
 
     assert johnson_lindenstrauss_min_dim(n, eps=eps) == sk_jl(n, eps=eps)

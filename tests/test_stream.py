@@ -311,3 +311,50 @@ def test_image_source_rejects_npz_member_promising_more_than_it_holds(tmp_path: 
         zf.writestr("pixels.npy", header.getvalue() + b"\0" * 64)
     with pytest.raises(DataError, match="promises shape"):
         ImageSource(str(tmp_path / "forged.npz"), "pixels")
+
+
+class _Recorder:
+    """A model that records the shape ``encode_image`` receives."""
+
+    def __init__(self, declares: bool | None) -> None:
+        self.declares = declares
+        self.seen: tuple[int, ...] = ()
+
+    def __getattr__(self, name: str) -> object:
+        if name == "takes_flat_channels" and self.declares is not None:
+            return lambda: self.declares
+        raise AttributeError(name)
+
+    def encode_image(self, image: np.ndarray) -> np.ndarray:
+        self.seen = image.shape
+        return np.zeros((len(image), 1))
+
+
+@pytest.mark.parametrize(
+    ("declares", "seen"), [(True, (2, 3, 8)), (False, (2, 3, 4, 2)), (None, (2, 3, 4, 2))]
+)
+def test_embed_rows_reshapes_channels_only_for_a_model_that_declares_it(
+    declares: bool | None, seen: tuple[int, ...]
+) -> None:
+    model = _Recorder(declares)
+    _embed.embed_rows(model, np.zeros((2, 3, 4, 2)), None, 0, 2)
+    assert model.seen == seen
+
+
+def test_mmref_models_declare_flat_channels_from_their_image_encoder() -> None:
+    import mmref
+
+    shaped = mmref.RandomProjectionImageEncoder(4, image_shape=(3, 4, 2))
+    flat = mmref.RandomProjectionImageEncoder(4)
+    assert flat.takes_flat_channels() and not shaped.takes_flat_channels()
+    assert mmref.MultimodalEncoder().takes_flat_channels()  # the default image encoder
+    assert not mmref.MultimodalEncoder(shaped).takes_flat_channels()
+    assert not mmref.MultimodalEncoder(_Recorder(None)).takes_flat_channels()
+    fitted = mmref.MultimodalEncoder(shaped).fit(np.zeros((2, 3, 4, 2)))
+    fitted.image_encoder = flat  # the fitted encoder, not the parameter, is in use
+    assert not fitted.takes_flat_channels()
+    aligned = mmref.AlignedEncoder(mmref.MultimodalEncoder(), mmref.CCAAlignment(1))
+    assert aligned.takes_flat_channels()
+    images = np.arange(2 * 3 * 4 * 2, dtype=np.float64).reshape(2, 3, 4, 2)
+    out = _embed.embed_rows(mmref.MultimodalEncoder(flat), images, None, 0, 2)
+    np.testing.assert_array_equal(out, flat.encode_image(images.reshape(2, 3, 8)))

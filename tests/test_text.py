@@ -8,22 +8,25 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import HAVE_SKLEARN, requires_sklearn
 from hypothesis import given
 from hypothesis import strategies as st
-from sklearn.feature_extraction.text import (
-    CountVectorizer,
-    HashingVectorizer,
-    TfidfTransformer,
-    TfidfVectorizer,
-)
-from sklearn.preprocessing import normalize as sk_normalize
-from sklearn.utils import murmurhash3_32
 
 import mmref._text_counts as text_module
 from mmref import _tokenize
 from mmref._text_counts import _hash_columns
 from mmref.exceptions import NotFittedError
 from mmref.text import BagOfWordsTextEncoder
+
+if HAVE_SKLEARN:
+    from sklearn.feature_extraction.text import (
+        CountVectorizer,
+        HashingVectorizer,
+        TfidfTransformer,
+        TfidfVectorizer,
+    )
+    from sklearn.preprocessing import normalize as sk_normalize
+    from sklearn.utils import murmurhash3_32
 
 SK_PATTERN = r"(?u)\b\w\w+\b"
 PARITY = {"token_pattern": SK_PATTERN, "unicode_form": None, "normalize": False}
@@ -74,6 +77,7 @@ def assert_csr_equal(ours, theirs) -> None:
 # -- hashing parity with scikit-learn ---------------------------------------------------
 
 
+@requires_sklearn
 @given(
     documents,
     st.sampled_from([(1, 1), (1, 2), (2, 3), (1, 3)]),
@@ -90,6 +94,7 @@ def test_transform_sparse_equals_hashing_vectorizer(docs, ngram_range, n_feature
     assert_csr_equal(ours.transform_sparse(docs), theirs.transform(docs))
 
 
+@requires_sklearn
 def test_parity_keeps_cancelled_entries_as_sklearn_does() -> None:
     # 'ab' and 'ba' land in the same 2 columns; with enough words some signs cancel.
     words = [f"w{i}" for i in range(200)]
@@ -100,6 +105,7 @@ def test_parity_keeps_cancelled_entries_as_sklearn_does() -> None:
     assert_csr_equal(ours, theirs)
 
 
+@requires_sklearn
 def test_parity_on_a_large_mixed_corpus_with_chunking(monkeypatch) -> None:
     rng = np.random.default_rng(0)
     vocab = [
@@ -139,6 +145,7 @@ def test__hash_columns_follow_sklearn_including_minus_two_to_the_31() -> None:
         assert negative.tolist() == (signed < 0).tolist()
 
 
+@requires_sklearn
 def test_hashed_column_of_a_word_matches_murmurhash3() -> None:
     enc = BagOfWordsTextEncoder(1000, normalize=False, seed=7, alternate_sign=True)
     for word in ["hello", "ü", "x_1", "한국", "中"]:
@@ -182,6 +189,7 @@ def test_lowercasing_is_per_text_even_when_batched() -> None:
     assert enc.tokenize("İx") == ["i", "x"]  # "i" + U+0307 (a combining mark) + "x"
 
 
+@requires_sklearn
 @given(documents)
 def test_tokenize_matches_sklearn_analyzer_for_its_pattern(docs) -> None:
     ours = BagOfWordsTextEncoder(ngram_range=(1, 2), token_pattern=SK_PATTERN, unicode_form=None)
@@ -211,6 +219,7 @@ def test_word_class_table_is_isalnum_or_underscore() -> None:
     assert not cjk[ord("한")] and not cjk[ord("a")] and not cjk[ord("、")]
 
 
+@requires_sklearn
 def test_custom_token_pattern_uses_re_with_its_group() -> None:
     enc = BagOfWordsTextEncoder(token_pattern=r"<(\w+)>", lowercase=False, ngram_range=(1, 2))
     assert enc.tokenize("<Ab> x <c d> <e>") == ["Ab", "e", "Ab e"]
@@ -254,6 +263,7 @@ def test_normalize_gives_unit_rows_and_zero_rows_for_empty_texts() -> None:
     assert np.isfinite(X).all()
 
 
+@requires_sklearn
 def test_normalized_rows_equal_sklearn_normalize_bit_for_bit() -> None:
     rng = np.random.default_rng(1)
     words = [f"w{i}" for i in range(300)]
@@ -280,6 +290,7 @@ def test_explicit_vocabulary_counts_known_terms_only() -> None:
     assert enc.fit(["x"]).vocabulary_ == {"dog": 0, "cat": 1, "cat dog": 2}
 
 
+@requires_sklearn
 @given(documents)
 def test_learned_vocabulary_equals_count_vectorizer(docs) -> None:
     docs = [*docs, "common words here", "common words"]
@@ -290,6 +301,7 @@ def test_learned_vocabulary_equals_count_vectorizer(docs) -> None:
     assert_csr_equal(ours.transform_sparse(docs), expected)
 
 
+@requires_sklearn
 def test_min_df_and_max_features_with_deterministic_ties() -> None:
     docs = ["b a c", "a b", "c d", "e"]
     enc = BagOfWordsTextEncoder(vocabulary="learn", min_df=2, normalize=False).fit(docs)
@@ -303,6 +315,7 @@ def test_min_df_and_max_features_with_deterministic_ties() -> None:
     assert theirs.vocabulary_ == {"a": 0, "b": 1, "c": 2}
 
 
+@requires_sklearn
 def test_tfidf_with_learned_vocabulary_matches_tfidf_vectorizer() -> None:
     rng = np.random.default_rng(2)
     words = ["alpha", "beta", "gamma", "delta", "épsilon", "中文", "zeta"]
@@ -323,6 +336,7 @@ def test_tfidf_with_learned_vocabulary_matches_tfidf_vectorizer() -> None:
     np.testing.assert_allclose(X.data, expected.data, rtol=1e-15, atol=0)
 
 
+@requires_sklearn
 def test_tfidf_in_hashing_mode_matches_tfidf_transformer() -> None:
     docs = ["a b c", "a a", "", "b d e f", "a"] * 3
     ours = BagOfWordsTextEncoder(8, weighting="tfidf", **PARITY).fit(docs)
@@ -441,6 +455,7 @@ def test_get_and_set_params_round_trip() -> None:
         enc.set_params(colour="red")
 
 
+@requires_sklearn
 def test_a_one_megabyte_token_and_a_large_document() -> None:
     token = "ab1é" * (1 << 18)  # 1 MiB of characters, 1.25 MiB of UTF-8
     enc = BagOfWordsTextEncoder(1 << 20, **PARITY)
@@ -511,7 +526,7 @@ def test_l2_normalize_sums_squares_left_to_right(entries) -> None:
             total += v * v
         norm = float(np.sqrt(total)) or 1.0
         expected[rows == r] = values[rows == r] / norm
-    text_module._l2_normalize(rows, values, 5)
+    text_module.l2_normalize(rows, values, 5)
     np.testing.assert_array_equal(values, expected)
 
 
@@ -576,6 +591,6 @@ def test_long_texts_cut_into_pieces_count_like_whole_texts(
 def test_a_long_text_is_a_chunk_of_its_own(monkeypatch) -> None:
     monkeypatch.setattr(text_module, "_CHUNK_CHARS", 10)
     docs = ["a", "b" * 5, "c " * 30, "d", "e" * 3, "f " * 11]
-    chunks = text_module._chunks(docs)
+    chunks = text_module.chunk_spans(docs)
     assert (2, 3) in chunks and (5, 6) in chunks
     assert [i for a, b in chunks for i in range(a, b)] == list(range(len(docs)))

@@ -40,6 +40,7 @@ def _inputs(tmp_path: Path, n: int = 6, shape: tuple[int, ...] = (8, 8)) -> tupl
 # --- demo ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_demo_json_is_deterministic_and_fusion_helps() -> None:
     runs = [_run("demo", "--samples", "300", "--seed", "3", "--json") for _ in range(2)]
     for run in runs:
@@ -53,6 +54,7 @@ def test_demo_json_is_deterministic_and_fusion_helps() -> None:
         assert rate is None or rate > 0, stage
 
 
+@pytest.mark.slow
 def test_demo_default_meets_the_fusion_target() -> None:
     from mmref.cli.demo import run_demo
 
@@ -62,6 +64,7 @@ def test_demo_default_meets_the_fusion_target() -> None:
         assert acc["joint"] >= best_single + 0.15, (name, acc)
 
 
+@pytest.mark.slow
 def test_demo_table_and_classifier_option(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--samples", "300", "--classifier", "ridge"]) == 0
     out = capsys.readouterr().out
@@ -69,6 +72,7 @@ def test_demo_table_and_classifier_option(capsys: pytest.CaptureFixture[str]) ->
     assert "joint_embedding" in out and "total" in out
 
 
+@pytest.mark.slow
 def test_demo_save_model_feeds_embed(tmp_path: Path) -> None:
     model = tmp_path / "demo.mmref"
     args = ["demo", "--samples", "200", "--classifier", "centroid", "--json"]
@@ -195,6 +199,7 @@ def _fails(args: list[str], status: int, message: str) -> None:
     assert message in lines[0], lines[0]
 
 
+@pytest.mark.slow
 def test_embed_errors_are_one_line_and_write_nothing(tmp_path: Path) -> None:
     images, _ = _inputs(tmp_path)
     out = tmp_path / "out.npy"
@@ -281,6 +286,7 @@ def test_embed_interrupted_midway_leaves_no_output(tmp_path: Path, sig: signal.S
         assert "interrupted" in stderr and "Traceback" not in stderr
 
 
+@pytest.mark.slow
 def test_embed_streams_a_large_file_in_bounded_memory(tmp_path: Path) -> None:
     images = _sparse_images(tmp_path / "large.npy", (32_768, 128, 128))  # 512 MiB
     out = tmp_path / "out.npy"
@@ -306,6 +312,7 @@ def test_embed_streams_a_large_file_in_bounded_memory(tmp_path: Path) -> None:
     assert not np.any(result[::4096])  # zero images give zero rows, never NaN
 
 
+@pytest.mark.slow
 def test_embed_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     pytest.importorskip("tqdm")
     import fcntl
