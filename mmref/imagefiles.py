@@ -57,6 +57,7 @@ IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".
 _FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 _MODES = ("L", "RGB")
 _INSTALL = "pip install 'mmref[images]'"
+_ORIENTATION = 0x0112  # the EXIF orientation tag
 # A batch of decoded images stays near this size (ImageFiles.batches' default).
 _BATCH_BYTES = 16 << 20
 
@@ -248,12 +249,13 @@ def _decode_image(path: str, size: tuple[int, int], mode: str) -> npt.NDArray[np
             with image_module.open(path, formats=_FORMATS) as opened:
                 opened.seek(0)
                 opened.load()
-                image = ops.exif_transpose(opened)
-                pixels = _to_8bit(image, mode, path)
-                if pixels.shape[:2] != size:
-                    resample = image_module.Resampling.BILINEAR
-                    resized = image_module.fromarray(pixels).resize((size[1], size[0]), resample)
-                    pixels = np.asarray(resized, dtype=np.uint8)
+                # exif_transpose copies even an upright image: call it only when needed.
+                upright = opened.getexif().get(_ORIENTATION, 1) in (None, 1)
+                image = opened if upright else ops.exif_transpose(opened)
+                image = _to_8bit(image, mode, path, image_module)
+                if image.size != (size[1], size[0]):
+                    image = image.resize((size[1], size[0]), image_module.Resampling.BILINEAR)
+                pixels = np.asarray(image, dtype=np.uint8)
     except FileNotFoundError:
         raise
     except image_module.DecompressionBombWarning as exc:
@@ -267,15 +269,15 @@ def _decode_image(path: str, size: tuple[int, int], mode: str) -> npt.NDArray[np
     return np.ascontiguousarray(pixels)
 
 
-def _to_8bit(image: Any, mode: str, path: str) -> npt.NDArray[np.uint8]:
-    """The module docstring's step 3, in integer arithmetic."""
+def _to_8bit(image: Any, mode: str, path: str, image_module: Any) -> Any:
+    """The module docstring's step 3: a Pillow image in mode ``L`` or ``RGB``."""
     source = image.mode
     if source == "F":
         raise ValueError(f"{path}: 32-bit float images (mode F) are not supported")
     if source in ("I", "I;16", "I;16L", "I;16B", "I;16N"):
         wide = np.clip(np.asarray(image).astype(np.int64), 0, 65535)
-        grey = ((255 * wide + 32767) // 65535).astype(np.uint8)
-        return np.repeat(grey[:, :, None], 3, axis=2) if mode == "RGB" else grey
+        grey = image_module.fromarray(((255 * wide + 32767) // 65535).astype(np.uint8))
+        return grey.convert("RGB") if mode == "RGB" else grey
     if source == "1":
         image = image.convert("L")
     elif source == "P":
@@ -286,23 +288,16 @@ def _to_8bit(image: Any, mode: str, path: str) -> npt.NDArray[np.uint8]:
         image = image.convert("LA" if source == "La" else "RGBA")
     elif source not in ("L", "LA", "RGB", "RGBA"):
         image = image.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX
-    pixels = np.asarray(image)
-    if pixels.ndim == 2:
-        pixels = pixels[:, :, None]
     if image.mode in ("LA", "RGBA"):
+        pixels = np.asarray(image)
         colour = pixels[:, :, :-1].astype(np.uint32)
         alpha = pixels[:, :, -1:].astype(np.uint32)
-        pixels = ((colour * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
-    channels = pixels.shape[2]
-    if mode == "L":
-        if channels == 1:
-            return np.ascontiguousarray(pixels[:, :, 0])
-        rgb = pixels.astype(np.uint32)
-        luma = (19595 * rgb[:, :, 0] + 38470 * rgb[:, :, 1] + 7471 * rgb[:, :, 2] + 32768) >> 16
-        return luma.astype(np.uint8)
-    if channels == 1:
-        return np.repeat(pixels, 3, axis=2)
-    return np.ascontiguousarray(pixels)
+        over_white = ((colour * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
+        if over_white.shape[2] == 1:
+            over_white = over_white[:, :, 0]
+        image = image_module.fromarray(over_white)
+    # Pillow's RGB -> L is ITU-R 601-2 luma in 16-bit fixed point (the docstring's formula).
+    return image if image.mode == mode else image.convert(mode)
 
 
 def _list_file(path: str) -> list[str]:
