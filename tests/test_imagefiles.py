@@ -173,10 +173,14 @@ def test_corrupt_truncated_and_missing_files_are_named(tmp_path: Path) -> None:
 
 
 def test_decompression_bomb_limit_stays_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    Image.new("L", (64, 64)).save(tmp_path / "big.png")
+    Image.new("L", (64, 64)).save(tmp_path / "big.png")  # over twice the limit: Pillow refuses
+    Image.new("L", (40, 40)).save(tmp_path / "warn.png")  # over it: Pillow warns, mmref refuses
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
-    with pytest.raises(ValueError, match="big.png"):
-        mmref.read_images([tmp_path / "big.png"], size=(4, 4))
+    for name in ("big.png", "warn.png"):
+        with pytest.raises(ValueError, match=f"{name}.*(pixels|decompression bomb)"):
+            mmref.read_images([tmp_path / name], size=(4, 4))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)
+    assert mmref.read_images([tmp_path / "warn.png"], size=(4, 4)).shape == (1, 4, 4)
 
 
 def test_float_images_are_refused(tmp_path: Path) -> None:

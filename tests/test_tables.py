@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mmref.tables import TableTexts, read_columns, table_columns
 
@@ -97,3 +99,24 @@ def test_table_texts_batches() -> None:
     texts = TableTexts(["a", "b", "c"])
     assert texts.n_rows == 3
     assert list(texts.batches(2)) == [["a", "b"], ["c"]]
+
+
+@given(
+    st.lists(
+        st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00")),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from([".csv", ".tsv"]),
+)
+def test_any_captions_round_trip_through_the_csv_module(captions: list[str], ext: str) -> None:
+    import csv
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"t{ext}"
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, dialect="excel-tab" if ext == ".tsv" else "excel")
+            writer.writerow(["caption", "n"])
+            writer.writerows([c, i] for i, c in enumerate(captions))
+        assert read_columns(path, ["caption"])["caption"] == captions
