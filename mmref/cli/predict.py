@@ -34,8 +34,8 @@ def add_parser(commands: Any) -> None:
     predict = commands.add_parser(
         "predict",
         help="classify image-caption files with a model from 'mmref train'",
-        description="Classify image-caption pairs with a model file written by 'mmref "
-        "train': one output row per pair with its id, predicted label and score.",
+        description="Classify image-caption pairs with a model file written by\n"
+        "'mmref train': one output row per pair with its id, predicted label and score.",
         epilog="examples:\n"
         "  mmref predict --model model.mmref --table new.csv --image-column path \\\n"
         "      --text-column caption --id-column id --output predictions.csv\n"

@@ -34,7 +34,7 @@ def add_parser(commands: Any) -> None:
     train = commands.add_parser(
         "train",
         help="fit encoders and a classifier on labelled image-caption files",
-        description="Fit the image and text encoders and a classifier on labelled "
+        description="Fit the image and text encoders and a classifier on labelled\n"
         "image-caption pairs, and save them in one model file for 'mmref predict'.",
         epilog="examples:\n"
         "  mmref train --table pairs.csv --image-column path --text-column caption \\\n"
