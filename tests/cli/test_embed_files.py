@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -138,3 +141,35 @@ def test_bad_input_is_one_line_and_writes_nothing(
     _fails([*args, "--output", str(out)], 1, "has no rows", capsys)
     _fails([*args, "--output", str(tmp_path / "o.npy"), "--id-column", "path"], 2, "ids", capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_a_folder_larger_than_the_memory_bound_is_embedded_in_batches(tmp_path: Path) -> None:
+    # 2,000 colour images of 256x256 decode to 393 MB: more than the 300 MB bound, so
+    # only batched decoding passes. The files are hard links to one PNG (cheap to write).
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.new("RGB", (256, 256), (200, 10, 30)).save(tmp_path / "one.png")
+    for i in range(2000):
+        os.link(tmp_path / "one.png", folder / f"{i:04d}.png")
+    out = tmp_path / "out.npy"
+    child = (
+        "import sys\n"
+        "from mmref.cli import main\n"
+        "status = main(sys.argv[1:])\n"
+        "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+        "print(peak)\n"
+        "sys.exit(status)\n"
+    )
+    args = ["embed", "--images", str(folder), "--image-size", "256x256", "--image-mode", "RGB"]
+    run = subprocess.run(
+        [sys.executable, "-c", child, *args, "--output", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    peak_bytes = int(run.stdout.split()[-1]) * 1024
+    assert peak_bytes < 300e6, f"peak RSS {peak_bytes / 1e6:.0f} MB for 393 MB of pixels"
+    result = np.load(out)
+    assert result.shape == (2000, 256)
+    assert (result == result[0]).all() and np.abs(result[0]).sum() > 0  # same image, same row
