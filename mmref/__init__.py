@@ -12,8 +12,10 @@ from .alignment import AlignedEncoder, CCAAlignment
 from .classifiers import NearestCentroidClassifier, RidgeClassifier, SoftmaxClassifier
 from .exceptions import ConformanceError, ConvergenceWarning, ModelFileError, NotFittedError
 from .image import RandomProjectionImageEncoder, johnson_lindenstrauss_min_dim
+from .imagefiles import read_images
 from .multimodal import MultimodalEncoder
 from .persistence import load, save
+from .pipeline import MultimodalPipeline
 from .protocols import ClassificationModel, EmbeddingModel
 from .reference import joint_embedding, multimodal_classification
 from .text import BagOfWordsTextEncoder
@@ -31,6 +33,7 @@ __all__ = [
     "EmbeddingModel",
     "ModelFileError",
     "MultimodalEncoder",
+    "MultimodalPipeline",
     "NearestCentroidClassifier",
     "NotFittedError",
     "RandomProjectionImageEncoder",
@@ -44,5 +47,6 @@ __all__ = [
     "joint_embedding",
     "load",
     "multimodal_classification",
+    "read_images",
     "save",
 ]

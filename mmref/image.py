@@ -47,6 +47,7 @@ import numpy.typing as npt
 from . import _gaussian
 from . import _projection as _proj
 from ._base import ParamsMixin, TransformerMixin
+from ._frames import FeatureNamesMixin
 from ._numeric import normalize_rows
 from ._typing import Density, FloatDTypeLike, ProjectionMethod
 from ._validation import (
@@ -122,7 +123,7 @@ def johnson_lindenstrauss_min_dim(n_samples: Any, eps: Any = 0.1) -> Any:
     return (4 * np.log(n_arr) / denominator).astype(np.int64)
 
 
-class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
+class RandomProjectionImageEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
     """Encode images with a seeded, hash-derived random projection.
 
     Each image is flattened to ``d`` pixels (C order) and projected to
@@ -408,6 +409,11 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
         return out
 
     # -- internals ------------------------------------------------------------------------
+
+    _mmref_feature_prefix_ = "image"
+
+    def _mmref_n_features_out(self) -> int:
+        return self._params().n_components
 
     def _fitted_width(self) -> int | None:
         width: int | None = getattr(self, "n_features_in_", None)

@@ -22,13 +22,14 @@ from typing import Any
 import numpy.typing as npt
 
 from ._base import ParamsMixin
+from ._frames import JointFeatureNamesMixin
 from ._typing import ImageEncoder, TextEncoder
 from .reference import joint_embedding
 
 __all__ = ["MultimodalEncoder"]
 
 
-class MultimodalEncoder(ParamsMixin):
+class MultimodalEncoder(JointFeatureNamesMixin, ParamsMixin):
     """Compose an image encoder and a text encoder into one embedding model.
 
     Parameters

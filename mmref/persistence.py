@@ -84,6 +84,12 @@ _ROLES: dict[str, dict[str, tuple[tuple[str, ...], bool]]] = {
     },
     "AlignedEncoder": {"encoder": (("encode_image", "encode_text"), False)},
     "ZeroShotClassifier": {"aligned_encoder": (("encode_image", "encode_text"), False)},
+    "MultimodalPipeline": {
+        "encoder": (("encode_image", "encode_text"), True),
+        "classifier": (("fit", "predict"), True),
+        "encoder_": (("encode_image", "encode_text"), False),
+        "classifier_": (("predict",), False),
+    },
 }
 
 
@@ -206,7 +212,7 @@ def _version() -> str:
 
 def _registry() -> dict[str, type]:
     """The classes that may appear in a file. Names map to classes here, never via import."""
-    from . import classifiers, image, multimodal, text
+    from . import classifiers, image, multimodal, pipeline, text
 
     classes: list[type] = [
         image.RandomProjectionImageEncoder,
@@ -215,6 +221,7 @@ def _registry() -> dict[str, type]:
         classifiers.NearestCentroidClassifier,
         classifiers.RidgeClassifier,
         classifiers.SoftmaxClassifier,
+        pipeline.MultimodalPipeline,
     ]
     try:
         from . import alignment, zeroshot

@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._base import ParamsMixin, TransformerMixin
+from ._frames import FeatureNamesMixin, one_column
 from ._text_counts import chunk_counts, chunk_spans, l2_normalize, learn_vocabulary, token_stream
 from ._tokenize import SKLEARN_TOKEN_PATTERN, TermLookup, ngram_spans
 from ._typing import FloatDTypeLike, NormalForm, Weighting
@@ -56,7 +57,7 @@ _FORMS = (None, "NFC", "NFKC", "NFD", "NFKD")
 _WEIGHTINGS = ("count", "binary", "log", "tfidf")
 
 
-class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
+class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
     """Encode texts as bags of words (n-grams): hashed, or counted against a vocabulary.
 
     Parameters
@@ -379,6 +380,11 @@ class BagOfWordsTextEncoder(ParamsMixin, TransformerMixin):
 
     # -- internals ------------------------------------------------------------------------
 
+    _mmref_feature_prefix_ = "text"
+
+    def _mmref_n_features_out(self) -> int:
+        return self._ready()[2]
+
     def _ready(self) -> tuple[_Params, TermLookup | None, int]:
         """Validate; check that what the configuration needs is fitted; return the lookup."""
         cfg = self._params()
@@ -568,6 +574,7 @@ def _check_min_df(value: object) -> float:
 
 def _as_texts(texts: object, method: str) -> list[str]:
     """Return ``texts`` as a list of str, or raise naming the first bad item."""
+    texts = one_column(texts)  # a one-column frame: its rows, never its header
     if isinstance(texts, str):
         raise TypeError(
             f"{_OWNER}.{method} expects a sequence of str, not a single str; wrap it in a "

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent / "mmref"
 FLOORS: list[tuple[str, set[str]]] = [
     (
         "foundation",
-        {"exceptions", "protocols", "_typing", "_hashing", "_numeric", "_io", "_base"},
+        {"exceptions", "protocols", "_typing", "_hashing", "_numeric", "_io", "_base", "_frames"},
     ),
     ("validation and the specification", {"_validation", "reference", "_testdata"}),
     (
@@ -47,9 +47,13 @@ FLOORS: list[tuple[str, set[str]]] = [
             "retrieval",
             "adapters",
             "datasets",
+            "pipeline",
         },
     ),
-    ("persistence and streaming", {"persistence", "_stream", "dask"}),
+    (
+        "persistence, streaming and files",
+        {"persistence", "_stream", "dask", "imagefiles", "tables", "_outputs"},
+    ),
     ("conformance kit", {"conformance", "conformance.*", "testing", "strategies"}),
     ("package face", {"__init__"}),
     ("command line", {"cli", "cli.*", "__main__"}),

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import conform, demo, embed
+from . import conform, demo, embed, predict, train
 from ._common import EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, Parser, UsageError
 
 __all__ = ["entry_point", "main"]
@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         dest="command", required=True, metavar="COMMAND", parser_class=Parser
     )
 
-    for command in (demo, embed, conform):
+    for command in (demo, embed, conform, train, predict):
         command.add_parser(commands)
     return parser
 

@@ -8,32 +8,48 @@ import math
 import signal
 from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from .._outputs import OUTPUT_EXTENSIONS, write_output
 from .._stream import (
     DataError,
     ImageSource,
     TextSource,
     auto_batch_size,
     embed_rows,
-    write_embeddings,
 )
+from ..imagefiles import ImageFiles
+from ..tables import TableTexts
 from ._common import UsageError, positive_int
+from ._files import add_file_options, check_output, open_inputs
 
 __all__ = ["add_parser", "run", "run_embed"]
 
 
 def add_parser(commands: Any) -> None:
     """Add ``embed`` to the subcommands ``commands`` (an argparse subparsers action)."""
-    embed = commands.add_parser("embed", help="embed image and caption files into a .npy file")
-    embed.add_argument("--images", metavar="IMAGES", help=".npy (N, H, W[, C]) or .npz with --key")
+    embed = commands.add_parser(
+        "embed", help="embed image and caption files into a .npy, .npz or .parquet file"
+    )
+    embed.add_argument(
+        "--images",
+        metavar="IMAGES",
+        help=".npy (N, H, W[, C]), .npz with --key, or image files: a directory, glob or "
+        ".txt list (with --image-size)",
+    )
     embed.add_argument("--key", help="the array inside an .npz file")
-    embed.add_argument("--texts", metavar="CAPTIONS", help="UTF-8 .txt (one per line) or .jsonl")
+    embed.add_argument(
+        "--texts",
+        metavar="CAPTIONS",
+        help="UTF-8 .txt (one per line), .jsonl, or .csv/.tsv/.parquet (with --text-column)",
+    )
     embed.add_argument("--text-field", help="the caption field of a .jsonl file (default: text)")
-    embed.add_argument("--output", required=True, metavar="OUT.npy")
+    embed.add_argument(
+        "--output", required=True, metavar="OUT", help="the embeddings: .npy, .npz or .parquet"
+    )
     embed.add_argument("--model", metavar="MODEL", help="a model file written by mmref.save")
     embed.add_argument("--dtype", choices=("float32", "float64"), help="default: float64")
     embed.add_argument("--batch-size", type=positive_int, help="rows per batch (default: auto)")
@@ -49,6 +65,7 @@ def add_parser(commands: Any) -> None:
     encoder.add_argument("--image-components", type=positive_int)
     encoder.add_argument("--text-features", type=positive_int)
     encoder.add_argument("--seed", type=int)
+    add_file_options(embed, sources=False)
     embed.set_defaults(run=run)
 
 
@@ -59,18 +76,23 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 def run_embed(args: argparse.Namespace, stderr: TextIO, usage_error: type[Exception]) -> int:
     """Carry out ``mmref embed`` with parsed ``args``; raise on any error (the CLI reports it)."""
-    if args.images is None and args.texts is None:
-        raise usage_error("give --images, --texts or both")
+    if args.images is None and args.texts is None and args.table is None:
+        raise usage_error("give --images, --texts or both, or --table")
     if args.key is not None and args.images is None:
         raise usage_error("--key goes with --images")
-    if not args.output.endswith(".npy"):
-        raise usage_error(f"--output must name a .npy file, got {args.output!r}")
+    check_output(args.output, (".npy",) if args.scheduler else OUTPUT_EXTENSIONS, usage_error)
+    if args.id_column is not None and args.output.lower().endswith(".npy"):
+        raise usage_error("--id-column needs --output .npz or .parquet (a .npy holds no ids)")
     model = _build_model(args, usage_error)
-    images = ImageSource(args.images, args.key) if args.images is not None else None
-    texts = TextSource(args.texts, args.text_field) if args.texts is not None else None
+    inputs = open_inputs(args, usage_error)
+    images, texts = inputs.images, inputs.texts
+    arrays = isinstance(images, ImageSource | None) and isinstance(texts, TextSource | None)
+    if args.scheduler is not None and not arrays:
+        raise usage_error("--scheduler reads .npy/.npz images and .txt/.jsonl captions only")
     if images is not None and texts is not None and images.n_rows != texts.n_rows:
         raise DataError(
-            f"{args.images} holds {images.n_rows} images but {args.texts} holds "
+            f"{args.images or args.table} holds {images.n_rows} images but "
+            f"{args.texts or args.table} holds "
             f"{texts.n_rows} captions; expected one caption per image"
         )
     n_rows = images.n_rows if images is not None else texts.n_rows  # type: ignore[union-attr]
@@ -89,12 +111,13 @@ def run_embed(args: argparse.Namespace, stderr: TextIO, usage_error: type[Except
     with _progress(n_rows, quiet=args.quiet, stream=stderr) as progress, _sigterm_interrupts():
         if args.scheduler is not None:
             embed_files(
-                images, texts, model, args.output, n_rows, batch_size, dtype, args.scheduler,
+                cast(ImageSource | None, images), cast(TextSource | None, texts), model,
+                args.output, n_rows, batch_size, dtype, args.scheduler,
                 progress,
             )  # fmt: skip
         else:
             batches = _batches(model, images, texts, n_rows, batch_size)
-            write_embeddings(args.output, n_rows, batches, dtype, progress)
+            write_output(args.output, n_rows, batches, dtype, progress, ids=inputs.ids, model=model)
     return 0
 
 
@@ -142,8 +165,8 @@ def _build_model(args: argparse.Namespace, usage_error: type[Exception]) -> Any:
 
 def _batches(
     model: Any,
-    images: ImageSource | None,
-    texts: TextSource | None,
+    images: ImageSource | ImageFiles | None,
+    texts: TextSource | TableTexts | None,
     n_rows: int,
     batch_size: int,
 ) -> Iterator[tuple[int, int, npt.NDArray[Any]]]:
