@@ -21,6 +21,7 @@ so that pickles and model files hold only the public state, checked by
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, TypeVar
 
 import numpy as np
@@ -326,6 +327,8 @@ def _check_X(X: Any, *, owner: str) -> npt.NDArray[Any]:
 def _check_y(y: Any, n_samples: int) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]]:
     """Return ``(classes, y_idx)``: the sorted unique labels and each sample's class index."""
     arr = np.asarray(y)
+    if not isinstance(y, np.ndarray) or arr.dtype == object:
+        _check_one_label_type(y if isinstance(y, np.ndarray) else np.asarray(y, dtype=object))
     if arr.ndim != 1:
         raise ValueError(
             f"y must be a 1-D array of labels (n_samples,); got an array of shape "
@@ -350,6 +353,25 @@ def _check_y(y: Any, n_samples: int) -> tuple[npt.NDArray[Any], npt.NDArray[np.i
             f"least 2 classes."
         )
     return classes, y_idx.reshape(-1).astype(np.intp, copy=False)
+
+
+def _check_one_label_type(labels: npt.NDArray[Any]) -> None:
+    """Refuse labels of several kinds: NumPy would turn ``[0, "a"]`` into ``["0", "a"]``."""
+    kinds = {_label_kind(t) for t in set(map(type, labels.reshape(-1).tolist()))}
+    if len(kinds) > 1:
+        raise TypeError(
+            f"y mixes labels of different types ({', '.join(sorted(kinds))}); expected labels "
+            f"of one type (all ints, all floats, all bools or all strings), which are kept "
+            f"exactly as given."
+        )
+
+
+def _label_kind(kind: type) -> str:
+    kinds = ((bool | np.bool_, "bool"), (numbers.Integral, "int"), (numbers.Real, "float"))
+    for base, name in (*kinds, (str, "str"), (bytes, "bytes")):
+        if issubclass(kind, base):
+            return name
+    return kind.__name__
 
 
 def _check_finite_fit(X: npt.NDArray[Any]) -> None:

@@ -387,7 +387,9 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
         return width
 
     def _params(self) -> _Params:
-        k = check_int_param(self.n_components, name="n_components", owner=_OWNER, min_value=1)
+        k = check_int_param(
+            self.n_components, name="n_components", owner=_OWNER, min_value=1, max_value=2**31 - 1
+        )
         method = check_option(self.method, name="method", owner=_OWNER, options=_METHODS)
         density: float | None = None
         if not (isinstance(self.density, str) and self.density == "auto"):
