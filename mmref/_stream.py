@@ -238,6 +238,16 @@ class TextSource:
             record = json.loads(text)
         except json.JSONDecodeError as exc:
             raise DataError(f"{self.path}: line {number} is not valid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise DataError(
+                f"{self.path}: line {number} nests JSON values too deeply to read; expected "
+                f"one flat JSON object with a string field {self.text_field!r}"
+            ) from None
+        except ValueError as exc:  # e.g. an integer of more digits than Python parses
+            message = " ".join(str(exc).split())
+            raise DataError(
+                f"{self.path}: line {number} is not readable JSON ({message})"
+            ) from None
         value = record.get(self.text_field) if isinstance(record, dict) else None
         if not isinstance(value, str):
             raise DataError(f"{self.path}: line {number} has no string field {self.text_field!r}")

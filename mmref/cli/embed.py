@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import signal
 from collections.abc import Callable, Iterator
 from types import FrameType
@@ -44,6 +45,12 @@ def add_parser(commands: Any) -> None:
         help="run on a Dask cluster (tcp://host:8786; needs mmref[dask]); every worker must "
         "see the input files at the same paths",
     )
+    embed.add_argument(
+        "--trust-token-pattern",
+        action="store_true",
+        help="accept a token_pattern in --model outside the few known to run in linear time "
+        "(only for a model file you trust)",
+    )
     encoder = embed.add_argument_group("encoder options (default: the library defaults)")
     encoder.add_argument("--image-method", choices=("sparse", "gaussian", "srht"))
     encoder.add_argument("--image-components", type=positive_int)
@@ -65,6 +72,8 @@ def run_embed(args: argparse.Namespace, stderr: TextIO, usage_error: type[Except
         raise usage_error("--key goes with --images")
     if not args.output.endswith(".npy"):
         raise usage_error(f"--output must name a .npy file, got {args.output!r}")
+    _check_kinds(args, usage_error)
+    _check_output_is_not_an_input(args, usage_error)
     model = _build_model(args, usage_error)
     images = ImageSource(args.images, args.key) if args.images is not None else None
     texts = TextSource(args.texts, args.text_field) if args.texts is not None else None
@@ -98,6 +107,48 @@ def run_embed(args: argparse.Namespace, stderr: TextIO, usage_error: type[Except
     return 0
 
 
+# The input kinds mmref reads, by file name extension: a file is never read as another kind.
+_IMAGE_KINDS = {".npy": "a .npy array", ".npz": "an .npz archive (with --key)"}
+_TEXT_KINDS = {".txt": "UTF-8 text, one caption per line", ".jsonl": "JSON Lines (--text-field)"}
+
+
+def _check_kinds(args: argparse.Namespace, usage_error: type[Exception]) -> None:
+    """Refuse an input whose extension names a kind mmref does not read as such (never guess)."""
+    for flag, path, kinds in (
+        ("--images", args.images, _IMAGE_KINDS),
+        ("--texts", args.texts, _TEXT_KINDS),
+    ):
+        if path is None:
+            continue
+        suffix = os.path.splitext(path)[1]
+        if suffix not in kinds:
+            supported = "; ".join(f"{ext} ({what})" for ext, what in kinds.items())
+            found = f"a {suffix} file" if suffix else "a file without an extension"
+            raise usage_error(
+                f"{flag} {path!r} is {found}, which mmref does not read; supported: {supported}"
+            )
+    if args.images is not None and args.images.endswith(".npz") and args.key is None:
+        raise usage_error(f"--images {args.images!r} is an .npz archive: name its array with --key")
+    if args.images is not None and args.images.endswith(".npy") and args.key is not None:
+        raise usage_error(f"--key goes with an .npz archive; --images {args.images!r} is a .npy")
+    if args.text_field is not None and (args.texts is None or not args.texts.endswith(".jsonl")):
+        raise usage_error("--text-field goes with a .jsonl file given to --texts")
+
+
+def _check_output_is_not_an_input(args: argparse.Namespace, usage_error: type[Exception]) -> None:
+    """Refuse an --output that is an input file, by any path or link, before reading anything."""
+    if not os.path.exists(args.output):
+        return
+    for flag, path in (("--images", args.images), ("--texts", args.texts), ("--model", args.model)):
+        if path is None or not os.path.exists(path):
+            continue
+        if os.path.samefile(path, args.output):
+            raise usage_error(
+                f"--output {args.output!r} is the same file as {flag} {path!r}; writing it "
+                f"would destroy the input: choose another output"
+            )
+
+
 def _build_model(args: argparse.Namespace, usage_error: type[Exception]) -> Any:
     options = {
         "--image-method": args.image_method,
@@ -111,7 +162,7 @@ def _build_model(args: argparse.Namespace, usage_error: type[Exception]) -> Any:
             raise usage_error(f"{', '.join(given)} cannot be combined with --model")
         from ..persistence import load
 
-        model = load(args.model)
+        model = load(args.model, trust_token_pattern=args.trust_token_pattern)
         for method, flag in (("encode_image", args.images), ("encode_text", args.texts)):
             if flag is not None and not callable(getattr(model, method, None)):
                 raise DataError(f"the model in {args.model} has no {method} method")
@@ -173,17 +224,26 @@ def _progress(total: int, *, quiet: bool, stream: TextIO) -> Iterator[Callable[[
 
 @contextlib.contextmanager
 def _sigterm_interrupts() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt so a terminated run cleans up its temporary file."""
+    """Turn SIGTERM and SIGHUP into KeyboardInterrupt, so the run cleans up its temporary file.
+
+    SIGINT raises KeyboardInterrupt already; a closed terminal (SIGHUP) or ``kill``
+    (SIGTERM) would otherwise end the process at once and leave a ``*.mmref-tmp`` file.
+    """
 
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
+    names = ("SIGTERM", "SIGHUP")  # SIGHUP does not exist on Windows
+    signals = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    previous: list[tuple[int, Any]] = []
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        for signum in signals:
+            previous.append((signum, signal.signal(signum, handler)))
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, old in previous:
+            signal.signal(signum, old)
