@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from ._atomic import keep_caches, publish, snapshot
 from ._base import ParamsMixin
 from ._validation import check_fitted, describe, shape_str
 from .exceptions import ModelFileError
@@ -78,11 +79,14 @@ class _Classifier(ParamsMixin):
             )
         classes, y_idx = _check_y(y, X_arr.shape[0])
         _check_finite_fit(X_arr)
+        # Fit a twin and publish its state in one step: a predict running meanwhile uses
+        # the old model or the new one, and a failed fit leaves the old one in place.
+        fitted = snapshot(self)
         with np.errstate(over="ignore", invalid="ignore"):
-            self._fit(X_arr, y_idx, len(classes))
-        self.n_features_in_ = X_arr.shape[1]
-        # Set last: check_fitted looks for classes_, so a failed fit leaves no half state.
-        self.classes_ = classes
+            fitted._fit(X_arr, y_idx, len(classes))
+        fitted.n_features_in_ = X_arr.shape[1]
+        fitted.classes_ = classes
+        publish(self, vars(fitted))
         return self
 
     def predict(self, X: Any) -> Float64Array:
@@ -106,10 +110,24 @@ class _Classifier(ParamsMixin):
             If ``X`` is not 2-D, has the wrong number of features or contains
             NaN or infinity.
         """
-        check_fitted(self, "classes_")
-        if "_weights" not in self.__dict__:  # loaded or unpickled: only public state is stored
-            self._check_state()
-            self._derive()
+        return self._fitted_model()._predict(X)
+
+    def _fitted_model(self: _Self) -> _Self:
+        """A snapshot of the fitted model (one step), with its scoring arrays derived."""
+        source = self.__dict__
+        model = snapshot(self)
+        check_fitted(model, "classes_")
+        if "_weights" not in model.__dict__:  # loaded or unpickled: only public state is stored
+            model._check_state()
+            model._derive()
+            keep_caches(source, model, self._mmref_regenerable_, self._state_names())
+        return model
+
+    def _state_names(self) -> list[str]:
+        return ["classes_", "n_features_in_", *self._state_shapes(2, 1)]
+
+    def _predict(self, X: Any) -> Float64Array:
+        """``predict`` on this instance's own state: call it on a snapshot."""
         owner = type(self).__name__
         X_arr = _check_X(X, owner=owner)
         if X_arr.shape[1] != self.n_features_in_:
@@ -148,8 +166,8 @@ class _Classifier(ParamsMixin):
         labels : ndarray of shape (n_samples,)
             Values from ``classes_``; ties go to the lowest column.
         """
-        scores = self.predict(X)
-        labels: npt.NDArray[Any] = self.classes_[np.argmax(scores, axis=1)]
+        model = self._fitted_model()  # the scores and the labels of one model
+        labels: npt.NDArray[Any] = model.classes_[np.argmax(model._predict(X), axis=1)]
         return labels
 
     def score(self, X: Any, y: Any) -> float:
