@@ -398,6 +398,8 @@ def _load_zip(zf: zipfile.ZipFile, name: str, max_bytes: int, trust_pattern: boo
             f"{name!r} has format_version {reprlib.repr(version)}; this mmref reads version "
             f"{FORMAT_VERSION} only"
         )
+    if not isinstance(manifest.get("mmref_version"), str):
+        raise ModelFileError(f"{name!r}: the manifest's 'mmref_version' is missing or not a str")
     entries: dict[str, Any] = {}
     for entry in _list(manifest.get("arrays"), "arrays", name):
         array_name = _field(entry, "name", str, name)

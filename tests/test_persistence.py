@@ -153,6 +153,8 @@ def test_refuses_a_changed_array(tmp_path: Path) -> None:
     [
         (lambda m: m.update(format_version=2), "format_version 2"),
         (lambda m: m.update(format="other"), "not an mmref model file"),
+        (lambda m: m.pop("mmref_version"), "'mmref_version' is missing or not a str"),
+        (lambda m: m.update(mmref_version=1), "'mmref_version' is missing or not a str"),
         (lambda m: m["object"].update({"class": "os.system"}), "'os.system' is not one mmref"),
         (lambda m: m["object"]["params"].update(evil=1), "no parameters"),
         (lambda m: m["object"]["params"].update(alpha={"set": [1]}), "unexpected tagged value"),

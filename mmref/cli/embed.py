@@ -72,6 +72,8 @@ def run_embed(args: argparse.Namespace, stderr: TextIO, usage_error: type[Except
         raise usage_error("--key goes with --images")
     if not args.output.endswith(".npy"):
         raise usage_error(f"--output must name a .npy file, got {args.output!r}")
+    if args.trust_token_pattern and args.model is None:
+        raise usage_error("--trust-token-pattern goes with --model")
     _check_kinds(args, usage_error)
     _check_output_is_not_an_input(args, usage_error)
     model = _build_model(args, usage_error)

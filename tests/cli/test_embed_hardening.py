@@ -159,6 +159,7 @@ def test_unsupported_input_kinds_are_refused_with_what_is_supported(
         (["--texts", "c.txt", "--text-field", "caption"], "--text-field goes with a .jsonl"),
         (["--images", "i.npz"], "name its array with --key"),
         (["--images", "i.npy", "--key", "x"], "--key goes with an .npz"),
+        (["--texts", "c.txt", "--trust-token-pattern"], "--trust-token-pattern goes with --model"),
     ],
 )
 def test_options_that_do_not_fit_the_input_kind_are_usage_errors(
