@@ -66,6 +66,13 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 def run_embed(args: argparse.Namespace, stderr: TextIO, usage_error: type[Exception]) -> int:
     """Carry out ``mmref embed`` with parsed ``args``; raise on any error (the CLI reports it)."""
+    # From the start: a SIGTERM or SIGHUP while the model loads or the inputs are counted
+    # ends the run as Ctrl-C does (one line, status 130), not silently.
+    with _sigterm_interrupts():
+        return _embed(args, stderr, usage_error)
+
+
+def _embed(args: argparse.Namespace, stderr: TextIO, usage_error: type[Exception]) -> int:
     if args.images is None and args.texts is None:
         raise usage_error("give --images, --texts or both")
     if args.key is not None and args.images is None:
@@ -97,7 +104,7 @@ def run_embed(args: argparse.Namespace, stderr: TextIO, usage_error: type[Except
             raise usage_error(
                 f"--scheduler needs dask and distributed (pip install 'mmref[dask]'): {exc}"
             ) from None
-    with _progress(n_rows, quiet=args.quiet, stream=stderr) as progress, _sigterm_interrupts():
+    with _progress(n_rows, quiet=args.quiet, stream=stderr) as progress:
         if args.scheduler is not None:
             embed_files(
                 images, texts, model, args.output, n_rows, batch_size, dtype, args.scheduler,

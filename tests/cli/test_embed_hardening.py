@@ -241,3 +241,40 @@ def test_a_signal_midway_cleans_up_the_temporary_file(tmp_path: Path, sig: str) 
     _one_error_line(stderr, "interrupted")
     assert out.read_bytes() == b"earlier result"
     assert [p for p in tmp_path.iterdir() if p.name.endswith(".mmref-tmp")] == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize("sig", ["SIGHUP", "SIGTERM", "SIGINT"])
+def test_a_signal_while_the_inputs_are_read_is_one_line(tmp_path: Path, sig: str) -> None:
+    # The captions are a named pipe that never delivers a byte: the run stays in its
+    # start-up, counting the captions, before any output exists.
+    captions = tmp_path / "c.txt"
+    os.mkfifo(captions)
+    out = tmp_path / "out.npy"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mmref", "embed", "--texts", str(captions), "--output", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    writer = -1
+    try:
+        deadline = time.monotonic() + 60
+        while writer < 0 and time.monotonic() < deadline and process.poll() is None:
+            try:  # succeeds once the run has opened the pipe for reading
+                writer = os.open(captions, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                time.sleep(0.005)
+        assert writer >= 0, "the run never opened the captions"
+        time.sleep(0.05)  # let it block in read()
+        os.kill(process.pid, getattr(signal, sig))
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if writer >= 0:
+            os.close(writer)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    _one_error_line(stderr, "interrupted")
+    assert not out.exists()
