@@ -278,3 +278,23 @@ def test_a_signal_while_the_inputs_are_read_is_one_line(tmp_path: Path, sig: str
     assert process.returncode == 130, stderr
     _one_error_line(stderr, "interrupted")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["c.txt", "c.jsonl"])
+def test_a_caption_line_longer_than_the_limit_is_refused(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import mmref._stream as stream
+
+    monkeypatch.setattr(stream, "MAX_LINE_BYTES", 1000)
+    path = tmp_path / name
+    fine = '{"text": "%s"}' % ("x" * 980) if name.endswith(".jsonl") else "x" * 1000
+    long = '{"text": "%s"}' % ("y" * 2000) if name.endswith(".jsonl") else "y" * 1001
+    path.write_text(f"{fine}\r\n{fine}\n{long}\n{fine}\n")
+    out = tmp_path / "out.npy"
+    assert main(["embed", "--texts", str(path), "--output", str(out)]) == 1
+    _one_error_line(capsys.readouterr().err, "line 3 is longer than 1000 bytes")
+    assert not out.exists()
+    path.write_text(f"{fine}\r\n{fine}\n{fine}")
+    assert main(["embed", "--texts", str(path), "--output", str(out)]) == 0
+    assert np.load(out).shape[0] == 3
