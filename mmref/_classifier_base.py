@@ -22,11 +22,13 @@ so that pickles and model files hold only the public state, checked by
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from ._atomic import keep_caches, publish, snapshot
 from ._base import ParamsMixin
 from ._typing import Float64Array
 from ._validation import as_real_matrix, check_fitted, describe, shape_str
@@ -80,11 +82,14 @@ class BaseClassifier(ParamsMixin):
             )
         classes, y_idx = _check_y(y, X_arr.shape[0])
         _check_finite_fit(X_arr)
+        # Fit a twin and publish its state in one step: a predict running meanwhile uses
+        # the old model or the new one, and a failed fit leaves the old one in place.
+        fitted = snapshot(self)
         with np.errstate(over="ignore", invalid="ignore"):
-            self._fit(X_arr, y_idx, len(classes), params)
-        self.n_features_in_ = X_arr.shape[1]
-        # Set last: check_fitted looks for classes_, so a failed fit leaves no half state.
-        self.classes_ = classes
+            fitted._fit(X_arr, y_idx, len(classes), params)
+        fitted.n_features_in_ = X_arr.shape[1]
+        fitted.classes_ = classes
+        publish(self, vars(fitted))
         return self
 
     def predict(self, X: Any) -> Float64Array:
@@ -108,10 +113,24 @@ class BaseClassifier(ParamsMixin):
             If ``X`` is not 2-D, has the wrong number of features or contains
             NaN or infinity.
         """
-        check_fitted(self, "classes_")
-        if "_weights" not in self.__dict__:  # loaded or unpickled: only public state is stored
-            self._check_state()
-            self._derive()
+        return self._fitted_model()._predict(X)
+
+    def _fitted_model(self: _Self) -> _Self:
+        """A snapshot of the fitted model (one step), with its scoring arrays derived."""
+        source = self.__dict__
+        model = snapshot(self)
+        check_fitted(model, "classes_")
+        if "_weights" not in model.__dict__:  # loaded or unpickled: only public state is stored
+            model._check_state()
+            model._derive()
+            keep_caches(source, model, self._mmref_regenerable_, self._state_names())
+        return model
+
+    def _state_names(self) -> list[str]:
+        return ["classes_", "n_features_in_", *self._state_shapes(2, 1)]
+
+    def _predict(self, X: Any) -> Float64Array:
+        """``predict`` on this instance's own state: call it on a snapshot."""
         owner = type(self).__name__
         X_arr = as_real_matrix(X, name="X", owner=owner)
         if X_arr.shape[1] != self.n_features_in_:
@@ -150,8 +169,8 @@ class BaseClassifier(ParamsMixin):
         labels : ndarray of shape (n_samples,)
             Values from ``classes_``; ties go to the lowest column.
         """
-        scores = self.predict(X)
-        labels: npt.NDArray[Any] = self.classes_[np.argmax(scores, axis=1)]
+        model = self._fitted_model()  # the scores and the labels of one model
+        labels: npt.NDArray[Any] = model.classes_[np.argmax(model._predict(X), axis=1)]
         return labels
 
     def score(self, X: Any, y: Any) -> float:
@@ -307,6 +326,8 @@ def matmul_into(X: Float64Array, weights: Float64Array, out: Float64Array) -> No
 def _check_y(y: Any, n_samples: int) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]]:
     """Return ``(classes, y_idx)``: the sorted unique labels and each sample's class index."""
     arr = np.asarray(y)
+    if not isinstance(y, np.ndarray) or arr.dtype == object:
+        _check_one_label_type(y if isinstance(y, np.ndarray) else np.asarray(y, dtype=object))
     if arr.ndim != 1:
         raise ValueError(
             f"y must be a 1-D array of labels (n_samples,); got an array of shape "
@@ -331,6 +352,25 @@ def _check_y(y: Any, n_samples: int) -> tuple[npt.NDArray[Any], npt.NDArray[np.i
             f"least 2 classes."
         )
     return classes, y_idx.reshape(-1).astype(np.intp, copy=False)
+
+
+def _check_one_label_type(labels: npt.NDArray[Any]) -> None:
+    """Refuse labels of several kinds: NumPy would turn ``[0, "a"]`` into ``["0", "a"]``."""
+    kinds = {_label_kind(t) for t in set(map(type, labels.reshape(-1).tolist()))}
+    if len(kinds) > 1:
+        raise TypeError(
+            f"y mixes labels of different types ({', '.join(sorted(kinds))}); expected labels "
+            f"of one type (all ints, all floats, all bools or all strings), which are kept "
+            f"exactly as given."
+        )
+
+
+def _label_kind(kind: type) -> str:
+    kinds = ((bool | np.bool_, "bool"), (numbers.Integral, "int"), (numbers.Real, "float"))
+    for base, name in (*kinds, (str, "str"), (bytes, "bytes")):
+        if issubclass(kind, base):
+            return name
+    return kind.__name__
 
 
 def _check_finite_fit(X: npt.NDArray[Any]) -> None:

@@ -237,7 +237,12 @@ def murmurhash3_32(
         j = 0
     while active.size:
         left = nblocks[active] - j
-        if active.size <= _SCALAR_KEYS and int(left.max()) > _SCALAR_BLOCKS:
+        longest = int(left.max())
+        # Also when a few keys are far longer than the rest (several 1 MB tokens): a scalar
+        # block costs about a tenth of a vectorized step.
+        if longest > _SCALAR_BLOCKS and (
+            active.size <= _SCALAR_KEYS or int(left.sum()) <= _SCALAR_KEYS * 2 * longest
+        ):
             for i, count in zip(active.tolist(), left.tolist(), strict=True):
                 h[i] = _blocks_scalar(int(h[i]), words, int(starts[i]) + 4 * j, count)
             break

@@ -13,7 +13,6 @@ destination only when complete (see :mod:`mmref._io`).
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import os
@@ -29,6 +28,7 @@ import numpy.typing as npt
 from ._io import atomic_output
 
 __all__ = [
+    "MAX_LINE_BYTES",
     "DataError",
     "ImageSource",
     "TextSource",
@@ -37,6 +37,8 @@ __all__ = [
     "write_embeddings",
 ]
 
+#: The longest caption line ``mmref embed`` reads (64 MiB, line break excluded).
+MAX_LINE_BYTES = 1 << 26
 # A batch's float64 copy inside the encoder stays near this size.
 _BATCH_BYTES = 32 << 20
 _TEXT_BATCH = 4096
@@ -214,8 +216,15 @@ class TextSource:
         """Yield the captions in order, ``size`` at a time."""
         batch: list[str] = []
         with open(self.path, "rb") as handle:
-            # n_rows stops before a .jsonl file's trailing blank lines.
-            for number, raw in enumerate(itertools.islice(handle, self.n_rows), start=1):
+            # n_rows stops before a .jsonl file's trailing blank lines. A line is read with
+            # a limit, so that a hostile file of one endless line cannot exhaust memory.
+            for number in range(1, self.n_rows + 1):
+                raw = handle.readline(MAX_LINE_BYTES + 2)
+                if len(raw) > MAX_LINE_BYTES + (raw.endswith(b"\n") + raw.endswith(b"\r\n")):
+                    raise DataError(
+                        f"{self.path}: line {number} is longer than {MAX_LINE_BYTES} bytes; "
+                        f"a caption may be at most that long"
+                    )
                 batch.append(self._decode(raw, number))
                 if len(batch) == size:
                     yield batch
@@ -238,6 +247,16 @@ class TextSource:
             record = json.loads(text)
         except json.JSONDecodeError as exc:
             raise DataError(f"{self.path}: line {number} is not valid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise DataError(
+                f"{self.path}: line {number} nests JSON values too deeply to read; expected "
+                f"one flat JSON object with a string field {self.text_field!r}"
+            ) from None
+        except ValueError as exc:  # e.g. an integer of more digits than Python parses
+            message = " ".join(str(exc).split())
+            raise DataError(
+                f"{self.path}: line {number} is not readable JSON ({message})"
+            ) from None
         value = record.get(self.text_field) if isinstance(record, dict) else None
         if not isinstance(value, str):
             raise DataError(f"{self.path}: line {number} has no string field {self.text_field!r}")
@@ -378,6 +397,11 @@ def _count_records(path: str) -> int:
             # Scan whole lines only, so that a line split between reads is seen once, whole.
             pending += chunk
             cut = pending.rfind(b"\n") + 1
+            if not cut and len(pending) > MAX_LINE_BYTES + 1:
+                raise DataError(
+                    f"{path}: line {lines + 1} is longer than {MAX_LINE_BYTES} bytes; "
+                    f"a caption line may be at most that long"
+                )
             complete = bytes(pending[:cut])
             del pending[:cut]
             if not first_blank:

@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._atomic import publish, snapshot, view
 from ._base import ParamsMixin
 from ._numeric import normalize_rows
 from ._typing import EmbeddingModel, FloatArray
@@ -142,6 +143,16 @@ class CCAAlignment(ParamsMixin):
     ((20, 1), True)
     """
 
+    # Set by fit, all at once (see mmref._atomic).
+    image_mean_: npt.NDArray[np.float64]
+    text_mean_: npt.NDArray[np.float64]
+    image_weights_: npt.NDArray[np.float64]
+    text_weights_: npt.NDArray[np.float64]
+    canonical_correlations_: npt.NDArray[np.float64]
+    n_image_features_in_: int
+    n_text_features_in_: int
+    n_samples_fit_: int
+
     def __init__(self, n_components: int = 32, *, reg: float = 1e-3) -> None:
         self.n_components = n_components
         self.reg = reg
@@ -224,15 +235,21 @@ class CCAAlignment(ParamsMixin):
         wx *= signs
         wy *= signs
 
-        self.image_mean_ = x_mean
-        self.text_mean_ = y_mean
-        self.image_weights_ = np.ascontiguousarray(wx)
-        self.text_weights_ = np.ascontiguousarray(wy)
-        # Rounding can push a perfect correlation a hair above 1 when reg = 0.
-        self.canonical_correlations_ = np.clip(s[:n_components], 0.0, 1.0)
-        self.n_image_features_in_ = p
-        self.n_text_features_in_ = q
-        self.n_samples_fit_ = n
+        # Published in one step: a transform running meanwhile uses the old maps or the new.
+        publish(
+            self,
+            {
+                "image_mean_": x_mean,
+                "text_mean_": y_mean,
+                "image_weights_": np.ascontiguousarray(wx),
+                "text_weights_": np.ascontiguousarray(wy),
+                # Rounding can push a perfect correlation a hair above 1 when reg = 0.
+                "canonical_correlations_": np.clip(s[:n_components], 0.0, 1.0),
+                "n_image_features_in_": p,
+                "n_text_features_in_": q,
+                "n_samples_fit_": n,
+            },
+        )
         return self
 
     def transform_image(self, image_embeddings: Any) -> FloatArray:
@@ -253,11 +270,12 @@ class CCAAlignment(ParamsMixin):
         -----
         Memory: the output plus a block of at most 4096 centred input rows.
         """
-        check_fitted(self, "image_weights_")
+        fitted = snapshot(self)  # the mean and the weights of one fit
+        check_fitted(fitted, "image_weights_")
         return _project(
             image_embeddings,
-            self.image_mean_,
-            self.image_weights_,
+            fitted.image_mean_,
+            fitted.image_weights_,
             name="image_embeddings",
             owner=type(self).__name__,
         )
@@ -280,11 +298,12 @@ class CCAAlignment(ParamsMixin):
         -----
         Memory: the output plus a block of at most 4096 centred input rows.
         """
-        check_fitted(self, "text_weights_")
+        fitted = snapshot(self)
+        check_fitted(fitted, "text_weights_")
         return _project(
             text_embeddings,
-            self.text_mean_,
-            self.text_weights_,
+            fitted.text_mean_,
+            fitted.text_weights_,
             name="text_embeddings",
             owner=type(self).__name__,
         )
@@ -350,6 +369,9 @@ class AlignedEncoder(ParamsMixin):
            [ 1.,  1.]])
     """
 
+    # Views of the components as the last fit left them: rebuilt by the next fit.
+    _mmref_regenerable_ = ("_fitted",)
+
     def __init__(self, encoder: EmbeddingModel, alignment: CCAAlignment) -> None:
         self.encoder = encoder
         self.alignment = alignment
@@ -372,13 +394,26 @@ class AlignedEncoder(ParamsMixin):
         self : AlignedEncoder
             The fitted model.
         """
-        fit = getattr(self.encoder, "fit", None)
+        encoder, alignment = self.encoder, self.alignment
+        fit = getattr(encoder, "fit", None)
         if fit_encoder and callable(fit):
             fit(images, texts)
-        image_embeddings = model_output(self.encoder.encode_image(images), method="encode_image")
-        text_embeddings = model_output(self.encoder.encode_text(texts), method="encode_text")
-        self.alignment.fit(image_embeddings, text_embeddings)
+        image_embeddings = model_output(encoder.encode_image(images), method="encode_image")
+        text_embeddings = model_output(encoder.encode_text(texts), method="encode_text")
+        alignment.fit(image_embeddings, text_embeddings)
+        # The components are refitted in place, one after the other; encode_* use views of
+        # them as this fit left them, published together in one step, so that a call
+        # running meanwhile pairs the old encoder with the old alignment, never a mix.
+        self._fitted = (encoder, alignment, view(encoder), view(alignment))
         return self
+
+    def _components(self) -> tuple[Any, Any]:
+        """The encoder and alignment as the last ``fit`` left them, else the live ones."""
+        fitted = self.__dict__.get("_fitted")
+        encoder, alignment = self.encoder, self.alignment
+        if fitted is not None and fitted[0] is encoder and fitted[1] is alignment:
+            return fitted[2], fitted[3]
+        return encoder, alignment
 
     def encode_image(self, image: Any) -> FloatArray:
         """Embed images in the shared space.
@@ -393,8 +428,9 @@ class AlignedEncoder(ParamsMixin):
         embedding : ndarray of shape (n_samples, n_components)
             L2-normalized rows (zero rows stay zero).
         """
-        embedding = model_output(self.encoder.encode_image(image), method="encode_image")
-        result: FloatArray = self.alignment.transform_image(embedding)
+        encoder, alignment = self._components()
+        embedding = model_output(encoder.encode_image(image), method="encode_image")
+        result: FloatArray = alignment.transform_image(embedding)
         return result
 
     def takes_flat_channels(self) -> bool:
@@ -421,8 +457,9 @@ class AlignedEncoder(ParamsMixin):
         embedding : ndarray of shape (n_samples, n_components)
             L2-normalized rows (zero rows stay zero).
         """
-        embedding = model_output(self.encoder.encode_text(text), method="encode_text")
-        result: FloatArray = self.alignment.transform_text(embedding)
+        encoder, alignment = self._components()
+        embedding = model_output(encoder.encode_text(text), method="encode_text")
+        result: FloatArray = alignment.transform_text(embedding)
         return result
 
     def __repr__(self) -> str:

@@ -420,7 +420,9 @@ class RandomProjectionImageEncoder(FeatureNamesMixin, ParamsMixin, TransformerMi
         return width
 
     def _params(self) -> _Params:
-        k = check_int_param(self.n_components, name="n_components", owner=_OWNER, min_value=1)
+        k = check_int_param(
+            self.n_components, name="n_components", owner=_OWNER, min_value=1, max_value=2**31 - 1
+        )
         method = check_option(self.method, name="method", owner=_OWNER, options=_METHODS)
         density: float | None = None
         raw_density: object = self.density  # stored unchanged: any object may arrive here

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy.typing as npt
 
+from ._atomic import publish, snapshot
 from ._base import ParamsMixin
 from ._frames import JointFeatureNamesMixin
 from ._typing import ImageEncoder, TextEncoder
@@ -113,9 +114,9 @@ class MultimodalEncoder(JointFeatureNamesMixin, ParamsMixin):
             image_encoder.fit(image)
         if text is not None and hasattr(text_encoder, "fit"):
             text_encoder.fit(text)
-        # Set last, so a failed fit leaves the previous fitted state.
-        self.image_encoder_ = image_encoder
-        self.text_encoder_ = text_encoder
+        # Published last and in one step, so a failed fit leaves the previous fitted state
+        # and a call running meanwhile sees the old pair of encoders or the new pair.
+        publish(self, {"image_encoder_": image_encoder, "text_encoder_": text_encoder})
         return self
 
     def encode_image(self, image: Any) -> Any:
@@ -174,7 +175,7 @@ class MultimodalEncoder(JointFeatureNamesMixin, ParamsMixin):
         -------
         joint : ndarray of shape (n_samples, d_image + d_text)
         """
-        return joint_embedding(image, text, self)
+        return joint_embedding(image, text, snapshot(self))  # one pair of encoders
 
     def _image_encoder(self) -> Any:
         """``image_encoder_`` once fitted, else ``image_encoder``, else a cached default."""

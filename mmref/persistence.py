@@ -39,6 +39,11 @@ has the methods of its role (``encode_image`` for an image encoder,
 alignment), and a classifier's fitted state is consistent (its
 ``_check_state``: labels, widths and shapes). It raises
 :class:`~mmref.exceptions.ModelFileError` on anything unexpected.
+
+Untrusted files (SPEC.md, section 10.1): duplicate or unreferenced members are refused,
+arrays are read straight into their result (peak memory: ``max_bytes`` plus a few MiB),
+and :mod:`mmref._model_checks` checks every parameter and fitted attribute as the
+constructor and ``fit`` would, the resource bounds and the token pattern.
 """
 
 from __future__ import annotations
@@ -68,6 +73,11 @@ _MANIFEST = "manifest.json"
 _MANIFEST_MAX_BYTES = 16 << 20
 _DEFAULT_MAX_BYTES = 1 << 30
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+# An .npy header is at most this long (NumPy pads it to 64-byte multiples; 2.0 allows 4 GiB
+# but never writes more than a few hundred bytes for the shapes and dtypes allowed here).
+_NPY_HEADER_MAX = 65536
+# Array members are read in pieces of this size, straight into the result.
+_READ_CHUNK = 1 << 20
 # Only these array kinds may be stored: bool, integers, floats, complex, str.
 _ARRAY_KINDS = frozenset("biufcU")
 # Deeper values are refused: no model nests more than a few levels, and recursion on a
@@ -160,7 +170,12 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
             zf.writestr(info, data)
 
 
-def load(path: str | os.PathLike[str], *, max_bytes: int = _DEFAULT_MAX_BYTES) -> Any:
+def load(
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int = _DEFAULT_MAX_BYTES,
+    trust_token_pattern: bool = False,
+) -> Any:
     """Load a model saved by :func:`save`, never unpickling or importing anything named in it.
 
     Parameters
@@ -169,7 +184,14 @@ def load(path: str | os.PathLike[str], *, max_bytes: int = _DEFAULT_MAX_BYTES) -
         A file written by :func:`save`.
     max_bytes : int, default=1 GiB
         The most uncompressed bytes the file may hold; checked against the
-        zip directory before anything is read, and again while reading.
+        zip directory before anything is read, and again while reading. It
+        also bounds what the loaded model may cost to use (see the module
+        docstring): raise it only for a file you trust.
+    trust_token_pattern : bool, default=False
+        Accept a text encoder's ``token_pattern`` that is not one of the
+        patterns known to tokenize in linear time (SPEC.md, section 10.1).
+        Python's ``re`` can take exponential time on some patterns (such as
+        ``(a|aa)+$``), so pass True only for a file you trust.
 
     Returns
     -------
@@ -179,29 +201,57 @@ def load(path: str | os.PathLike[str], *, max_bytes: int = _DEFAULT_MAX_BYTES) -
     Raises
     ------
     ModelFileError
-        If the file is not an mmref model file, is of an unknown format
-        version, is truncated or tampered with (a member missing, too large,
-        or differing from the manifest), names a class mmref does not save,
-        nests values more than 32 levels deep, or holds an object whose state
-        fails the checks of the module docstring (non-finite weights, a nested model in the
-        wrong role, classifier state of inconsistent shapes).
+        On any problem with the file, with a one-line reason: not an mmref
+        model file, an unknown format version, truncated or tampered with (a
+        member missing, duplicated, too large, unreferenced or differing from
+        the manifest), a class mmref does not save, values nested more than
+        32 levels deep, a parameter or fitted attribute that the constructor
+        or ``fit`` would not produce, a resource bound exceeded, or an
+        untrusted ``token_pattern``.
     FileNotFoundError
         If ``path`` does not exist.
+
+    Notes
+    -----
+    Peak memory: the arrays of the file (at most ``max_bytes`` in total) plus
+    a few MiB, whatever the file declares.
     """
     import zipfile
 
     name = os.fspath(path)
     try:
         with zipfile.ZipFile(name) as zf:
-            return _load_zip(zf, name, max_bytes)
+            return _load_zip(zf, name, max_bytes, trust_token_pattern)
+    except ModelFileError as exc:
+        raise ModelFileError(_one_line(str(exc))) from None
     except zipfile.BadZipFile as exc:
         raise ModelFileError(
-            f"{name!r} is not an mmref model file (not a zip archive: {exc})"
+            _one_line(f"{name!r} is not an mmref model file (not a zip archive: {exc})")
         ) from None
     except (OSError, EOFError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
-        raise ModelFileError(f"{name!r} could not be read as an mmref model file: {exc}") from None
+        raise ModelFileError(
+            _one_line(f"{name!r} could not be read as an mmref model file: {exc}")
+        ) from None
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        OverflowError,
+        RecursionError,
+        RuntimeError,  # zipfile: an encrypted member
+        NotImplementedError,  # zipfile: an unsupported compression method
+    ) as exc:
+        raise ModelFileError(
+            _one_line(f"{name!r} is not a valid mmref model file: {type(exc).__name__}: {exc}")
+        ) from None
+
+
+def _one_line(message: str) -> str:
+    return message.replace("\r", " ").replace("\n", " ")
 
 
 def _version() -> str:
@@ -314,11 +364,23 @@ def _as_numeric_dtype(value: Any) -> np.dtype[Any] | None:
 # --- reading ---------------------------------------------------------------------------
 
 
-def _load_zip(zf: zipfile.ZipFile, name: str, max_bytes: int) -> Any:
+def _load_zip(zf: zipfile.ZipFile, name: str, max_bytes: int, trust_pattern: bool) -> Any:
     import json
 
-    infos = {info.filename: info for info in zf.infolist()}
-    total = sum(info.file_size for info in infos.values())
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+        raise TypeError(f"mmref.load: max_bytes must be a positive int, got {max_bytes!r}")
+    members = zf.infolist()
+    infos = {info.filename: info for info in members}
+    if len(infos) != len(members):
+        from collections import Counter
+
+        counts = Counter(info.filename for info in members)
+        twice = sorted(n for n, count in counts.items() if count > 1)
+        raise ModelFileError(
+            f"{name!r} holds several members named {reprlib.repr(twice[:5])}; a model file "
+            f"names each member once"
+        )
+    total = sum(info.file_size for info in members)
     if total > max_bytes:
         raise ModelFileError(
             f"{name!r} declares {total} uncompressed bytes, more than max_bytes={max_bytes}; "
@@ -329,41 +391,92 @@ def _load_zip(zf: zipfile.ZipFile, name: str, max_bytes: int) -> Any:
     raw = _read_member(zf, infos[_MANIFEST], min(_MANIFEST_MAX_BYTES, max_bytes), name)
     try:
         manifest = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{name!r}: the manifest is not valid UTF-8 JSON ({exc})") from None
     except RecursionError:
         raise ModelFileError(
             f"{name!r}: the manifest nests values more than {_MAX_DEPTH} levels deep"
         ) from None
+    except ValueError as exc:  # also UnicodeDecodeError, and integers of too many digits
+        raise ModelFileError(f"{name!r}: the manifest is not valid UTF-8 JSON ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelFileError(f"{name!r} is not an mmref model file (format is not {FORMAT!r})")
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if version != FORMAT_VERSION or isinstance(version, bool):
         raise ModelFileError(
             f"{name!r} has format_version {reprlib.repr(version)}; this mmref reads version "
             f"{FORMAT_VERSION} only"
         )
-    listed = {_MANIFEST} | {
-        e["name"]
-        for e in _list(manifest.get("arrays"), "arrays", name)
-        if isinstance(e, dict) and isinstance(e.get("name"), str)
-    }
-    extra = sorted(set(infos) - listed)
-    if extra:
-        raise ModelFileError(f"{name!r} holds members the manifest does not list: {extra[:5]}")
-    arrays: dict[str, np.ndarray[Any, Any]] = {}
+    if not isinstance(manifest.get("mmref_version"), str):
+        raise ModelFileError(f"{name!r}: the manifest's 'mmref_version' is missing or not a str")
+    entries: dict[str, Any] = {}
     for entry in _list(manifest.get("arrays"), "arrays", name):
         array_name = _field(entry, "name", str, name)
+        if array_name in entries or array_name == _MANIFEST:
+            raise ModelFileError(f"{name!r}: the manifest lists the array {array_name!r} twice")
+        entries[array_name] = entry
+    extra = sorted(set(infos) - set(entries) - {_MANIFEST})
+    if extra:
+        raise ModelFileError(f"{name!r} holds members the manifest does not list: {extra[:5]}")
+    referenced = _array_references(manifest.get("object"))
+    not_listed = sorted(referenced - set(entries))
+    if not_listed:
+        raise ModelFileError(
+            f"{name!r}: the array {reprlib.repr(not_listed[0])} is not listed in the manifest"
+        )
+    unused = sorted(set(entries) - referenced)
+    if unused:
+        raise ModelFileError(
+            f"{name!r}: the manifest lists arrays that the object never refers to: "
+            f"{reprlib.repr(unused[:5])}"
+        )
+    # Sizes first, from the manifest alone: nothing is read if they exceed the cap.
+    declared = 0
+    for array_name, entry in entries.items():
         if array_name not in infos:
             raise ModelFileError(f"{name!r}: the array member {array_name!r} is missing")
-        arrays[array_name] = _read_array(zf, infos[array_name], entry, max_bytes, name)
+        declared += _array_spec(entry, f"{name!r}: array {array_name!r}", max_bytes)[2]
+    if declared > max_bytes:
+        raise ModelFileError(
+            f"{name!r}: its arrays declare {declared} bytes, more than max_bytes={max_bytes}"
+        )
+    arrays = {
+        array_name: _read_array(zf, infos[array_name], entry, max_bytes, name)
+        for array_name, entry in entries.items()
+    }
     registry = _registry()
+    limits = _Limits(max_bytes, trust_pattern)
     try:
-        return _decode_object(manifest.get("object"), arrays, registry, 0)
+        return _decode_object(manifest.get("object"), arrays, registry, 0, limits)
     except ModelFileError as exc:
         raise ModelFileError(f"{name!r}: {exc}") from None
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"{name!r}: the stored parameters are not valid: {exc}") from None
+
+
+class _Limits:
+    """What a loaded model may cost, and whether its token patterns are trusted."""
+
+    def __init__(self, max_bytes: int, trust_pattern: bool) -> None:
+        self.max_bytes = max_bytes
+        self.trust_pattern = trust_pattern
+
+
+def _array_references(value: Any) -> set[str]:
+    """The array names that ``{"array": NAME}`` values anywhere in ``value`` refer to.
+
+    Iterative, so that a deeply nested manifest cannot exhaust the stack (the
+    decoder refuses nesting beyond ``_MAX_DEPTH`` anyway).
+    """
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if len(item) == 1 and isinstance(item.get("array"), str):
+                found.add(item["array"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, name: str) -> bytes:
@@ -381,59 +494,116 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, name: s
     return data
 
 
-def _read_array(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, entry: Any, max_bytes: int, name: str
-) -> np.ndarray[Any, Any]:
-    import hashlib
-
-    where = f"{name!r}: array {info.filename!r}"
-    descr = _field(entry, "dtype", str, name)
-    shape = tuple(_list(entry.get("shape"), "shape", name))
-    digest = _field(entry, "sha256", str, name)
-    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape):
+def _array_spec(
+    entry: Any, where: str, max_bytes: int
+) -> tuple[tuple[int, ...], np.dtype[Any], int]:
+    """The manifest's shape, dtype and data size of an array entry, checked."""
+    descr = entry.get("dtype")
+    shape = tuple(_list(entry.get("shape"), "shape", where))
+    if not isinstance(entry.get("sha256"), str):
+        raise ModelFileError(f"{where}: the manifest entry lacks a valid 'sha256'")
+    if len(shape) > 32 or not all(
+        isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= max_bytes for s in shape
+    ):
         raise ModelFileError(f"{where}: the manifest shape {reprlib.repr(shape)} is not a shape")
+    if not isinstance(descr, str):
+        raise ModelFileError(f"{where}: the manifest dtype {reprlib.repr(descr)} is not valid")
     try:
-        dtype = np.dtype(np.lib.format.descr_to_dtype(descr))
-    except (TypeError, ValueError):
+        dtype = np.dtype(np.lib.format.descr_to_dtype(descr))  # type: ignore[arg-type]
+    except (TypeError, ValueError, SyntaxError):
         raise ModelFileError(f"{where}: the manifest dtype {descr!r} is not valid") from None
-    if dtype.kind not in _ARRAY_KINDS or dtype.hasobject:
+    if dtype.kind not in _ARRAY_KINDS or dtype.hasobject or dtype.itemsize == 0:
         raise ModelFileError(f"{where}: dtype {dtype} is not allowed in model files")
     expected = math.prod(shape) * dtype.itemsize
     if expected > max_bytes:
         raise ModelFileError(f"{where}: {expected} bytes exceed max_bytes={max_bytes}")
-    data = _read_member(zf, info, min(max_bytes, expected + 65536), name)
-    if hashlib.sha256(data).hexdigest() != digest:
-        raise ModelFileError(f"{where}: the sha256 does not match the manifest (tampered?)")
-    buffer = io.BytesIO(data)
-    try:
-        version = np.lib.format.read_magic(buffer)
-        header_reader = {
-            (1, 0): np.lib.format.read_array_header_1_0,
-            (2, 0): np.lib.format.read_array_header_2_0,
-            # 3.0 differs from 2.0 only in a UTF-8 header; the dtypes allowed here are ASCII.
-            (3, 0): np.lib.format.read_array_header_2_0,
-        }.get(version)
-        if header_reader is None:
-            raise ValueError(f"unsupported .npy version {version}")
-        file_shape, fortran, file_dtype = header_reader(buffer)
-    except ValueError as exc:
-        raise ModelFileError(f"{where}: not a valid .npy member ({exc})") from None
-    if tuple(file_shape) != shape or file_dtype != dtype:
+    return shape, dtype, expected
+
+
+class _HashingReader:
+    """A member being read: every byte goes through sha256 and is counted."""
+
+    def __init__(self, handle: Any) -> None:
+        import hashlib
+
+        self.handle = handle
+        self.digest = hashlib.sha256()
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self.handle.read(size)
+        self.digest.update(data)
+        self.count += len(data)
+        return data
+
+    def readinto(self, view: memoryview) -> int:
+        n: int = self.handle.readinto(view)
+        self.digest.update(view[:n])
+        self.count += n
+        return n
+
+
+def _read_array(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, entry: Any, max_bytes: int, name: str
+) -> np.ndarray[Any, Any]:
+    """Read an array member straight into the result: no copy of its bytes is ever held."""
+    where = f"{name!r}: array {info.filename!r}"
+    shape, dtype, expected = _array_spec(entry, where, max_bytes)
+    if info.file_size > expected + _NPY_HEADER_MAX:
         raise ModelFileError(
-            f"{where}: holds dtype {file_dtype} and shape {file_shape}, but the manifest says "
-            f"{dtype} and {shape}"
+            f"{where}: the member declares {info.file_size} bytes, more than the "
+            f"{expected} data bytes of the manifest's shape and dtype and a header"
         )
-    payload = data[buffer.tell() :]
-    if len(payload) != expected:
-        raise ModelFileError(f"{where}: holds {len(payload)} data bytes, expected {expected}")
-    flat = np.frombuffer(payload, dtype=dtype)
-    result: np.ndarray[Any, Any] = flat.reshape(shape, order="F" if fortran else "C").copy()
-    return result
+    with zf.open(info) as handle:
+        reader = _HashingReader(handle)
+        try:
+            version = np.lib.format.read_magic(reader)
+            header_reader = {
+                (1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0,
+                # 3.0 differs from 2.0 only in a UTF-8 header; the dtypes allowed are ASCII.
+                (3, 0): np.lib.format.read_array_header_2_0,
+            }.get(version)
+            if header_reader is None:
+                raise ValueError(f"unsupported .npy version {version}")
+            file_shape, fortran, file_dtype = header_reader(reader)
+        except (ValueError, SyntaxError, EOFError) as exc:
+            raise ModelFileError(f"{where}: not a valid .npy member ({exc})") from None
+        if tuple(file_shape) != shape or file_dtype != dtype:
+            raise ModelFileError(
+                f"{where}: holds dtype {file_dtype} and shape {file_shape}, but the manifest "
+                f"says {dtype} and {shape}"
+            )
+        if fortran:
+            raise ModelFileError(f"{where}: is stored in Fortran order, which save never writes")
+        flat = np.empty(expected // dtype.itemsize, dtype=dtype)
+        view = memoryview(flat.view(np.uint8).data)
+        filled = 0
+        while filled < expected:
+            n = reader.readinto(view[filled : filled + _READ_CHUNK])
+            if n == 0:
+                break
+            filled += n
+        if filled != expected or reader.read(1):
+            raise ModelFileError(
+                f"{where}: holds a different number of data bytes than the {expected} expected"
+            )
+    if reader.count != info.file_size:
+        raise ModelFileError(f"{name!r}: member {info.filename!r} is truncated or altered")
+    if reader.digest.hexdigest() != entry["sha256"]:
+        raise ModelFileError(f"{where}: the sha256 does not match the manifest (tampered?)")
+    return flat.reshape(shape)
 
 
 def _decode_object(
-    spec: Any, arrays: dict[str, np.ndarray[Any, Any]], registry: dict[str, type], depth: int
+    spec: Any,
+    arrays: dict[str, np.ndarray[Any, Any]],
+    registry: dict[str, type],
+    depth: int,
+    limits: _Limits,
 ) -> Any:
+    from ._model_checks import FITTED_ATTRIBUTES, check_model
+
     if not isinstance(spec, dict):
         raise ModelFileError("the stored object is not a JSON object")
     class_name = spec.get("class")
@@ -449,11 +619,12 @@ def _decode_object(
         raise ModelFileError(f"the {class_name} entry lacks 'params' or 'state'")
     unknown = set(params) - set(_init_params(cls))
     if unknown:
-        raise ModelFileError(f"{class_name} has no parameters {sorted(unknown)}")
-    decoded_params = {k: _decode(v, arrays, registry, depth + 1) for k, v in params.items()}
+        raise ModelFileError(f"{class_name} has no parameters {reprlib.repr(sorted(unknown))}")
+    decoded_params = {k: _decode(v, arrays, registry, depth + 1, limits) for k, v in params.items()}
     for key, value in decoded_params.items():
         _check_role(cls.__name__, key, value, registry)
     obj = cls(**decoded_params)
+    fitted = FITTED_ATTRIBUTES.get(cls.__name__, frozenset())
     for key, value in state.items():
         if not (
             isinstance(key, str)
@@ -462,32 +633,42 @@ def _decode_object(
             and not key.startswith("_")
         ):
             raise ModelFileError(f"{class_name} state has an invalid attribute name {key!r}")
-        decoded = _decode(value, arrays, registry, depth + 1)
+        if key not in fitted:
+            raise ModelFileError(
+                f"{class_name} state has the attribute {reprlib.repr(key)}, which fit never "
+                f"sets; expected some of {', '.join(sorted(fitted)) or 'none'}"
+            )
+        decoded = _decode(value, arrays, registry, depth + 1, limits)
         _check_role(cls.__name__, key, decoded, registry)
         _check_finite(decoded, f"{class_name}.{key}")
         setattr(obj, key, decoded)
     check_state = getattr(obj, "_check_state", None)
     if callable(check_state):
         check_state()
+    check_model(obj, max_bytes=limits.max_bytes, trust_token_pattern=limits.trust_pattern)
     return obj
 
 
 def _decode(
-    value: Any, arrays: dict[str, np.ndarray[Any, Any]], registry: dict[str, type], depth: int
+    value: Any,
+    arrays: dict[str, np.ndarray[Any, Any]],
+    registry: dict[str, type],
+    depth: int,
+    limits: _Limits,
 ) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if depth >= _MAX_DEPTH:
         raise ModelFileError(f"the manifest nests values more than {_MAX_DEPTH} levels deep")
     if isinstance(value, list):
-        return [_decode(v, arrays, registry, depth + 1) for v in value]
+        return [_decode(v, arrays, registry, depth + 1, limits) for v in value]
     if not isinstance(value, dict) or len(value) != 1:
         raise ModelFileError(f"unexpected value {reprlib.repr(value)}")
     ((tag, inner),) = value.items()
     if tag == "tuple" and isinstance(inner, list):
-        return tuple(_decode(v, arrays, registry, depth + 1) for v in inner)
+        return tuple(_decode(v, arrays, registry, depth + 1, limits) for v in inner)
     if tag == "dict" and isinstance(inner, dict):
-        return {str(k): _decode(v, arrays, registry, depth + 1) for k, v in inner.items()}
+        return {str(k): _decode(v, arrays, registry, depth + 1, limits) for k, v in inner.items()}
     if tag == "float" and inner in ("nan", "inf", "-inf"):
         return float(inner)
     if tag == "dtype" and isinstance(inner, str):
@@ -503,7 +684,7 @@ def _decode(
             raise ModelFileError(f"the array {inner!r} is not listed in the manifest")
         return arrays[inner]
     if tag == "object":
-        return _decode_object(inner, arrays, registry, depth + 1)
+        return _decode_object(inner, arrays, registry, depth + 1, limits)
     raise ModelFileError(f"unexpected tagged value {reprlib.repr(tag)}")
 
 
@@ -531,7 +712,11 @@ def _check_role(class_name: str, key: str, value: Any, registry: dict[str, type]
 def _check_finite(value: Any, where: str) -> None:
     """Refuse NaN or infinity in a float array of the fitted state, however nested."""
     if isinstance(value, np.ndarray):
-        if value.dtype.kind in "fc" and not np.isfinite(value).all():
+        flat = value.reshape(-1)
+        step = _READ_CHUNK // 8  # in blocks: the check costs 128 KiB, not 1 byte per value
+        if value.dtype.kind in "fc" and not all(
+            np.isfinite(flat[i : i + step]).all() for i in range(0, flat.size, step)
+        ):
             raise ModelFileError(f"{where} holds NaN or infinity; expected finite values")
     elif isinstance(value, list | tuple):
         for item in value:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy.typing as npt
 
+from ._atomic import publish
 from ._base import ParamsMixin
 from .reference import joint_embedding
 
@@ -57,6 +58,9 @@ class MultimodalPipeline(ParamsMixin):
     ['dark', 'dark', 'bright', 'bright']
     """
 
+    encoder_: Any
+    classifier_: Any
+
     def __init__(self, encoder: Any = None, classifier: Any = None) -> None:
         self.encoder = encoder
         self.classifier = classifier
@@ -87,8 +91,8 @@ class MultimodalPipeline(ParamsMixin):
         if hasattr(encoder, "fit"):
             encoder.fit(image, text)
         classifier.fit(joint_embedding(image, text, encoder), y)
-        self.encoder_ = encoder
-        self.classifier_ = classifier
+        # One step, so a call running beside a refit sees the old pair or the new one.
+        publish(self, {"encoder_": encoder, "classifier_": classifier})
         return self
 
     @property

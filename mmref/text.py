@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from ._atomic import keep_caches, publish, snapshot
 from ._base import ParamsMixin, TransformerMixin
 from ._frames import FeatureNamesMixin, one_column
 from ._text_counts import chunk_counts, chunk_spans, l2_normalize, learn_vocabulary, token_stream
@@ -151,6 +152,11 @@ class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
     _mmref_regenerable_ = ("_lookup",)
     _mmref_input_tags_: ClassVar[dict[str, Any]] = {"string": True, "two_d_array": False}
 
+    # Set by fit, all at once (see mmref._atomic).
+    vocabulary_: dict[str, int]
+    idf_: npt.NDArray[np.float64]
+    n_features_out_: int
+
     def __init__(
         self,
         n_features: int = 1024,
@@ -211,8 +217,6 @@ class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
         """
         cfg = self._params()
         docs = _as_texts(texts, "fit")
-        for name in ("vocabulary_", "idf_", "_lookup", "n_features_out_"):
-            self.__dict__.pop(name, None)
         lookup = None
         if cfg.vocabulary == "learn":
             terms, df = learn_vocabulary(docs, cfg)
@@ -224,8 +228,11 @@ class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
             lookup = TermLookup(terms)
         elif cfg.vocabulary is not None:
             lookup = TermLookup(cfg.vocabulary)
+        # Computed into `state`, then published in one step: a transform running meanwhile
+        # uses the old fitted state or the new one, never a mix or none.
+        state: dict[str, Any] = {}
         if lookup is not None:
-            self.vocabulary_ = {term: i for i, term in enumerate(lookup.terms)}
+            state["vocabulary_"] = {term: i for i, term in enumerate(lookup.terms)}
         width = len(lookup.terms) if lookup is not None else cfg.n_features
         if cfg.weighting == "tfidf":
             if cfg.vocabulary != "learn":
@@ -234,10 +241,11 @@ class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
                     _, cols, _ = chunk_counts(docs, span, cfg, lookup, width)
                     df += np.bincount(cols, minlength=width)
             n = float(len(docs) + 1)
-            self.idf_ = np.log(n / (df.astype(np.float64) + 1.0)) + 1.0
+            state["idf_"] = np.log(n / (df.astype(np.float64) + 1.0)) + 1.0
         if cfg.vocabulary == "learn":
-            self._lookup = lookup
-        self.n_features_out_ = width
+            state["_lookup"] = lookup
+        state["n_features_out_"] = width
+        publish(self, state, drop=("vocabulary_", "idf_", "_lookup", "n_features_out_"))
         return self
 
     def fit_transform(self, texts: Iterable[str], y: object = None) -> npt.NDArray[np.floating]:
@@ -283,10 +291,10 @@ class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
             If the configuration needs ``fit`` (a learned vocabulary, tf-idf).
         """
         docs = _as_texts(texts, "transform")
-        cfg, lookup, width = self._ready()
+        model, (cfg, lookup, width) = self._fitted_model()
         out = np.zeros((len(docs), width), dtype=cfg.dtype)
         for span in chunk_spans(docs):
-            rows, cols, values = self._weighted(docs, span, cfg, lookup, width)
+            rows, cols, values = model._weighted(docs, span, cfg, lookup, width)
             out[rows + span[0], cols] = values
         return out
 
@@ -310,10 +318,10 @@ class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
         import scipy.sparse as sp
 
         docs = _as_texts(texts, "transform_sparse")
-        cfg, lookup, width = self._ready()
+        model, (cfg, lookup, width) = self._fitted_model()
         parts_r, parts_c, parts_v = [], [], []
         for span in chunk_spans(docs):
-            rows, cols, values = self._weighted(docs, span, cfg, lookup, width)
+            rows, cols, values = model._weighted(docs, span, cfg, lookup, width)
             rows += span[0]
             parts_r.append(rows)
             parts_c.append(cols)
@@ -383,7 +391,17 @@ class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
     _mmref_feature_prefix_ = "text"
 
     def _mmref_n_features_out(self) -> int:
-        return self._ready()[2]
+        return self._fitted_model()[1][2]
+
+    def _fitted_model(
+        self,
+    ) -> tuple[BagOfWordsTextEncoder, tuple[_Params, TermLookup | None, int]]:
+        """A snapshot of the encoder (one step) and its ``_ready()``; a rebuilt lookup is kept."""
+        source = self.__dict__
+        model = snapshot(self)
+        ready = model._ready()
+        keep_caches(source, model, ("_lookup",), ("vocabulary_",))
+        return model, ready
 
     def _ready(self) -> tuple[_Params, TermLookup | None, int]:
         """Validate; check that what the configuration needs is fitted; return the lookup."""

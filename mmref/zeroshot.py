@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._atomic import snapshot
 from ._base import ParamsMixin
 from ._numeric import normalize_rows
 from ._typing import EmbeddingModel, FloatArray
@@ -129,8 +130,12 @@ class ZeroShotClassifier(ParamsMixin):
             ``scores[i, j]`` is the cosine similarity of image ``i`` and class
             ``classes_[j]``, in ``[-1, 1]`` (``0`` for a zero embedding).
         """
-        classes = self.encode_classes()
-        images = model_output(self.aligned_encoder.encode_image(X), method="encode_image")
+        # One state of the aligned encoder for the classes and the images, even if it is
+        # refitted meanwhile (it publishes its fitted state in one step).
+        model = snapshot(self)
+        model.aligned_encoder = snapshot(model.aligned_encoder)
+        classes = model.encode_classes()
+        images = model_output(model.aligned_encoder.encode_image(X), method="encode_image")
         images = normalize_rows(_finite_float(images, method="encode_image"), copy=False)
         if images.shape[1] != classes.shape[1]:
             raise ValueError(

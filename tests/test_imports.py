@@ -28,7 +28,17 @@ ROOT = Path(__file__).resolve().parent.parent / "mmref"
 FLOORS: list[tuple[str, set[str]]] = [
     (
         "foundation",
-        {"exceptions", "protocols", "_typing", "_hashing", "_numeric", "_io", "_base", "_frames"},
+        {
+            "exceptions",
+            "protocols",
+            "_typing",
+            "_hashing",
+            "_numeric",
+            "_io",
+            "_base",
+            "_frames",
+            "_atomic",
+        },
     ),
     ("validation and the specification", {"_validation", "reference", "_testdata"}),
     (
@@ -52,7 +62,15 @@ FLOORS: list[tuple[str, set[str]]] = [
     ),
     (
         "persistence, streaming and files",
-        {"persistence", "_stream", "dask", "imagefiles", "tables", "_outputs"},
+        {
+            "persistence",
+            "_model_checks",
+            "_stream",
+            "dask",
+            "imagefiles",
+            "tables",
+            "_outputs",
+        },
     ),
     ("conformance kit", {"conformance", "conformance.*", "testing", "strategies"}),
     ("package face", {"__init__"}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import pickle
 import zipfile
 from collections.abc import Callable
@@ -152,6 +153,8 @@ def test_refuses_a_changed_array(tmp_path: Path) -> None:
     [
         (lambda m: m.update(format_version=2), "format_version 2"),
         (lambda m: m.update(format="other"), "not an mmref model file"),
+        (lambda m: m.pop("mmref_version"), "'mmref_version' is missing or not a str"),
+        (lambda m: m.update(mmref_version=1), "'mmref_version' is missing or not a str"),
         (lambda m: m["object"].update({"class": "os.system"}), "'os.system' is not one mmref"),
         (lambda m: m["object"]["params"].update(evil=1), "no parameters"),
         (lambda m: m["object"]["params"].update(alpha={"set": [1]}), "unexpected tagged value"),
@@ -160,7 +163,7 @@ def test_refuses_a_changed_array(tmp_path: Path) -> None:
         (lambda m: m["arrays"][0].update(shape=[10**6, 10**6]), "exceed max_bytes"),
         (lambda m: m["arrays"][0].update(dtype="|O"), "not allowed"),
         (lambda m: m["arrays"][0].update(shape=[1]), "manifest says"),
-        (lambda m: m["arrays"][0].update(name=["arrays/0.npy"]), "does not list"),
+        (lambda m: m["arrays"][0].update(name=["arrays/0.npy"]), "lacks a valid 'name'"),
         (lambda m: m.update(format_version=[[[[[[[[1]]]]]]]]), r"format_version \[\[\[\[\[\[\["),
     ],
 )
@@ -313,6 +316,12 @@ def _forge(
         )
     if edit is not None:
         edit(manifest)
+    # An edit that replaces an array reference leaves its array unreferenced, which load
+    # refuses first: drop it, so that the check under test is the one that refuses.
+    text = json.dumps(manifest["object"])
+    manifest["arrays"] = [e for e in manifest["arrays"] if json.dumps(e["name"]) in text]
+    listed = {e["name"] for e in manifest["arrays"]}
+    members = {n: d for n, d in members.items() if n in listed or n == "manifest.json"}
     members["manifest.json"] = json.dumps(manifest).encode()
     return _write(tmp_path / "forged.mmref", members)
 
@@ -459,11 +468,10 @@ def test_refuses_deeply_nested_values(tmp_path: Path, lists: int) -> None:
 
 
 def test_nesting_up_to_the_limit_is_decoded(tmp_path: Path) -> None:
-    # 31 lists make 32 levels: decoded (the parameter is validated later, at fit).
-    alpha = load(_nested_alpha(tmp_path, 31)).alpha
-    for _ in range(30):
-        (alpha,) = alpha
-    assert alpha == []
+    # 31 lists make 32 levels: decoded, then refused by the constructor's own validation
+    # of 'alpha' (which load runs), not by the nesting limit.
+    with pytest.raises(ModelFileError, match=r"The 'alpha' parameter of RidgeClassifier .*\[\[\["):
+        load(_nested_alpha(tmp_path, 31))
 
 
 @pytest.mark.parametrize("version", [(1, 0), (2, 0), (3, 0)])
@@ -473,3 +481,300 @@ def test_reads_every_npy_format_version(tmp_path: Path, version: tuple[int, int]
     restored = load(_forge(tmp_path, model, arrays=arrays, version=version))
     assert restored.predict(RNG_X).tobytes() == model.predict(RNG_X).tobytes()
     assert restored.classes_.tolist() == model.classes_.tolist()
+
+
+# --- hostile files (issue 17): every parameter and attribute checked, bounded cost -----
+
+
+def _saved_members(tmp_path: Path, model: Any) -> dict[str, bytes]:
+    path = tmp_path / "src.mmref"
+    save(model, path)
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def _reload_edited(tmp_path: Path, model: Any, edit: Any, **kwargs: Any) -> Any:
+    members = _edit_manifest(_saved_members(tmp_path, model), edit)
+    return load(_write(tmp_path / "edited.mmref", members), **kwargs)
+
+
+@pytest.mark.parametrize("pattern", ["(a|aa)+$", r"(\w+\s?)*$", r"\w+"])
+def test_a_token_pattern_from_a_file_must_be_known_safe_or_trusted(
+    tmp_path: Path, pattern: str
+) -> None:
+    from mmref._model_checks import SAFE_TOKEN_PATTERNS
+
+    for model in (
+        mmref.BagOfWordsTextEncoder(token_pattern=pattern),
+        MultimodalEncoder(text_encoder=mmref.BagOfWordsTextEncoder(token_pattern=pattern)),
+    ):
+        path = tmp_path / "pattern.mmref"
+        save(model, path)
+        if pattern in SAFE_TOKEN_PATTERNS:
+            assert _token_pattern(load(path)) == pattern
+            continue
+        with pytest.raises(ModelFileError, match="trust_token_pattern=True"):
+            load(path)
+        assert _token_pattern(load(path, trust_token_pattern=True)) == pattern
+
+
+def _token_pattern(model: Any) -> str:
+    params = model.get_params(deep=True)
+    pattern: str = params.get("token_pattern", params.get("text_encoder__token_pattern"))
+    return pattern
+
+
+def test_every_safe_token_pattern_loads(tmp_path: Path) -> None:
+    from mmref._model_checks import SAFE_TOKEN_PATTERNS
+
+    for pattern in SAFE_TOKEN_PATTERNS:
+        save(mmref.BagOfWordsTextEncoder(token_pattern=pattern), tmp_path / "p.mmref")
+        assert load(tmp_path / "p.mmref").token_pattern == pattern
+
+
+@pytest.mark.parametrize(
+    ("model", "edit", "message"),
+    [
+        # Parameters: the constructor's validation, run at load.
+        (mmref.RidgeClassifier(), lambda m: _params(m).update(alpha=-1.0), "'alpha' parameter"),
+        (
+            mmref.BagOfWordsTextEncoder(),
+            lambda m: _params(m).update(weighting="bogus"),
+            "'weighting' parameter",
+        ),
+        (
+            mmref.RandomProjectionImageEncoder(),
+            lambda m: _params(m).update(method="magic"),
+            "'method' parameter",
+        ),
+        (CCAAlignment(), lambda m: _params(m).update(reg=-1.0), "'reg' parameter"),
+        (
+            mmref.SoftmaxClassifier(),
+            lambda m: _params(m).update(max_iter="100"),
+            "'max_iter' parameter",
+        ),
+        # Resource bounds.
+        (
+            mmref.RandomProjectionImageEncoder(),
+            lambda m: _params(m).update(n_components=3_000_000),
+            "n_components is too large for a model file",
+        ),
+        (
+            mmref.RandomProjectionImageEncoder(),
+            lambda m: _params(m).update(max_matrix_bytes=2**40),
+            "max_matrix_bytes is too large",
+        ),
+        (
+            mmref.BagOfWordsTextEncoder(),
+            lambda m: _params(m).update(n_features=2**31 - 1),
+            "number of columns is too large",
+        ),
+        (
+            mmref.BagOfWordsTextEncoder(),
+            lambda m: _params(m).update(ngram_range={"tuple": [1, 1000]}),
+            "at most 16 tokens",
+        ),
+        # Fitted state: what fit sets, of its types, shapes and ranges.
+        (
+            mmref.RandomProjectionImageEncoder().fit(np.zeros((1, 64))),
+            lambda m: _state(m).update(n_features_in_="64"),
+            r"n_features_in_ is '64'; expected an int in \[1, ",
+        ),
+        (
+            mmref.RandomProjectionImageEncoder(image_shape=(8, 8)).fit(np.zeros((1, 8, 8))),
+            lambda m: _state(m).update(n_features_in_=65),
+            r"image_shape \(8, 8\) has 64 pixels",
+        ),
+        (
+            mmref.RandomProjectionImageEncoder(),
+            lambda m: _state(m).update(coef_=1),
+            "which fit never sets",
+        ),
+        (
+            mmref.BagOfWordsTextEncoder(vocabulary="learn").fit(TEXTS),
+            lambda m: _state(m).update(n_features_out_=3),
+            "n_features_out_ is 3",
+        ),
+        (
+            mmref.BagOfWordsTextEncoder(vocabulary="learn").fit(TEXTS),
+            lambda m: _state(m).update(vocabulary_={"dict": {"b": 0, "a": 1}}),
+            "code point order",
+        ),
+        (
+            mmref.BagOfWordsTextEncoder(vocabulary="learn").fit(TEXTS),
+            lambda m: _state(m).update(vocabulary_={"dict": {"a": 0, "b": 2}}),
+            "columns 0, 1, 2",
+        ),
+        (
+            mmref.BagOfWordsTextEncoder(vocabulary="learn").fit(TEXTS),
+            lambda m: _state(m).pop("n_features_out_"),
+            "is fitted with n_features_out_, vocabulary_",
+        ),
+        (
+            mmref.BagOfWordsTextEncoder(vocabulary=["a", "b"]).fit(TEXTS),
+            lambda m: _state(m).update(vocabulary_={"dict": {"b": 0, "a": 1}}),
+            "differs from the vocabulary parameter",
+        ),
+        (
+            mmref.SoftmaxClassifier().fit(RNG_X, LABELS),
+            lambda m: _state(m).update(n_iter_="3"),
+            r"n_iter_ is '3'; expected an int in \[0, 100\]",
+        ),
+        (
+            mmref.SoftmaxClassifier().fit(RNG_X, LABELS),
+            lambda m: _state(m).pop("n_iter_"),
+            "lacks n_iter_",
+        ),
+        (
+            CCAAlignment(2).fit(RNG_X, RNG_X[:, ::-1] ** 2),
+            lambda m: _state(m).pop("n_samples_fit_"),
+            "lacks n_samples_fit_",
+        ),
+        (
+            CCAAlignment(2).fit(RNG_X, RNG_X[:, ::-1] ** 2),
+            lambda m: _state(m).update(n_image_features_in_=4),
+            r"image_mean_ is an array of shape \(5,\)",
+        ),
+        (
+            CCAAlignment(2).fit(RNG_X, RNG_X[:, ::-1] ** 2),
+            lambda m: _params(m).update(n_components=6),
+            "more than min",
+        ),
+        (
+            ZeroShotClassifier(_aligned(), ["a", "b"]),
+            lambda m: _state(m).update(classes_=[1, 2]),
+            "which fit never sets",
+        ),
+        (
+            ZeroShotClassifier(_aligned(), ["a", "b"]),
+            lambda m: _params(m).update(class_prompts=[]),
+            "'class_prompts' parameter",
+        ),
+    ],
+)
+def test_load_checks_parameters_and_state_as_the_constructor_and_fit_would(
+    tmp_path: Path, model: Any, edit: Any, message: str
+) -> None:
+    with pytest.raises(ModelFileError, match=message) as info:
+        _reload_edited(tmp_path, model, edit)
+    assert "\n" not in str(info.value)
+
+
+def _params(m: dict[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = m["object"]["params"]
+    return params
+
+
+def test_resource_bounds_follow_max_bytes(tmp_path: Path) -> None:
+    model = mmref.RandomProjectionImageEncoder(n_components=200_000)
+    path = tmp_path / "wide.mmref"
+    save(model, path)
+    with pytest.raises(ModelFileError, match="n_components is too large"):
+        load(path)
+    assert load(path, max_bytes=4 << 30).n_components == 200_000
+
+
+def test_refuses_an_array_that_nothing_refers_to(tmp_path: Path) -> None:
+    members = _saved_members(tmp_path, _model("ridge"))
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.zeros(1000))
+    data = buffer.getvalue()
+
+    def add(m: dict[str, Any]) -> None:
+        m["arrays"].append(
+            {"name": "arrays/9.npy", "dtype": "<f8", "shape": [1000],
+             "sha256": hashlib.sha256(data).hexdigest()}
+        )  # fmt: skip
+
+    edited = _edit_manifest({**members, "arrays/9.npy": data}, add)
+    with pytest.raises(ModelFileError, match=r"never refers to: \['arrays/9.npy'\]"):
+        load(_write(tmp_path / "extra.mmref", edited))
+
+
+def test_refuses_duplicate_member_names(tmp_path: Path) -> None:
+    import warnings
+
+    members = _saved_members(tmp_path, _model("ridge"))
+    path = tmp_path / "dup.mmref"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate it writes
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, data in members.items():
+                zf.writestr(name, data)
+            zf.writestr("arrays/0.npy", members["arrays/0.npy"])
+    with pytest.raises(ModelFileError, match=r"several members named \['arrays/0.npy'\]"):
+        load(path)
+
+
+def test_a_huge_number_in_the_manifest_is_a_model_file_error(tmp_path: Path) -> None:
+    members = _saved_members(tmp_path, _model("ridge"))
+    text = members["manifest.json"].decode().replace('"alpha": 0.5', '"alpha": ' + "9" * 5000)
+    path = _write(tmp_path / "big.mmref", {**members, "manifest.json": text.encode()})
+    with pytest.raises(ModelFileError, match="manifest is not valid") as info:
+        load(path)
+    assert "\n" not in str(info.value)
+
+
+def test_every_corruption_of_the_manifest_is_a_one_line_model_file_error(
+    tmp_path: Path,
+) -> None:
+    # Cut the manifest at every 7th byte and replace each value in turn by values of other
+    # JSON types: whatever comes out, load raises ModelFileError in one line or succeeds.
+    members = _saved_members(tmp_path, _model("softmax"))
+    manifest = members["manifest.json"]
+    variants = [manifest[:cut] for cut in range(0, len(manifest), 7)]
+    replacements = [b"null", b"true", b"-1", b"1e999", b'"x"', b"[]", b"{}", b'{"dict": {}}']
+    for start in range(len(manifest)):
+        if manifest[start : start + 2] == b": ":
+            end = start + 2
+            while end < len(manifest) and manifest[end : end + 1] not in b",\n}":
+                end += 1
+            variants.extend(manifest[: start + 2] + r + manifest[end:] for r in replacements)
+    for i, variant in enumerate(variants):
+        path = _write(tmp_path / f"v{i}.mmref", {**members, "manifest.json": variant})
+        try:
+            load(path)
+        except ModelFileError as exc:
+            assert "\n" not in str(exc)
+        path.unlink()
+
+
+@pytest.mark.skipif(
+    not os.access("/proc/self/clear_refs", os.W_OK), reason="needs Linux's /proc peak RSS reset"
+)
+def test_load_peak_memory_stays_within_the_cap(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    # A 48 MiB coefficient array loaded under a 64 MiB cap: the loader used to hold three
+    # copies of it (the member's bytes, its payload, the array).
+    model = mmref.RidgeClassifier().fit(RNG_X, LABELS)
+    wide = 6 << 20
+    model.coef_ = np.ones((1, wide))
+    model.intercept_ = np.zeros(1)
+    model.classes_ = np.array(["a", "b"])
+    model.n_features_in_ = wide
+    path = tmp_path / "wide.mmref"
+    save(model, path)
+    # The child resets its peak RSS (VmHWM) after its imports: ru_maxrss would carry the
+    # parent's peak over the fork and exec, and hide the loader's.
+    script = (
+        "import sys, mmref\n"
+        "def status(key):\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith(key):\n"
+        "            return int(line.split()[1]) * 1024\n"
+        "with open('/proc/self/clear_refs', 'w') as f:\n"
+        "    f.write('5')\n"
+        "before = status('VmRSS:')\n"
+        f"obj = mmref.load(sys.argv[1], max_bytes={64 << 20})\n"
+        f"assert obj.coef_.shape == (1, {wide})\n"
+        "print(status('VmHWM:') - before)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    grown = int(done.stdout)
+    # The array itself is 48 MiB; the cap is 64 MiB; allow 16 MiB for everything else.
+    assert grown <= (64 << 20) + (16 << 20), f"load grew the peak RSS by {grown} bytes"

@@ -19,7 +19,7 @@ from typing import Any
 import numpy.typing as npt
 
 from .._stream import DataError, ImageSource, TextSource, embed_rows
-from ..imagefiles import ImageFiles, image_paths
+from ..imagefiles import IMAGE_EXTENSIONS, ImageFiles, image_paths
 from ..tables import TableTexts, read_columns, table_columns
 
 __all__ = [
@@ -170,8 +170,9 @@ def open_inputs(
             texts = TextSource(texts_arg, field_name)
         else:
             raise usage_error(
-                f"--texts must be .txt, .jsonl, .csv, .tsv or .parquet (the kind comes from the "
-                f"extension), got {texts_arg!r}"
+                f"--texts {texts_arg!r} is {_found(kind)}, which mmref does not read (the kind "
+                f"comes from the extension); supported: .txt (one caption a line), .jsonl "
+                f"(--text-field), .csv, .tsv, .parquet (with --text-column)"
             )
         ids = columns.get(args.id_column) if args.id_column is not None else None
     elif wanted or args.text_column is not None:
@@ -184,6 +185,13 @@ def _open_images(
     args: argparse.Namespace, source: str, usage_error: type[Exception]
 ) -> ImageSource | ImageFiles:
     key = getattr(args, "key", None)
+    kind = os.path.splitext(source)[1].lower()
+    if os.path.isfile(source) and kind not in (*_ARRAYS, ".txt", *IMAGE_EXTENSIONS):
+        raise usage_error(
+            f"--images {source!r} is {_found(kind)}, which mmref does not read (the kind comes "
+            f"from the extension); supported: .npy, .npz (with --key), a directory, a glob, a "
+            f".txt list of paths, or an image file ({', '.join(IMAGE_EXTENSIONS)})"
+        )
     if source.lower().endswith(_ARRAYS) or key is not None:
         if args.image_size is not None:
             raise usage_error("--image-size goes with image files, not .npy/.npz arrays")
@@ -268,3 +276,7 @@ def check_counts(inputs: Inputs, what: str) -> int:
     if inputs.n_rows == 0:
         raise DataError("the inputs hold no rows")
     return inputs.n_rows
+
+
+def _found(kind: str) -> str:
+    return f"a {kind} file" if kind else "a file without an extension"

@@ -37,11 +37,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     status : int
         0 success, 1 bad data or failed checks, 2 usage error, 130 interrupted.
     """
-    parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse has printed its usage message
         return int(exc.code or 0)
+    except KeyboardInterrupt:  # Ctrl-C while starting up: one line, as later
+        print("mmref: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     try:
         status: int = args.run(args, sys.stdout, sys.stderr)
         return status

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import signal
 from collections.abc import Callable, Iterator
 from types import FrameType
@@ -60,6 +61,12 @@ def add_parser(commands: Any) -> None:
         help="run on a Dask cluster (tcp://host:8786; needs mmref[dask]); every worker must "
         "see the input files at the same paths",
     )
+    embed.add_argument(
+        "--trust-token-pattern",
+        action="store_true",
+        help="accept a token_pattern in --model outside the few known to run in linear time "
+        "(only for a model file you trust)",
+    )
     encoder = embed.add_argument_group("encoder options (default: the library defaults)")
     encoder.add_argument("--image-method", choices=("sparse", "gaussian", "srht"))
     encoder.add_argument("--image-components", type=positive_int)
@@ -76,6 +83,13 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 def run_embed(args: argparse.Namespace, stderr: TextIO, usage_error: type[Exception]) -> int:
     """Carry out ``mmref embed`` with parsed ``args``; raise on any error (the CLI reports it)."""
+    # From the start: a SIGTERM or SIGHUP while the model loads or the inputs are counted
+    # ends the run as Ctrl-C does (one line, status 130), not silently.
+    with _sigterm_interrupts():
+        return _embed(args, stderr, usage_error)
+
+
+def _embed(args: argparse.Namespace, stderr: TextIO, usage_error: type[Exception]) -> int:
     if args.images is None and args.texts is None and args.table is None:
         raise usage_error("give --images, --texts or both, or --table")
     if args.key is not None and args.images is None:
@@ -83,6 +97,10 @@ def run_embed(args: argparse.Namespace, stderr: TextIO, usage_error: type[Except
     check_output(args.output, (".npy",) if args.scheduler else OUTPUT_EXTENSIONS, usage_error)
     if args.id_column is not None and args.output.lower().endswith(".npy"):
         raise usage_error("--id-column needs --output .npz or .parquet (a .npy holds no ids)")
+    if args.trust_token_pattern and args.model is None:
+        raise usage_error("--trust-token-pattern goes with --model")
+    _check_array_options(args, usage_error)
+    _check_output_is_not_an_input(args, usage_error)
     model = _build_model(args, usage_error)
     inputs = open_inputs(args, usage_error)
     images, texts = inputs.images, inputs.texts
@@ -108,7 +126,7 @@ def run_embed(args: argparse.Namespace, stderr: TextIO, usage_error: type[Except
             raise usage_error(
                 f"--scheduler needs dask and distributed (pip install 'mmref[dask]'): {exc}"
             ) from None
-    with _progress(n_rows, quiet=args.quiet, stream=stderr) as progress, _sigterm_interrupts():
+    with _progress(n_rows, quiet=args.quiet, stream=stderr) as progress:
         if args.scheduler is not None:
             embed_files(
                 cast(ImageSource | None, images), cast(TextSource | None, texts), model,
@@ -119,6 +137,37 @@ def run_embed(args: argparse.Namespace, stderr: TextIO, usage_error: type[Except
             batches = _batches(model, images, texts, n_rows, batch_size)
             write_output(args.output, n_rows, batches, dtype, progress, ids=inputs.ids, model=model)
     return 0
+
+
+def _check_array_options(args: argparse.Namespace, usage_error: type[Exception]) -> None:
+    """Options that go with one input kind only (the kinds themselves: cli/_files.py)."""
+    images = args.images
+    if images is not None and images.lower().endswith(".npz") and args.key is None:
+        raise usage_error(f"--images {images!r} is an .npz archive: name its array with --key")
+    if images is not None and images.lower().endswith(".npy") and args.key is not None:
+        raise usage_error(f"--key goes with an .npz archive; --images {images!r} is a .npy")
+    if args.text_field is not None and (args.texts is None or not args.texts.endswith(".jsonl")):
+        raise usage_error("--text-field goes with a .jsonl file given to --texts")
+
+
+def _check_output_is_not_an_input(args: argparse.Namespace, usage_error: type[Exception]) -> None:
+    """Refuse an --output that is an input file, by any path or link, before reading anything."""
+    if not os.path.exists(args.output):
+        return
+    named = (
+        ("--images", args.images),
+        ("--texts", args.texts),
+        ("--table", args.table),
+        ("--model", args.model),
+    )
+    for flag, path in named:
+        if path is None or not os.path.exists(path):
+            continue
+        if os.path.samefile(path, args.output):
+            raise usage_error(
+                f"--output {args.output!r} is the same file as {flag} {path!r}; writing it "
+                f"would destroy the input: choose another output"
+            )
 
 
 def _build_model(args: argparse.Namespace, usage_error: type[Exception]) -> Any:
@@ -134,7 +183,7 @@ def _build_model(args: argparse.Namespace, usage_error: type[Exception]) -> Any:
             raise usage_error(f"{', '.join(given)} cannot be combined with --model")
         from ..persistence import load
 
-        model = load(args.model)
+        model = load(args.model, trust_token_pattern=args.trust_token_pattern)
         for method, flag in (("encode_image", args.images), ("encode_text", args.texts)):
             if flag is not None and not callable(getattr(model, method, None)):
                 raise DataError(f"the model in {args.model} has no {method} method")
@@ -196,17 +245,26 @@ def _progress(total: int, *, quiet: bool, stream: TextIO) -> Iterator[Callable[[
 
 @contextlib.contextmanager
 def _sigterm_interrupts() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt so a terminated run cleans up its temporary file."""
+    """Turn SIGTERM and SIGHUP into KeyboardInterrupt, so the run cleans up its temporary file.
+
+    SIGINT raises KeyboardInterrupt already; a closed terminal (SIGHUP) or ``kill``
+    (SIGTERM) would otherwise end the process at once and leave a ``*.mmref-tmp`` file.
+    """
 
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
+    names = ("SIGTERM", "SIGHUP")  # SIGHUP does not exist on Windows
+    signals = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    previous: list[tuple[int, Any]] = []
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        for signum in signals:
+            previous.append((signum, signal.signal(signum, handler)))
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, old in previous:
+            signal.signal(signum, old)
