@@ -10,7 +10,8 @@ property and known failures show as ``xfail``::
     @parametrize_conformance(
         my_joint_embedding,
         "joint-embedding",
-        known_failures={"rejects_nan": "we follow the literal source"},
+        strict=True,  # mmref's hardening too, not only the core profile
+        known_failures={"protocol_2d": "we join 3-D outputs, as the source does"},
     )
     def test_conformance(check):
         check()
@@ -51,9 +52,10 @@ def conformance_tests(
     *,
     max_examples: int | None = None,
     known_failures: Mapping[str, str] | None = None,
+    strict: bool = False,
     **options: Any,
 ) -> list[Any]:
-    """One ``pytest.param`` per property of ``kind``, each holding a zero-argument check.
+    """One ``pytest.param`` per property of ``kind`` and the profile, each a zero-argument check.
 
     Parameters
     ----------
@@ -66,9 +68,12 @@ def conformance_tests(
     known_failures : mapping of str to str, default=None
         ``{property name: reason}``; those tests are marked ``xfail`` (not
         strict, so a fixed implementation shows ``XPASS``).
+    strict : bool, default=False
+        One test per property of the ``strict`` profile (the ``core`` properties
+        and mmref's hardening) instead of the ``core`` profile only.
     **options
         Passed to :func:`mmref.conformance.check_property` (``image_shape``,
-        ``image_dtypes``, ``n_features``, ``rtol``, ``spec``).
+        ``image_dtypes``, ``n_features``, ``rtol``, ``spec``, ``timeout``).
 
     Returns
     -------
@@ -84,7 +89,9 @@ def conformance_tests(
 
     known = dict(known_failures or {})
     params = []
-    for name in properties_of(kind, list(known)):
+    for name, prop in properties_of(kind, list(known)).items():
+        if not strict and prop.profile != "core":
+            continue
         marks = [pytest.mark.xfail(reason=known[name], strict=False)] if name in known else []
         check = _make_check(kind, name, target, max_examples, options)
         params.append(pytest.param(check, id=f"{kind}-{name}", marks=marks))
@@ -97,13 +104,14 @@ def parametrize_conformance(
     *,
     max_examples: int | None = None,
     known_failures: Mapping[str, str] | None = None,
+    strict: bool = False,
     **options: Any,
 ) -> Any:
     """Decorator: parametrize a test over :func:`conformance_tests`, as argument ``check``.
 
     Parameters
     ----------
-    target, kind, max_examples, known_failures, **options
+    target, kind, max_examples, known_failures, strict, **options
         As in :func:`conformance_tests`.
 
     Returns
@@ -120,7 +128,12 @@ def parametrize_conformance(
     import pytest
 
     params = conformance_tests(
-        target, kind, max_examples=max_examples, known_failures=known_failures, **options
+        target,
+        kind,
+        max_examples=max_examples,
+        known_failures=known_failures,
+        strict=strict,
+        **options,
     )
     return pytest.mark.parametrize("check", params)
 

@@ -30,9 +30,11 @@ import numpy.typing as npt
 from .._hashing import mix64
 from ..exceptions import ConformanceError
 from ._describe import shape_str, summary
+from ._watch import Watch
 
 __all__ = [
     "KINDS",
+    "PROFILES",
     "STATUSES",
     "CheckResult",
     "Context",
@@ -67,6 +69,10 @@ KINDS: tuple[str, ...] = (
     "embedding-model",
     "classification-model",
 )
+
+#: The profiles, each a set of properties: ``core`` holds exactly what the source
+#: functions of the specification do; ``strict`` adds mmref's hardening (SPEC.md 12).
+PROFILES: tuple[str, ...] = ("core", "strict")
 
 #: The statuses of a result, in the order the summary line counts them.
 STATUSES = ("PASS", "FAIL", "XFAIL", "XPASS", "SKIP")
@@ -116,7 +122,8 @@ class Context:
 
     ``fitted_by_kit`` is True when the kit fitted a copy of a classification model, so
     that snippets and the fresh process do the same; ``state`` holds what a property
-    remembers from one example to the next (the first width seen, say).
+    remembers from one example to the next (the first width seen, say); ``watch``
+    marks each step that calls the target, for the timeout (:mod:`._watch`).
     """
 
     kind: str
@@ -129,6 +136,8 @@ class Context:
     rtol: float | None = None
     fitted_by_kit: bool = False
     state: dict[str, Any] = field(default_factory=dict)
+    watch: Watch = field(default_factory=lambda: Watch(None))
+    property_name: str = ""
 
     def setup_lines(self) -> list[str]:
         """Snippet lines that bind ``fn`` or ``model`` to the target."""
@@ -148,12 +157,17 @@ class Context:
 
 @dataclass(frozen=True)
 class Property:
-    """One requirement: its kind, name, the sentence it asserts and its check."""
+    """One requirement: its kind, name, the sentence it asserts, its check and its profile.
+
+    ``profile`` is ``"core"`` (the source functions of the specification have it) or
+    ``"strict"`` (mmref's hardening beyond the source); a strict run checks both.
+    """
 
     kind: str
     name: str
     description: str
     run: Callable[[Context], None]
+    profile: str = "core"
 
 
 class Properties:
@@ -175,12 +189,14 @@ class Properties:
         self.by_name: dict[str, Property] = {}
 
     def add(
-        self, name: str, description: str
+        self, name: str, description: str, profile: str = "core"
     ) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
-        """Decorator: register a check function as the property ``name``."""
+        """Decorator: register a check function as the property ``name`` of ``profile``."""
+        if profile not in PROFILES:
+            raise ValueError(f"profile must be one of {PROFILES}. Got {profile!r} instead.")
 
         def register(run: Callable[[Context], None]) -> Callable[[Context], None]:
-            self.by_name[name] = Property(self.kind, name, description, run)
+            self.by_name[name] = Property(self.kind, name, description, run, profile)
             return run
 
         return register
@@ -217,6 +233,7 @@ def run_one(prop: Property, ctx: Context, reason: str | None) -> CheckResult:
         failure, or ``SKIP`` (with why); a failure's message holds the
         counterexample and its snippet.
     """
+    ctx.property_name = prop.name
     try:
         # A property is about outputs and exceptions; warnings raised on the way (by the
         # implementation, NumPy or Hypothesis) must not turn into errors under -W error.
@@ -225,10 +242,14 @@ def run_one(prop: Property, ctx: Context, reason: str | None) -> CheckResult:
             prop.run(ctx)
     except Skip as exc:
         return CheckResult(prop.kind, prop.name, "SKIP", str(exc))
-    except Violation as exc:
+    except BaseException as exc:  # a hostile target must never end the run
+        if isinstance(exc, Violation):
+            violation = exc
+        else:  # e.g. the target's attribute access raised, outside any call the kit wraps
+            violation = Violation(f"Checking the target raised {type(exc).__name__}: {exc}")
         if reason is not None:
             return CheckResult(prop.kind, prop.name, "XFAIL", reason)
-        return CheckResult(prop.kind, prop.name, "FAIL", _format_failure(prop, exc))
+        return CheckResult(prop.kind, prop.name, "FAIL", _format_failure(prop, violation))
     if reason is not None:
         return CheckResult(prop.kind, prop.name, "XPASS", reason)
     return CheckResult(prop.kind, prop.name, "PASS")
@@ -313,9 +334,15 @@ def for_all(
     """
     from ._examples import run_examples  # the kit's only way in to Hypothesis
 
+    what = f"property '{ctx.property_name}': one example's calls of the target"
+
+    def timed(example: Any) -> None:
+        with ctx.watch.step(what):
+            body(example)
+
     for example in explicit:
-        body(copy.deepcopy(example))  # a mutating implementation must not alter the constants
-    run_examples(strategy, body, ctx.max_examples, _not_reproduced)
+        timed(copy.deepcopy(example))  # a mutating implementation must not alter the constants
+    run_examples(strategy, timed, ctx.max_examples, _not_reproduced)
 
 
 def _not_reproduced(exc: BaseException) -> Violation:
@@ -357,8 +384,9 @@ def check_rejects(
     strategy: Any,
     explicit: Sequence[Any],
     why: Callable[[Any], str],
+    error: type[Exception] = ValueError,
 ) -> None:
-    """Check that ``ctx.target(*args)`` raises ValueError for every example.
+    """Check that ``ctx.target(*args)`` raises ``error`` for every example.
 
     Parameters
     ----------
@@ -376,6 +404,8 @@ def check_rejects(
         Examples that always run first.
     why : callable
         ``why(example)``: why the example must be rejected, for the message.
+    error : exception class, default=ValueError
+        What must be raised (a subclass counts); ``Exception`` admits any.
 
     Raises
     ------
@@ -387,7 +417,7 @@ def check_rejects(
     def check(example: Any) -> None:
         args, lines = setup(ctx, example)
         with reproduced_by(lines[:-1]):
-            assert_raises(call=call, func=ctx.target, args=args, error=ValueError, why=why(example))
+            assert_raises(call=call, func=ctx.target, args=args, error=error, why=why(example))
 
     for_all(ctx, strategy, check, explicit)
 
@@ -417,12 +447,21 @@ def invoke(what: str, func: Callable[..., Any], *args: Any) -> Any:
     Raises
     ------
     Violation
-        If ``func`` raised any exception (its type and message are quoted).
+        If ``func`` raised any exception (its type and message are quoted), also a
+        BaseException that is not an Exception (``SystemExit``, ``KeyboardInterrupt``).
     """
     try:
         return func(*args)
-    except Exception as exc:  # any exception from the implementation is the finding
-        raise Violation(f"{what} raised {type(exc).__name__}: {exc}") from None
+    except BaseException as exc:  # any exception from the implementation is the finding
+        raise Violation(f"{what} raised {_exception(exc)}") from None
+
+
+def _exception(exc: BaseException) -> str:
+    """``Type: message``, saying so when it is no Exception (which no call may raise)."""
+    text = f"{type(exc).__name__}: {exc}"
+    if not isinstance(exc, Exception):
+        text += " (not an Exception: a conforming implementation never raises it)"
+    return text
 
 
 def as_array(value: Any, *, call: str) -> npt.NDArray[Any]:
@@ -494,15 +533,15 @@ def assert_same_bits(
 def assert_raises(
     *, call: str, func: Callable[..., Any], args: tuple[Any, ...], error: type[Exception], why: str
 ) -> None:
+    """``func(*args)`` must raise ``error`` (or a subclass); ``Exception`` admits any."""
+    expected = "an exception" if error is Exception else error.__name__
     try:
         out = func(*args)
     except error:
         return
-    except Exception as exc:  # a wrong exception type is the finding
-        raise Violation(
-            f"{call} raised {type(exc).__name__}: {exc}; expected {error.__name__} ({why})."
-        ) from None
-    raise Violation(f"{call} returned {summary(out)}; expected {error.__name__} ({why}).")
+    except BaseException as exc:  # a wrong exception type is the finding
+        raise Violation(f"{call} raised {_exception(exc)}; expected {expected} ({why}).") from None
+    raise Violation(f"{call} returned {summary(out)}; expected {expected} ({why}).")
 
 
 def assert_unchanged(*, call: str, name: str, before: Any, after: Any) -> None:

@@ -1,4 +1,4 @@
-"""Properties of models (SPEC.md N.4 and N.5): embedding models and classification models.
+"""Properties of models (SPEC.md 12.4 and 12.5): embedding models and classification models.
 
 An example is what one round of calls feeds the model: for an ``embedding-model`` a
 batch of ``N`` images ``(N, *image_shape)`` and a list of ``N`` texts, passed to
