@@ -96,7 +96,10 @@ def _cl_run(
         with reproduced_by(lines):
             body(model, example[0], joint, labels)
 
-    for_all(ctx, classification_examples() if strategy is None else strategy, check, explicit)
+    if strategy is None:
+        for_all(ctx, classification_examples(), check, explicit, share="classification")
+    else:
+        for_all(ctx, strategy, check, explicit)
 
 
 def _cl_out(ctx: Context, model: Any, joint: Any, labels: Any) -> npt.NDArray[Any]:

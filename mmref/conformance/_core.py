@@ -304,17 +304,27 @@ def for_all(
     strategy: Any,
     body: Callable[[Any], None],
     explicit: Sequence[Any] = (),
+    *,
+    share: str | None = None,
 ) -> None:
     """Run ``body`` on the explicit examples, then on examples drawn from ``strategy``.
 
     Hypothesis shrinks a failure to a minimal example and replays it, so the
     ``Violation`` that propagates describes the minimal counterexample.
 
+    With ``share``, the properties of one run that pass the same key check the same
+    drawn examples: Hypothesis draws them once per run (drawing costs far more than
+    most checks), and each property runs ``body`` on a deep copy of each. An example
+    that fails is run again (a failure that does not recur is reported as
+    nondeterminism, as Hypothesis's replay does); then the property's own Hypothesis
+    search runs, to shrink the failure to a minimal counterexample; if that search
+    finds none, the failing drawn example itself is reported.
+
     Parameters
     ----------
     ctx : Context
         The run; ``ctx.max_examples`` examples are drawn (None: the active
-        Hypothesis profile's).
+        Hypothesis profile's). Shared examples are kept in ``ctx.state``.
     strategy : SearchStrategy
         Where the drawn examples come from (built by :mod:`mmref.strategies`).
     body : callable
@@ -322,6 +332,9 @@ def for_all(
         the property.
     explicit : sequence, default=()
         Examples that always run first, each on a deep copy.
+    share : str, default=None
+        The key under which the drawn examples are shared with other properties of
+        the run that use the same strategy; None draws this property's own.
 
     Raises
     ------
@@ -332,7 +345,7 @@ def for_all(
     ImportError
         If Hypothesis is not installed.
     """
-    from ._examples import run_examples  # the kit's only way in to Hypothesis
+    from ._examples import draw_examples, run_examples  # the kit's only way in to Hypothesis
 
     what = f"property '{ctx.property_name}': one example's calls of the target"
 
@@ -342,7 +355,22 @@ def for_all(
 
     for example in explicit:
         timed(copy.deepcopy(example))  # a mutating implementation must not alter the constants
-    run_examples(strategy, timed, ctx.max_examples, _not_reproduced)
+    if share is None:
+        run_examples(strategy, timed, ctx.max_examples, _not_reproduced)
+        return
+    key = f"examples:{share}"
+    if key not in ctx.state:
+        ctx.state[key] = draw_examples(strategy, ctx.max_examples)
+    for example in ctx.state[key]:
+        try:
+            timed(copy.deepcopy(example))
+        except Violation as found:
+            try:
+                timed(copy.deepcopy(example))  # the same example again, as Hypothesis replays
+            except Violation:
+                run_examples(strategy, timed, ctx.max_examples, _not_reproduced)  # shrinks it
+                raise found from None
+            raise _not_reproduced(found) from None
 
 
 def _not_reproduced(exc: BaseException) -> Violation:

@@ -8,6 +8,7 @@ Hypothesis gives that module's one-line install hint.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -66,6 +67,23 @@ def run_examples(
 
 # The strategies are built once and cached: building a strategy inside a draw costs more
 # than the draw (Hypothesis inspects every composite function's source).
+
+
+def draw_examples(strategy: st.SearchStrategy[Any], max_examples: int | None) -> list[Any]:
+    """Deep copies of the examples Hypothesis draws from ``strategy`` for a passing test.
+
+    The same settings as :func:`run_examples`, so a property checking these sees the
+    examples its own search would draw (up to Hypothesis's seed).
+    """
+    drawn: list[Any] = []
+    run_examples(
+        strategy, lambda example: drawn.append(copy.deepcopy(example)), max_examples, _same
+    )
+    return drawn
+
+
+def _same(exc: BaseException) -> BaseException:
+    return exc
 
 
 @functools.cache

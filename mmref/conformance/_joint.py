@@ -92,9 +92,11 @@ def _je_run(
     body: Callable[[Any, Any, Any, Any, Any], None],
     *,
     explicit: Sequence[Any] = _JE_EXPLICIT,
-    min_rows: int = 0,
 ) -> None:
-    """Run ``body(model, image_output, text_output, image, text)`` on valid examples."""
+    """Run ``body(model, image_output, text_output, image, text)`` on valid examples.
+
+    The drawn examples are shared by every property that runs them (see ``for_all``).
+    """
     from ._examples import joint_embedding_examples
 
     def check(example: Any) -> None:
@@ -102,7 +104,8 @@ def _je_run(
         with reproduced_by(lines):
             body(model, example[0], example[1], image, text)
 
-    for_all(ctx, joint_embedding_examples(min_rows=min_rows), check, explicit)
+    strategy = joint_embedding_examples(min_rows=0)
+    for_all(ctx, strategy, check, explicit, share="joint-embedding")
 
 
 def _je_out(ctx: Context, model: Any, image: Any, text: Any) -> npt.NDArray[Any]:
@@ -165,7 +168,7 @@ def _je_axis(ctx: Context) -> None:
         assert_shape(call=_JE_CALL, out=out, expected=(n, d + to_.shape[1]), why=why)
 
     equal_widths = [ex for ex in _JE_EXPLICIT if ex[0].shape[1] == ex[1].shape[1]]
-    _je_run(ctx, body, explicit=equal_widths, min_rows=1)
+    _je_run(ctx, body, explicit=equal_widths)
 
 
 @JOINT_EMBEDDING.add(

@@ -90,9 +90,9 @@ def _run(ctx: Context, check: _Check) -> None:
             check(ctx, _inputs(ctx, example), lines)
 
     if _embedding(ctx):
-        for_all(ctx, _em_examples(ctx), body, _em_explicit(ctx))
+        for_all(ctx, _em_examples(ctx), body, _em_explicit(ctx), share="model")
     else:
-        for_all(ctx, _cm_examples(ctx), body, _cm_explicit(ctx))
+        for_all(ctx, _cm_examples(ctx), body, _cm_explicit(ctx), share="model")
 
 
 def _output(ctx: Context, method: str, value: Any, arg: str) -> npt.NDArray[Any]:
