@@ -34,7 +34,7 @@ from ..conformance import (
 )
 from ..conformance._core import STATUSES
 from ..conformance._targets import import_spec
-from ..conformance._watch import Watch, run_watched
+from ..conformance._watch import Watch, check_timeout, run_watched
 from ._common import UsageError
 
 __all__ = ["add_parser", "conform_main", "run"]
@@ -164,6 +164,11 @@ def _conform(
     strict: bool,
     timeout: float | None,
 ) -> int:
+    try:
+        timeout = check_timeout(timeout)
+    except ValueError as exc:
+        _error(stderr, str(exc))
+        return 2
     if kind == "golden":
         return _golden_main(target, stdout, stderr, timeout)
     if kind not in KINDS:

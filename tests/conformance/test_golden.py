@@ -174,7 +174,8 @@ def test_golden_image_cases_catch_another_seed() -> None:
     }
 
 
-def test_conform_golden_command(user_module: str) -> None:
+def test_conform_golden_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     status, out, err = _conform("golden", None)
     assert status == 0, out + err
     assert out.splitlines()[0] == "mmref conform golden (installed mmref)"

@@ -4,6 +4,8 @@ MODULE:ATTR, factories, the fresh process, the report."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,6 +20,43 @@ from mmref.conformance import (
 )
 
 FEW = 5  # Hypothesis examples per property in these meta-tests: explicit examples come on top
+
+
+MODULE = """
+import numpy as np
+import mmref
+
+def joint_embedding(image, text, model):
+    return mmref.joint_embedding(image, text, model)
+
+def text_first(image, text, model):
+    return np.concatenate((model.encode_text(text), model.encode_image(image)), axis=1)
+
+class Model:
+    n_features_in_ = 2
+    def predict(self, X):
+        return np.asarray(X, dtype=float) * [1.0, -1.0]
+
+model = Model()
+
+def make_model():
+    return Model()
+
+def needs_arguments(a):
+    return Model()
+
+not_a_model = 42
+"""
+
+
+@pytest.fixture
+def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    name = "mmref_conform_user_module"
+    (tmp_path / f"{name}.py").write_text(MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    return name
+
 
 # --- targets and the command line -------------------------------------------------------
 
@@ -112,3 +151,15 @@ def test_every_kind_has_the_documented_properties() -> None:
         assert {"row_independence", "deterministic", "fresh_process", "finite"} <= set(
             PROPERTIES[kind]
         )
+
+
+@pytest.mark.parametrize("options", [{"timeout": 0.0}, {"max_examples": 0}])
+def test_conform_main_exits_2_for_options_out_of_bounds(options: dict[str, Any]) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    max_examples = options.get("max_examples", FEW)
+    timeout = options.get("timeout", 60.0)
+    status = conform_main(
+        "joint-embedding", "mmref:joint_embedding", max_examples, out, err, timeout=timeout
+    )
+    assert status == 2 and out.getvalue() == ""
+    assert err.getvalue().count("\n") == 1 and "must be" in err.getvalue()
