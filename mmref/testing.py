@@ -21,7 +21,8 @@ if it fails (or calls ``pytest.skip`` when it cannot apply). The test ids
 are ``<kind>-<property>``, e.g. ``test_conformance[joint-embedding-axis]``.
 
 The stub models :class:`StubEmbeddingModel` and :class:`StubClassificationModel`
-return fixed outputs and record how they were called: the conformance kit
+return fixed outputs and record how they were called (as does
+:class:`StubPartialModel`, which lacks some of the protocol's methods): the conformance kit
 (properties and golden vectors alike) passes them to the ``joint_embedding``
 and ``multimodal_classification`` under test, and so can your own tests. They
 need neither Hypothesis nor pytest (:mod:`mmref.strategies` draws them at random).
@@ -36,11 +37,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .conformance import check_property, properties_of
-from .conformance._stubs import StubClassificationModel, StubEmbeddingModel
+from .conformance._stubs import StubClassificationModel, StubEmbeddingModel, StubPartialModel
 
 __all__ = [
     "StubClassificationModel",
     "StubEmbeddingModel",
+    "StubPartialModel",
     "conformance_tests",
     "parametrize_conformance",
 ]

@@ -34,6 +34,7 @@ from ._core import (
     assert_shape,
     assert_type,
     assert_unchanged,
+    check_missing_methods,
     check_rejects,
     deep_equal,
     for_all,
@@ -378,4 +379,19 @@ def _cl_non_numeric(ctx: Context) -> None:
         explicit,
         lambda ex: f"the scores have dtype {ex[0].dtype}; they must be real numbers",
         error=TypeError,
+    )
+
+
+@CLASSIFICATION.add(
+    "rejects_missing_method",
+    "a model without predict raises TypeError (the source raises AttributeError).",
+    profile="strict",
+)
+def _cl_missing_method(ctx: Context) -> None:
+    check_missing_methods(
+        ctx,
+        call="fn(joint_embedding, labels, model)",
+        protocol=("predict",),
+        outputs={"predict": np.zeros((1, 2))},
+        args=(np.zeros((1, 2)), None),
     )

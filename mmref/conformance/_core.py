@@ -29,7 +29,8 @@ import numpy.typing as npt
 
 from .._hashing import mix64
 from ..exceptions import ConformanceError
-from ._describe import shape_str, summary
+from ._describe import literal, shape_str, summary
+from ._stubs import StubPartialModel
 from ._watch import Watch
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "assert_type",
     "assert_unchanged",
     "check_kind_name",
+    "check_missing_methods",
     "check_rejects",
     "deep_equal",
     "for_all",
@@ -448,6 +450,40 @@ def check_rejects(
             assert_raises(call=call, func=ctx.target, args=args, error=error, why=why(example))
 
     for_all(ctx, strategy, check, explicit)
+
+
+def check_missing_methods(
+    ctx: Context,
+    *,
+    call: str,
+    protocol: tuple[str, ...],
+    outputs: dict[str, Any],
+    args: tuple[Any, ...],
+) -> None:
+    """``ctx.target(*args, model)`` for a model lacking each method must raise TypeError first.
+
+    For each method of ``protocol`` left out in turn, the model has the others (returning
+    ``outputs``); the call must raise ``TypeError`` (a subclass counts) and call no method.
+    """
+    names = call[call.index("(") + 1 : call.rindex(")")].split(", ")[:-1]
+    for missing in protocol:
+        model = StubPartialModel({m: outputs[m] for m in protocol if m != missing})
+        lines = [
+            "import numpy as np",
+            "from mmref.testing import StubPartialModel",
+            *ctx.setup_lines(),
+            f"model = {model!r}  # no {missing}",
+            *(f"{name} = {literal(arg)}" for name, arg in zip(names, args, strict=True)),
+            f"{call}  # must raise TypeError before calling any method",
+        ]
+        why = f"the model has no {missing}"
+        with ctx.watch.step(f"property '{ctx.property_name}'"), reproduced_by(lines):
+            assert_raises(call=call, func=ctx.target, args=(*args, model), error=TypeError, why=why)
+            if model.calls:
+                raise Violation(
+                    f"{call} called model.{model.calls[0]} before raising; a model without "
+                    f"{missing} must be refused before any method is called (SPEC.md 1)."
+                )
 
 
 # --------------------------------------------------------------------------------------

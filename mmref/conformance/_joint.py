@@ -34,6 +34,7 @@ from ._core import (
     assert_shape,
     assert_type,
     assert_unchanged,
+    check_missing_methods,
     check_rejects,
     for_all,
     invoke,
@@ -338,4 +339,21 @@ def _je_non_numeric(ctx: Context) -> None:
             f"the model returned dtypes {ex[0].dtype} and {ex[1].dtype}; both must be numbers"
         ),
         error=TypeError,
+    )
+
+
+@JOINT_EMBEDDING.add(
+    "rejects_missing_method",
+    "a model without encode_image or without encode_text raises TypeError before any "
+    "method is called (the source calls encode_image, then raises AttributeError).",
+    profile="strict",
+)
+def _je_missing_method(ctx: Context) -> None:
+    outputs = {"encode_image": np.zeros((1, 2)), "encode_text": np.ones((1, 1))}
+    check_missing_methods(
+        ctx,
+        call="fn(image, text, model)",
+        protocol=("encode_image", "encode_text"),
+        outputs=outputs,
+        args=(np.zeros((1, 2, 3)), ["t"]),
     )

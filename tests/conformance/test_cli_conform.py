@@ -100,11 +100,21 @@ def strict_only(kind: str) -> set[str]:
 @pytest.mark.parametrize(
     ("kind", "attr", "differences"),
     [
-        ("joint-embedding", "joint_embedding", {"protocol_2d", "rejects_non_numeric"}),
+        (
+            "joint-embedding",
+            "joint_embedding",
+            {"protocol_2d", "rejects_non_numeric", "rejects_missing_method"},
+        ),
         (
             "classification",
             "multimodal_classification",
-            {"protocol_2d", "row_mismatch", "rejects_nan", "rejects_non_numeric"},
+            {
+                "protocol_2d",
+                "row_mismatch",
+                "rejects_nan",
+                "rejects_non_numeric",
+                "rejects_missing_method",
+            },
         ),
     ],
 )

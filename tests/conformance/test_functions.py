@@ -137,6 +137,7 @@ def test_literal_source_passes_strict_with_its_known_failures_listed() -> None:
         known_failures={
             "protocol_2d": "3-D model outputs are concatenated without complaint",
             "rejects_non_numeric": "str outputs are concatenated too",
+            "rejects_missing_method": "AttributeError, after calling encode_image",
         },
     )
     assert {r.name: r.status for r in results}["protocol_2d"] == "XFAIL"
@@ -145,6 +146,7 @@ def test_literal_source_passes_strict_with_its_known_failures_listed() -> None:
         "row_mismatch": "the row count of joint_embedding is not compared",
         "rejects_nan": "np.argmax returns the index of the first NaN",
         "rejects_non_numeric": "np.argmax takes complex numbers and strings",
+        "rejects_missing_method": "AttributeError",
     }
     results = check_multimodal_classification(
         source_multimodal_classification, max_examples=FEW, known_failures=known, strict=True

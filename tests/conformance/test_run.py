@@ -88,21 +88,37 @@ def test_every_property_has_a_profile() -> None:
 @pytest.mark.parametrize(
     ("check", "fn", "differences"),
     [
-        (check_joint_embedding, verbatim_joint_embedding, {"protocol_2d", "rejects_non_numeric"}),
+        (
+            check_joint_embedding,
+            verbatim_joint_embedding,
+            {"protocol_2d", "rejects_non_numeric", "rejects_missing_method"},
+        ),
         (
             check_joint_embedding,
             rewritten_joint_embedding,
-            {"protocol_2d", "row_mismatch", "rejects_non_numeric"},
+            {"protocol_2d", "row_mismatch", "rejects_non_numeric", "rejects_missing_method"},
         ),
         (
             check_multimodal_classification,
             verbatim_multimodal_classification,
-            {"protocol_2d", "row_mismatch", "rejects_nan", "rejects_non_numeric"},
+            {
+                "protocol_2d",
+                "row_mismatch",
+                "rejects_nan",
+                "rejects_non_numeric",
+                "rejects_missing_method",
+            },
         ),
         (
             check_multimodal_classification,
             rewritten_multimodal_classification,
-            {"protocol_2d", "row_mismatch", "rejects_nan", "rejects_non_numeric"},
+            {
+                "protocol_2d",
+                "row_mismatch",
+                "rejects_nan",
+                "rejects_non_numeric",
+                "rejects_missing_method",
+            },
         ),
     ],
     ids=[
