@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import classifiers, end_to_end, image, image_files, system, text
+from . import classifiers, conform, end_to_end, image, image_files, system, text
 from .harness import Case
 
 __all__ = ["all_cases", "select"]
@@ -11,7 +11,7 @@ __all__ = ["all_cases", "select"]
 def all_cases(*, quick: bool) -> list[Case]:
     """Every case, at the --quick sizes if ``quick``; nothing is prepared yet."""
     out: list[Case] = []
-    for module in (image, text, classifiers, end_to_end, image_files, system):
+    for module in (image, text, classifiers, end_to_end, image_files, system, conform):
         out.extend(module.cases(quick=quick))
     names = [case.name for case in out]
     if len(set(names)) != len(names):

@@ -1,4 +1,4 @@
-"""Fitted state published in one step and read in one step (SPEC.md, "Concurrency").
+"""Fitted state published in one step and read in one step (SPEC.md, "Concurrent use").
 
 An estimator's ``fit`` computes the new fitted state into a twin or into locals
 and then *publishes* it by replacing the instance's ``__dict__`` with a new

@@ -166,6 +166,7 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     with atomic_output(path) as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as zf:
         for name, data in [(_MANIFEST, text.encode("utf-8")), *members]:
             info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+            info.create_system = 3  # Unix, also on Windows: the same bytes everywhere
             info.external_attr = 0o644 << 16
             zf.writestr(info, data)
 
@@ -480,6 +481,13 @@ def _array_references(value: Any) -> set[str]:
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, name: str) -> bytes:
+    import zipfile
+
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise ModelFileError(
+            f"{name!r}: member {info.filename!r} uses zip compression method "
+            f"{info.compress_type}; mmref reads stored (0) and deflate (8) members only"
+        )
     if info.file_size > limit:
         raise ModelFileError(
             f"{name!r}: member {info.filename!r} declares {info.file_size} bytes, more than "

@@ -10,7 +10,8 @@ property and known failures show as ``xfail``::
     @parametrize_conformance(
         my_joint_embedding,
         "joint-embedding",
-        known_failures={"rejects_nan": "we follow the literal source"},
+        strict=True,  # mmref's hardening too, not only the core profile
+        known_failures={"protocol_2d": "we join 3-D outputs, as the source does"},
     )
     def test_conformance(check):
         check()
@@ -20,7 +21,8 @@ if it fails (or calls ``pytest.skip`` when it cannot apply). The test ids
 are ``<kind>-<property>``, e.g. ``test_conformance[joint-embedding-axis]``.
 
 The stub models :class:`StubEmbeddingModel` and :class:`StubClassificationModel`
-return fixed outputs and record how they were called: the conformance kit
+return fixed outputs and record how they were called (as does
+:class:`StubPartialModel`, which lacks some of the protocol's methods): the conformance kit
 (properties and golden vectors alike) passes them to the ``joint_embedding``
 and ``multimodal_classification`` under test, and so can your own tests. They
 need neither Hypothesis nor pytest (:mod:`mmref.strategies` draws them at random).
@@ -42,12 +44,13 @@ from typing import Any
 # Deterministic data from mmref's integer hashing (SPEC.md section 3): see mmref._testdata.
 from ._testdata import GOLDEN, derive_key, integers, mix64, normal, uniform
 from .conformance import check_property, properties_of
-from .conformance._stubs import StubClassificationModel, StubEmbeddingModel
+from .conformance._stubs import StubClassificationModel, StubEmbeddingModel, StubPartialModel
 
 __all__ = [
     "GOLDEN",
     "StubClassificationModel",
     "StubEmbeddingModel",
+    "StubPartialModel",
     "conformance_tests",
     "derive_key",
     "integers",
@@ -64,9 +67,10 @@ def conformance_tests(
     *,
     max_examples: int | None = None,
     known_failures: Mapping[str, str] | None = None,
+    strict: bool = False,
     **options: Any,
 ) -> list[Any]:
-    """One ``pytest.param`` per property of ``kind``, each holding a zero-argument check.
+    """One ``pytest.param`` per property of ``kind`` and the profile, each a zero-argument check.
 
     Parameters
     ----------
@@ -79,9 +83,12 @@ def conformance_tests(
     known_failures : mapping of str to str, default=None
         ``{property name: reason}``; those tests are marked ``xfail`` (not
         strict, so a fixed implementation shows ``XPASS``).
+    strict : bool, default=False
+        One test per property of the ``strict`` profile (the ``core`` properties
+        and mmref's hardening) instead of the ``core`` profile only.
     **options
         Passed to :func:`mmref.conformance.check_property` (``image_shape``,
-        ``image_dtypes``, ``n_features``, ``rtol``, ``spec``).
+        ``image_dtypes``, ``n_features``, ``rtol``, ``spec``, ``timeout``).
 
     Returns
     -------
@@ -97,7 +104,9 @@ def conformance_tests(
 
     known = dict(known_failures or {})
     params = []
-    for name in properties_of(kind, list(known)):
+    for name, prop in properties_of(kind, list(known)).items():
+        if not strict and prop.profile != "core":
+            continue
         marks = [pytest.mark.xfail(reason=known[name], strict=False)] if name in known else []
         check = _make_check(kind, name, target, max_examples, options)
         params.append(pytest.param(check, id=f"{kind}-{name}", marks=marks))
@@ -110,13 +119,14 @@ def parametrize_conformance(
     *,
     max_examples: int | None = None,
     known_failures: Mapping[str, str] | None = None,
+    strict: bool = False,
     **options: Any,
 ) -> Any:
     """Decorator: parametrize a test over :func:`conformance_tests`, as argument ``check``.
 
     Parameters
     ----------
-    target, kind, max_examples, known_failures, **options
+    target, kind, max_examples, known_failures, strict, **options
         As in :func:`conformance_tests`.
 
     Returns
@@ -133,7 +143,12 @@ def parametrize_conformance(
     import pytest
 
     params = conformance_tests(
-        target, kind, max_examples=max_examples, known_failures=known_failures, **options
+        target,
+        kind,
+        max_examples=max_examples,
+        known_failures=known_failures,
+        strict=strict,
+        **options,
     )
     return pytest.mark.parametrize("check", params)
 

@@ -2,26 +2,47 @@
 
 The report is a header line, then one line per property (or golden case): ``PASS``,
 ``FAIL``, ``XFAIL``, ``XPASS`` or ``SKIP``, the name and the requirement (or the reason);
-under a ``FAIL`` line the detail and the reproducing snippet; last ``K checked: a pass,
-b fail, ...``. Exit status: 0 when nothing fails, 1 when something fails, 2 when the
-target cannot be imported or built, or is not of the kind (the error goes to stderr as
-``mmref conform: error: ...``; a bad target never raises).
+under a ``FAIL`` line the detail and the reproducing snippet; then ``K checked: a pass,
+b fail, ...``; last the verdict, naming the profile met: ``conforms to mmref spec 1
+(core)`` or ``(strict)`` (SPEC.md 12.7).
+
+Exit status (a contract, SPEC.md 12.7): 0 the target conforms (to the profile asked
+for), 1 it does not conform (a property or case fails, also by raising ``SystemExit``
+or any other exception, or by not returning within ``--timeout``), 2 it could not be
+checked (bad options, a target that cannot be imported or built or is not of the kind,
+Hypothesis missing, every property skipped). Errors are one line on stderr, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import textwrap
 from collections.abc import Mapping
 from typing import IO, Any, TextIO
 
-from ..conformance import KINDS, PROPERTIES, CheckResult, resolve_target, run_checks, run_golden
-from ..conformance._command import DEFAULT_TIMEOUT, ProtocolError, run_golden_command
+from ..conformance import (
+    DEFAULT_TIMEOUT,
+    KINDS,
+    MAX_EXAMPLES,
+    PROPERTIES,
+    PROPERTY_PROFILES,
+    CheckResult,
+    ProtocolError,
+    resolve_target,
+    run_checks,
+    run_golden,
+    run_golden_command,
+)
 from ..conformance._core import STATUSES
 from ..conformance._targets import import_spec
-from ._common import UsageError, positive_int
+from ..conformance._watch import Watch, check_timeout, run_watched
+from ._common import UsageError
 
 __all__ = ["add_parser", "conform_main", "golden_command_main", "run"]
+
+_SPEC = "mmref spec 1"
 
 
 def add_parser(commands: Any) -> None:
@@ -37,13 +58,40 @@ def add_parser(commands: Any) -> None:
         "line protocol of SPEC.md",
     )
     conform.add_argument(
-        "--timeout",
-        type=_positive_float,
-        metavar="SECONDS",
-        help=f"with --against-command: seconds for each answer (default {DEFAULT_TIMEOUT:g})",
+        "--max-examples", type=_max_examples, metavar="N", help=f"1 to {MAX_EXAMPLES}"
     )
-    conform.add_argument("--max-examples", type=positive_int)
+    conform.add_argument("--strict", action="store_true", help="add mmref's hardening to core")
+    conform.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"fail a call (with --against-command: an answer) that takes longer "
+        f"(default {DEFAULT_TIMEOUT:g})",
+    )
     conform.set_defaults(run=run)
+
+
+def _max_examples(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_EXAMPLES:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer from 1 to {MAX_EXAMPLES}, got {text!r}"
+        )
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -52,11 +100,19 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if command is not None:
         if args.kind != "golden" or args.against is not None:
             raise UsageError("--against-command goes with golden, instead of --against")
-        return golden_command_main(command, args.timeout or DEFAULT_TIMEOUT, stdout, stderr)
+        return golden_command_main(command, args.timeout, stdout, stderr)
     target = args.against if args.kind == "golden" else args.target
     if args.kind != "golden" and target is None:
         raise UsageError(f"conform {args.kind} needs a target MODULE:ATTR")
-    return conform_main(args.kind, target, args.max_examples, stdout, stderr)
+    return conform_main(
+        args.kind,
+        target,
+        args.max_examples,
+        stdout,
+        stderr,
+        strict=args.strict,
+        timeout=args.timeout,
+    )
 
 
 def conform_main(
@@ -65,13 +121,16 @@ def conform_main(
     max_examples: int | None,
     stdout: IO[str],
     stderr: IO[str],
+    *,
+    strict: bool = False,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> int:
-    """Everything ``mmref conform KIND TARGET [--max-examples N]`` does.
+    """Everything ``mmref conform KIND TARGET [--max-examples N] [--strict] [--timeout S]`` does.
 
     Prints one line per property (``PASS``, ``FAIL``, ``XFAIL``, ``XPASS`` or
     ``SKIP``, the name and what it asserts), the counterexample under a failing
-    line, and a summary. ``kind="golden"`` checks the golden vectors against
-    the installed mmref (``target=None``) or the namespace ``target`` names.
+    line, a summary and the verdict. ``kind="golden"`` checks the golden vectors
+    against the installed mmref (``target=None``) or the namespace ``target`` names.
 
     Parameters
     ----------
@@ -82,63 +141,129 @@ def conform_main(
         ``golden``); for ``golden``, ``MODULE`` or ``MODULE:ATTR`` of a namespace
         with mmref's names, or None for the installed mmref.
     max_examples : int or None
-        Hypothesis examples per property; None uses the active profile's.
+        Hypothesis examples per property, 1 to
+        :data:`~mmref.conformance.MAX_EXAMPLES`; None uses the active profile's.
         Not used by ``golden``.
     stdout, stderr : text stream
         Where the report and the errors go.
+    strict : bool, default=False
+        Check the ``strict`` profile rather than ``core``. Not used by ``golden``.
+    timeout : float or None, default=60.0
+        Seconds one example's calls (or one golden case, or importing and building
+        the target) may take; None: no limit.
 
     Returns
     -------
     status : int
-        0 when every property passes (skips and known failures allowed), 1
-        when any fails, 2 when the target cannot be imported, built, or is not
-        of the kind.
+        0 conforms, 1 does not conform, 2 could not check (see the module docstring).
     """
+    try:
+        return _conform(kind, target, max_examples, stdout, stderr, strict, timeout)
+    except KeyboardInterrupt:  # the user's Ctrl-C, in this thread: the caller reports it
+        raise
+    except Exception as exc:
+        _error(stderr, f"could not check {target!r} as {kind}: {type(exc).__name__}: {exc}")
+        return 2
+
+
+def _error(stderr: IO[str], message: str) -> None:
+    print(f"mmref conform: error: {message}", file=stderr)
+
+
+def _conform(
+    kind: str,
+    target: str | None,
+    max_examples: int | None,
+    stdout: IO[str],
+    stderr: IO[str],
+    strict: bool,
+    timeout: float | None,
+) -> int:
+    try:
+        timeout = check_timeout(timeout)
+    except ValueError as exc:
+        _error(stderr, str(exc))
+        return 2
     if kind == "golden":
-        return _golden_main(target, stdout, stderr)
+        return _golden_main(target, stdout, stderr, timeout)
     if kind not in KINDS:
-        print(
-            f"mmref conform: error: unknown kind {kind!r}; expected one of "
-            f"{', '.join(KINDS)}, golden.",
-            file=stderr,
-        )
+        _error(stderr, f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}, golden.")
         return 2
     if target is None:
-        print(f"mmref conform: error: {kind} needs a target MODULE:ATTR.", file=stderr)
+        _error(stderr, f"{kind} needs a target MODULE:ATTR.")
         return 2
     try:
         from ..conformance import strategies  # noqa: F401  (the property checks draw their examples here)
     except ImportError as exc:
         if (exc.name or "").partition(".")[0] != "hypothesis":
             raise
-        print(
-            f"mmref conform: error: checking a {kind} runs property tests, which need "
-            f'Hypothesis: pip install "mmref[testing]" (mmref conform golden needs none).',
-            file=stderr,
+        _error(
+            stderr,
+            f"checking a {kind} runs property tests, which need Hypothesis: "
+            f'pip install "mmref[testing]" (mmref conform golden needs none).',
         )
         return 2
     try:
-        obj = resolve_target(target, kind)
-        results = run_checks(kind, obj, max_examples=max_examples, spec=target)
-    except (ImportError, TypeError, ValueError, AttributeError) as exc:
-        print(f"mmref conform: error: cannot check {target!r} as {kind}: {exc}", file=stderr)
-        return 2
-    print(f"mmref conform {kind} {target}", file=stdout)
-    return _print_results(results, stdout)
-
-
-def _golden_main(target: str | None, stdout: IO[str], stderr: IO[str]) -> int:
-    try:
-        against = None if target is None else import_spec(target, require_attr=False)
-        results = run_golden(against)
-    except (ImportError, ValueError, OSError) as exc:
-        print(
-            f"mmref conform: error: cannot check golden vectors against {target!r}: {exc}",
-            file=stderr,
+        # Importing the target runs its code: watched, like every call of it.
+        obj = _watched(lambda: resolve_target(target, kind), f"importing {target}", timeout)
+        results = run_checks(
+            kind, obj, max_examples=max_examples, spec=target, strict=strict, timeout=timeout
         )
+    except Exception as exc:
+        _error(stderr, f"cannot check {target!r} as {kind}: {exc}")
+        return 2
+    profile = "strict" if strict else "core"
+    print(f"mmref conform {kind} {target} ({profile} profile)", file=stdout)
+    status = _print_results(results, stdout, stderr)
+    failed = [r for r in results if r.status == "FAIL"]
+    if status == 0:
+        print(f"conforms to {_SPEC} ({profile})", file=stdout)
+    elif status == 1:
+        profiles = PROPERTY_PROFILES[kind]
+        core = [r.name for r in failed if profiles[r.name] == "core"]
+        if core:
+            print(f"does not conform to {_SPEC} (core): fails {', '.join(core)}", file=stdout)
+        else:
+            names = ", ".join(r.name for r in failed)
+            print(f"conforms to {_SPEC} (core), not (strict): fails {names}", file=stdout)
+    return status
+
+
+def _watched(func: Any, what: str, timeout: float | None) -> Any:
+    watch = Watch(timeout)
+
+    def step() -> Any:
+        with watch.step(what):
+            return func()
+
+    return run_watched(step, watch)
+
+
+def _golden_main(
+    target: str | None, stdout: IO[str], stderr: IO[str], timeout: float | None
+) -> int:
+    try:
+        against = (
+            None
+            if target is None
+            else _watched(
+                lambda: import_spec(target, require_attr=False), f"importing {target}", timeout
+            )
+        )
+        results = run_golden(against, timeout=timeout)
+    except Exception as exc:
+        _error(stderr, f"cannot check golden vectors against {target!r}: {exc}")
         return 2
     print(f"mmref conform golden {'(installed mmref)' if target is None else target}", file=stdout)
-    return _print_results(results, stdout)
+    return _golden_verdict(_print_results(results, stdout, stderr), stdout)
+
+
+def _golden_verdict(status: int, stdout: IO[str]) -> int:
+    if status == 0:
+        print(f"reproduces the golden vectors of {_SPEC}", file=stdout)
+    elif status == 1:
+        print(f"does not reproduce the golden vectors of {_SPEC}", file=stdout)
+    return status
 
 
 def golden_command_main(command: str, timeout: float, stdout: IO[str], stderr: IO[str]) -> int:
@@ -156,22 +281,19 @@ def golden_command_main(command: str, timeout: float, stdout: IO[str], stderr: I
     try:
         results = run_golden_command(command, timeout=timeout, on_hello=header)
     except (ProtocolError, ValueError, OSError) as exc:
-        print(
-            f"mmref conform: error: cannot check golden vectors against {command!r}: {exc}",
-            file=stderr,
-        )
+        _error(stderr, f"cannot check golden vectors against {command!r}: {exc}")
         return 2
-    return _print_results(results, stdout)
+    return _golden_verdict(_print_results(results, stdout, stderr), stdout)
 
 
-def _print_results(results: list[CheckResult], stdout: IO[str]) -> int:
+def _print_results(results: list[CheckResult], stdout: IO[str], stderr: IO[str]) -> int:
     width = max((len(r.name) for r in results), default=0)
     for r in results:
         described = PROPERTIES.get(r.kind, {}).get(r.name, "")
         if r.status == "PASS":
             print(f"PASS   {r.name:<{width}}  {described}".rstrip(), file=stdout)
         elif r.status == "FAIL":
-            print(f"FAIL   {r.name:<{width}}  {described}", file=stdout)
+            print(f"FAIL   {r.name:<{width}}  {described}".rstrip(), file=stdout)
             body = r.message.split("\n", 1)[1] if "\n" in r.message else r.message
             print(textwrap.indent(body, "       "), file=stdout)
         else:
@@ -181,19 +303,9 @@ def _print_results(results: list[CheckResult], stdout: IO[str]) -> int:
     print(f"{len(results)} checked: {summary}", file=stdout)
     if counts["FAIL"]:
         return 1
-    if results and counts["SKIP"] == len(results):
-        # Nothing was actually compared (a mistyped --against module, say): not a pass.
+    if not results or counts["SKIP"] == len(results):
+        # Nothing was actually compared (a mistyped --against module, say): not checked.
         print("nothing was checked: every property was skipped", file=stdout)
-        return 1
+        _error(stderr, "nothing was checked: every property or case was skipped")
+        return 2
     return 0
-
-
-def _positive_float(text: str) -> float:
-    """An argparse type: a positive finite number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value

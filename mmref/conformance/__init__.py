@@ -28,7 +28,12 @@ as in scikit-learn's ``check_estimator``. There are four kinds of target:
     an object with ``predict`` (:class:`mmref.ClassificationModel`).
 
 :data:`PROPERTIES` lists every property of every kind with the one sentence it
-asserts. Inputs are drawn by Hypothesis from :mod:`mmref.strategies`
+asserts, and :data:`PROPERTY_PROFILES` its profile: ``core`` (what the source functions
+of the specification do; they pass it, verbatim) or ``strict`` (mmref's hardening on
+top; ``strict=True`` checks both). Every call of the target runs in a watched worker
+thread: whatever it raises (``SystemExit`` included) fails the property, and one that does
+not return within ``timeout`` seconds fails it and ends the run (SPEC.md 12.9).
+Inputs are drawn by Hypothesis from :mod:`mmref.strategies`
 (derandomized, so a run is reproducible; no example database is written), plus
 a few explicit examples per property that always run. A violation raises
 :class:`mmref.ConformanceError` (an ``AssertionError``) naming the kind and
@@ -73,8 +78,9 @@ imports run one way, leaf first: ``_describe`` (messages and snippets) <- ``_stu
 driver, assertions; it imports ``_examples`` only when a property runs) <- ``_targets``
 (resolving, preparing and rebuilding targets) <- ``_joint``, ``_classification`` and
 ``_models`` (the properties) <- ``_run`` (the runner); and ``_core`` <- ``_golden_format``
-<- ``_golden`` (golden vectors) <- ``_command`` (the line protocol). The command line
-(:mod:`mmref.cli.conform`) sits above the kit; the kit never imports it.
+<- ``_golden`` (golden vectors) <- ``_command`` (the line protocol). ``_watch`` (the
+worker thread and the timeout) is a leaf that ``_core``, ``_run`` and ``_golden`` use. The
+command line (:mod:`mmref.cli.conform`) sits above the kit; the kit never imports it.
 
 Importing this module costs only NumPy; Hypothesis is imported when a property runs.
 """
@@ -82,7 +88,7 @@ Importing this module costs only NumPy; Hypothesis is imported when a property r
 from __future__ import annotations
 
 from ._command import ProtocolError, run_golden_command
-from ._core import KINDS, CheckResult
+from ._core import KINDS, PROFILES, CheckResult
 from ._golden import (
     GOLDEN_FORMAT,
     check_golden,
@@ -92,7 +98,9 @@ from ._golden import (
     write_golden,
 )
 from ._run import (
+    MAX_EXAMPLES,
     PROPERTIES,
+    PROPERTY_PROFILES,
     check_classification_model,
     check_embedding_model,
     check_joint_embedding,
@@ -102,11 +110,16 @@ from ._run import (
     run_checks,
 )
 from ._targets import claims_determinism, prepare_classification_model, resolve_target
+from ._watch import DEFAULT_TIMEOUT
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
     "GOLDEN_FORMAT",
     "KINDS",
+    "MAX_EXAMPLES",
+    "PROFILES",
     "PROPERTIES",
+    "PROPERTY_PROFILES",
     "CheckResult",
     "ProtocolError",
     "check_classification_model",

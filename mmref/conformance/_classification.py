@@ -1,10 +1,13 @@
-"""Properties of ``multimodal_classification`` implementations (SPEC.md N.3).
+"""Properties of ``multimodal_classification`` implementations (SPEC.md 12.3).
 
 ``fn(joint_embedding, labels, model)`` must call ``model.predict(joint_embedding)`` once
 and return ``np.argmax(S, axis=1)`` of the real 2-D scores ``S`` as ``intp``, ties going to
 the lowest column (``-0.0 == 0.0``), bit for bit as :func:`mmref.multimodal_classification`
-does; ``labels`` is not used; scores that are not 2-D, have no column, have another row
-count than ``joint_embedding`` or hold NaN raise ValueError.
+does; ``labels`` is not used; scores that are 0-D, 1-D or have no column raise an
+exception, as in the source. That is the ``core`` profile. The ``strict`` profile adds
+mmref's hardening: scores that are not 2-D (3-D too) or have no column, have another row
+count than ``joint_embedding`` or hold NaN raise ValueError, and scores that are not real
+numbers raise TypeError.
 
 Every example is a :class:`mmref.testing.StubClassificationModel` with fixed scores
 (frequent ties, ``+-0.0``, ``+-inf``, dtype extremes) plus the arguments to pass; a
@@ -31,6 +34,7 @@ from ._core import (
     assert_shape,
     assert_type,
     assert_unchanged,
+    check_missing_methods,
     check_rejects,
     deep_equal,
     for_all,
@@ -93,7 +97,10 @@ def _cl_run(
         with reproduced_by(lines):
             body(model, example[0], joint, labels)
 
-    for_all(ctx, classification_examples() if strategy is None else strategy, check, explicit)
+    if strategy is None:
+        for_all(ctx, classification_examples(), check, explicit, share="classification")
+    else:
+        for_all(ctx, strategy, check, explicit)
 
 
 def _cl_out(ctx: Context, model: Any, joint: Any, labels: Any) -> npt.NDArray[Any]:
@@ -245,9 +252,54 @@ def _cl_labels(ctx: Context) -> None:
 
 
 @CLASSIFICATION.add(
+    "raises",
+    "fn raises an exception (of any kind) wherever the source raises one: 0-D or 1-D "
+    "scores, scores with no column.",
+)
+def _cl_raises(ctx: Context) -> None:
+    from ._examples import bad_classification_examples
+
+    explicit = [
+        (np.array([0.1, 0.9]), np.zeros((1, 2)), None),
+        (np.zeros((2, 0)), np.zeros((2, 2)), None),
+    ]
+    check_rejects(
+        ctx,
+        _cl_setup,
+        _CL_CALL,
+        bad_classification_examples("source"),
+        explicit,
+        lambda ex: f"the scores have shape {shape_str(np.shape(ex[0]))}, where the source raises",
+        error=Exception,
+    )
+
+
+@CLASSIFICATION.add("no_mutation", "fn does not modify joint_embedding or labels.")
+def _cl_no_mutation(ctx: Context) -> None:
+    def body(model: Any, scores: Any, joint: Any, labels: Any) -> None:
+        before = copy.deepcopy((joint, labels))
+        invoke(_CL_CALL, ctx.target, joint, labels, model)
+        assert_unchanged(call=_CL_CALL, name="joint_embedding", before=before[0], after=joint)
+        assert_unchanged(call=_CL_CALL, name="labels", before=before[1], after=labels)
+
+    _cl_run(ctx, body)
+
+
+@CLASSIFICATION.add("deterministic", "calling fn twice on the same inputs gives identical results.")
+def _cl_deterministic(ctx: Context) -> None:
+    def body(model: Any, scores: Any, joint: Any, labels: Any) -> None:
+        first = _cl_out(ctx, model, joint, labels)
+        second = _cl_out(ctx, StubClassificationModel(scores), joint, labels)
+        assert_same_bits(call=_CL_CALL, out=second, expected=first, ref="the first call")
+
+    _cl_run(ctx, body)
+
+
+@CLASSIFICATION.add(
     "protocol_2d",
-    "scores that are not 2-D, or have no column, raise ValueError; they never give a "
-    "plausible index.",
+    "scores that are not 2-D (0-D, 1-D, and 3-D, which the source turns into a 2-D "
+    "argmax), or have no column, raise ValueError; they never give a plausible index.",
+    profile="strict",
 )
 def _cl_protocol(ctx: Context) -> None:
     from ._examples import bad_classification_examples
@@ -272,6 +324,7 @@ def _cl_protocol(ctx: Context) -> None:
 @CLASSIFICATION.add(
     "row_mismatch",
     "scores with another number of rows than joint_embedding raise ValueError.",
+    profile="strict",
 )
 def _cl_row_mismatch(ctx: Context) -> None:
     from ._examples import bad_classification_examples
@@ -289,6 +342,7 @@ def _cl_row_mismatch(ctx: Context) -> None:
 @CLASSIFICATION.add(
     "rejects_nan",
     "NaN scores raise ValueError (NumPy's argmax would return the NaN's index as a class).",
+    profile="strict",
 )
 def _cl_nan(ctx: Context) -> None:
     from ._examples import bad_classification_examples
@@ -303,22 +357,41 @@ def _cl_nan(ctx: Context) -> None:
     )
 
 
-@CLASSIFICATION.add("no_mutation", "fn does not modify joint_embedding or labels.")
-def _cl_no_mutation(ctx: Context) -> None:
-    def body(model: Any, scores: Any, joint: Any, labels: Any) -> None:
-        before = copy.deepcopy((joint, labels))
-        invoke(_CL_CALL, ctx.target, joint, labels, model)
-        assert_unchanged(call=_CL_CALL, name="joint_embedding", before=before[0], after=joint)
-        assert_unchanged(call=_CL_CALL, name="labels", before=before[1], after=labels)
+@CLASSIFICATION.add(
+    "rejects_non_numeric",
+    "scores that are not real numbers (complex, str or object arrays, which the source "
+    "takes) raise TypeError.",
+    profile="strict",
+)
+def _cl_non_numeric(ctx: Context) -> None:
+    from ._examples import fixed
 
-    _cl_run(ctx, body)
+    explicit = [
+        (np.array([[1 + 2j, 3.0]]), np.zeros((1, 2)), None),
+        (np.array([["a", "b"]]), np.zeros((1, 2)), None),
+        (np.array([[1.0, 2.0]], dtype=object), np.zeros((1, 2)), None),
+    ]
+    check_rejects(
+        ctx,
+        _cl_setup,
+        _CL_CALL,
+        fixed(explicit),
+        explicit,
+        lambda ex: f"the scores have dtype {ex[0].dtype}; they must be real numbers",
+        error=TypeError,
+    )
 
 
-@CLASSIFICATION.add("deterministic", "calling fn twice on the same inputs gives identical results.")
-def _cl_deterministic(ctx: Context) -> None:
-    def body(model: Any, scores: Any, joint: Any, labels: Any) -> None:
-        first = _cl_out(ctx, model, joint, labels)
-        second = _cl_out(ctx, StubClassificationModel(scores), joint, labels)
-        assert_same_bits(call=_CL_CALL, out=second, expected=first, ref="the first call")
-
-    _cl_run(ctx, body)
+@CLASSIFICATION.add(
+    "rejects_missing_method",
+    "a model without predict raises TypeError (the source raises AttributeError).",
+    profile="strict",
+)
+def _cl_missing_method(ctx: Context) -> None:
+    check_missing_methods(
+        ctx,
+        call="fn(joint_embedding, labels, model)",
+        protocol=("predict",),
+        outputs={"predict": np.zeros((1, 2))},
+        args=(np.zeros((1, 2)), None),
+    )

@@ -3,7 +3,7 @@
 ``mmref conform golden --against-command "CMD ..."`` starts ``CMD`` as a child process
 (no shell: the string is split with :func:`shlex.split`, POSIX rules) and speaks
 ``mmref-golden-protocol/1`` over its stdin and stdout, one JSON document per line
-(SPEC.md, "Golden vectors over a line protocol", is normative):
+(SPEC.md, "Over a line protocol", in section 13, is normative):
 
 - the child first writes a *hello*: ``{"protocol": "mmref-golden-protocol/1", "name": str,
   "version": str, "functions": [str, ...]}``;
@@ -59,7 +59,7 @@ __all__ = [
 PROTOCOL = "mmref-golden-protocol/1"
 
 #: Seconds the child has for its hello and for each answer, unless told otherwise.
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = 60.0
 
 #: The longest line (in bytes, newline included) read from the child.
 MAX_LINE_BYTES = 32 * 2**20

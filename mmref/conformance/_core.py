@@ -29,10 +29,13 @@ import numpy.typing as npt
 
 from .._hashing import mix64
 from ..exceptions import ConformanceError
-from ._describe import shape_str, summary
+from ._describe import literal, shape_str, summary
+from ._stubs import StubPartialModel
+from ._watch import Watch
 
 __all__ = [
     "KINDS",
+    "PROFILES",
     "STATUSES",
     "CheckResult",
     "Context",
@@ -49,6 +52,7 @@ __all__ = [
     "assert_type",
     "assert_unchanged",
     "check_kind_name",
+    "check_missing_methods",
     "check_rejects",
     "deep_equal",
     "for_all",
@@ -67,6 +71,10 @@ KINDS: tuple[str, ...] = (
     "embedding-model",
     "classification-model",
 )
+
+#: The profiles, each a set of properties: ``core`` holds exactly what the source
+#: functions of the specification do; ``strict`` adds mmref's hardening (SPEC.md 12).
+PROFILES: tuple[str, ...] = ("core", "strict")
 
 #: The statuses of a result, in the order the summary line counts them.
 STATUSES = ("PASS", "FAIL", "XFAIL", "XPASS", "SKIP")
@@ -116,7 +124,8 @@ class Context:
 
     ``fitted_by_kit`` is True when the kit fitted a copy of a classification model, so
     that snippets and the fresh process do the same; ``state`` holds what a property
-    remembers from one example to the next (the first width seen, say).
+    remembers from one example to the next (the first width seen, say); ``watch``
+    marks each step that calls the target, for the timeout (:mod:`._watch`).
     """
 
     kind: str
@@ -129,6 +138,8 @@ class Context:
     rtol: float | None = None
     fitted_by_kit: bool = False
     state: dict[str, Any] = field(default_factory=dict)
+    watch: Watch = field(default_factory=lambda: Watch(None))
+    property_name: str = ""
 
     def setup_lines(self) -> list[str]:
         """Snippet lines that bind ``fn`` or ``model`` to the target."""
@@ -148,12 +159,17 @@ class Context:
 
 @dataclass(frozen=True)
 class Property:
-    """One requirement: its kind, name, the sentence it asserts and its check."""
+    """One requirement: its kind, name, the sentence it asserts, its check and its profile.
+
+    ``profile`` is ``"core"`` (the source functions of the specification have it) or
+    ``"strict"`` (mmref's hardening beyond the source); a strict run checks both.
+    """
 
     kind: str
     name: str
     description: str
     run: Callable[[Context], None]
+    profile: str = "core"
 
 
 class Properties:
@@ -175,12 +191,14 @@ class Properties:
         self.by_name: dict[str, Property] = {}
 
     def add(
-        self, name: str, description: str
+        self, name: str, description: str, profile: str = "core"
     ) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
-        """Decorator: register a check function as the property ``name``."""
+        """Decorator: register a check function as the property ``name`` of ``profile``."""
+        if profile not in PROFILES:
+            raise ValueError(f"profile must be one of {PROFILES}. Got {profile!r} instead.")
 
         def register(run: Callable[[Context], None]) -> Callable[[Context], None]:
-            self.by_name[name] = Property(self.kind, name, description, run)
+            self.by_name[name] = Property(self.kind, name, description, run, profile)
             return run
 
         return register
@@ -217,6 +235,7 @@ def run_one(prop: Property, ctx: Context, reason: str | None) -> CheckResult:
         failure, or ``SKIP`` (with why); a failure's message holds the
         counterexample and its snippet.
     """
+    ctx.property_name = prop.name
     try:
         # A property is about outputs and exceptions; warnings raised on the way (by the
         # implementation, NumPy or Hypothesis) must not turn into errors under -W error.
@@ -225,10 +244,14 @@ def run_one(prop: Property, ctx: Context, reason: str | None) -> CheckResult:
             prop.run(ctx)
     except Skip as exc:
         return CheckResult(prop.kind, prop.name, "SKIP", str(exc))
-    except Violation as exc:
+    except BaseException as exc:  # a hostile target must never end the run
+        if isinstance(exc, Violation):
+            violation = exc
+        else:  # e.g. the target's attribute access raised, outside any call the kit wraps
+            violation = Violation(f"Checking the target raised {type(exc).__name__}: {exc}")
         if reason is not None:
             return CheckResult(prop.kind, prop.name, "XFAIL", reason)
-        return CheckResult(prop.kind, prop.name, "FAIL", _format_failure(prop, exc))
+        return CheckResult(prop.kind, prop.name, "FAIL", _format_failure(prop, violation))
     if reason is not None:
         return CheckResult(prop.kind, prop.name, "XPASS", reason)
     return CheckResult(prop.kind, prop.name, "PASS")
@@ -283,17 +306,27 @@ def for_all(
     strategy: Any,
     body: Callable[[Any], None],
     explicit: Sequence[Any] = (),
+    *,
+    share: str | None = None,
 ) -> None:
     """Run ``body`` on the explicit examples, then on examples drawn from ``strategy``.
 
     Hypothesis shrinks a failure to a minimal example and replays it, so the
     ``Violation`` that propagates describes the minimal counterexample.
 
+    With ``share``, the properties of one run that pass the same key check the same
+    drawn examples: Hypothesis draws them once per run (drawing costs far more than
+    most checks), and each property runs ``body`` on a deep copy of each. An example
+    that fails is run again (a failure that does not recur is reported as
+    nondeterminism, as Hypothesis's replay does); then the property's own Hypothesis
+    search runs, to shrink the failure to a minimal counterexample; if that search
+    finds none, the failing drawn example itself is reported.
+
     Parameters
     ----------
     ctx : Context
         The run; ``ctx.max_examples`` examples are drawn (None: the active
-        Hypothesis profile's).
+        Hypothesis profile's). Shared examples are kept in ``ctx.state``.
     strategy : SearchStrategy
         Where the drawn examples come from (built by :mod:`mmref.strategies`).
     body : callable
@@ -301,6 +334,9 @@ def for_all(
         the property.
     explicit : sequence, default=()
         Examples that always run first, each on a deep copy.
+    share : str, default=None
+        The key under which the drawn examples are shared with other properties of
+        the run that use the same strategy; None draws this property's own.
 
     Raises
     ------
@@ -311,11 +347,32 @@ def for_all(
     ImportError
         If Hypothesis is not installed.
     """
-    from ._examples import run_examples  # the kit's only way in to Hypothesis
+    from ._examples import draw_examples, run_examples  # the kit's only way in to Hypothesis
+
+    what = f"property '{ctx.property_name}': one example's calls of the target"
+
+    def timed(example: Any) -> None:
+        with ctx.watch.step(what):
+            body(example)
 
     for example in explicit:
-        body(copy.deepcopy(example))  # a mutating implementation must not alter the constants
-    run_examples(strategy, body, ctx.max_examples, _not_reproduced)
+        timed(copy.deepcopy(example))  # a mutating implementation must not alter the constants
+    if share is None:
+        run_examples(strategy, timed, ctx.max_examples, _not_reproduced)
+        return
+    key = f"examples:{share}"
+    if key not in ctx.state:
+        ctx.state[key] = draw_examples(strategy, ctx.max_examples)
+    for example in ctx.state[key]:
+        try:
+            timed(copy.deepcopy(example))
+        except Violation as found:
+            try:
+                timed(copy.deepcopy(example))  # the same example again, as Hypothesis replays
+            except Violation:
+                run_examples(strategy, timed, ctx.max_examples, _not_reproduced)  # shrinks it
+                raise found from None
+            raise _not_reproduced(found) from None
 
 
 def _not_reproduced(exc: BaseException) -> Violation:
@@ -357,8 +414,9 @@ def check_rejects(
     strategy: Any,
     explicit: Sequence[Any],
     why: Callable[[Any], str],
+    error: type[Exception] = ValueError,
 ) -> None:
-    """Check that ``ctx.target(*args)`` raises ValueError for every example.
+    """Check that ``ctx.target(*args)`` raises ``error`` for every example.
 
     Parameters
     ----------
@@ -376,6 +434,8 @@ def check_rejects(
         Examples that always run first.
     why : callable
         ``why(example)``: why the example must be rejected, for the message.
+    error : exception class, default=ValueError
+        What must be raised (a subclass counts); ``Exception`` admits any.
 
     Raises
     ------
@@ -387,9 +447,43 @@ def check_rejects(
     def check(example: Any) -> None:
         args, lines = setup(ctx, example)
         with reproduced_by(lines[:-1]):
-            assert_raises(call=call, func=ctx.target, args=args, error=ValueError, why=why(example))
+            assert_raises(call=call, func=ctx.target, args=args, error=error, why=why(example))
 
     for_all(ctx, strategy, check, explicit)
+
+
+def check_missing_methods(
+    ctx: Context,
+    *,
+    call: str,
+    protocol: tuple[str, ...],
+    outputs: dict[str, Any],
+    args: tuple[Any, ...],
+) -> None:
+    """``ctx.target(*args, model)`` for a model lacking each method must raise TypeError first.
+
+    For each method of ``protocol`` left out in turn, the model has the others (returning
+    ``outputs``); the call must raise ``TypeError`` (a subclass counts) and call no method.
+    """
+    names = call[call.index("(") + 1 : call.rindex(")")].split(", ")[:-1]
+    for missing in protocol:
+        model = StubPartialModel({m: outputs[m] for m in protocol if m != missing})
+        lines = [
+            "import numpy as np",
+            "from mmref.testing import StubPartialModel",
+            *ctx.setup_lines(),
+            f"model = {model!r}  # no {missing}",
+            *(f"{name} = {literal(arg)}" for name, arg in zip(names, args, strict=True)),
+            f"{call}  # must raise TypeError before calling any method",
+        ]
+        why = f"the model has no {missing}"
+        with ctx.watch.step(f"property '{ctx.property_name}'"), reproduced_by(lines):
+            assert_raises(call=call, func=ctx.target, args=(*args, model), error=TypeError, why=why)
+            if model.calls:
+                raise Violation(
+                    f"{call} called model.{model.calls[0]} before raising; a model without "
+                    f"{missing} must be refused before any method is called (SPEC.md 1)."
+                )
 
 
 # --------------------------------------------------------------------------------------
@@ -417,12 +511,21 @@ def invoke(what: str, func: Callable[..., Any], *args: Any) -> Any:
     Raises
     ------
     Violation
-        If ``func`` raised any exception (its type and message are quoted).
+        If ``func`` raised any exception (its type and message are quoted), also a
+        BaseException that is not an Exception (``SystemExit``, ``KeyboardInterrupt``).
     """
     try:
         return func(*args)
-    except Exception as exc:  # any exception from the implementation is the finding
-        raise Violation(f"{what} raised {type(exc).__name__}: {exc}") from None
+    except BaseException as exc:  # any exception from the implementation is the finding
+        raise Violation(f"{what} raised {_exception(exc)}") from None
+
+
+def _exception(exc: BaseException) -> str:
+    """``Type: message``, saying so when it is no Exception (which no call may raise)."""
+    text = f"{type(exc).__name__}: {exc}"
+    if not isinstance(exc, Exception):
+        text += " (not an Exception: a conforming implementation never raises it)"
+    return text
 
 
 def as_array(value: Any, *, call: str) -> npt.NDArray[Any]:
@@ -494,15 +597,15 @@ def assert_same_bits(
 def assert_raises(
     *, call: str, func: Callable[..., Any], args: tuple[Any, ...], error: type[Exception], why: str
 ) -> None:
+    """``func(*args)`` must raise ``error`` (or a subclass); ``Exception`` admits any."""
+    expected = "an exception" if error is Exception else error.__name__
     try:
         out = func(*args)
     except error:
         return
-    except Exception as exc:  # a wrong exception type is the finding
-        raise Violation(
-            f"{call} raised {type(exc).__name__}: {exc}; expected {error.__name__} ({why})."
-        ) from None
-    raise Violation(f"{call} returned {summary(out)}; expected {error.__name__} ({why}).")
+    except BaseException as exc:  # a wrong exception type is the finding
+        raise Violation(f"{call} raised {_exception(exc)}; expected {expected} ({why}).") from None
+    raise Violation(f"{call} returned {summary(out)}; expected {expected} ({why}).")
 
 
 def assert_unchanged(*, call: str, name: str, before: Any, after: Any) -> None:

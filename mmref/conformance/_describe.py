@@ -69,7 +69,8 @@ def array_literal(array: npt.ArrayLike) -> str:
     array([ 1. +2.j, nan-infj])
     """
     a = np.asarray(array)
-    dtype = f"np.{a.dtype.name}" if a.dtype.kind != "b" else "np.bool_"
+    special = {"b": "np.bool_", "U": "np.str_", "S": "np.bytes_", "O": "object"}
+    dtype = special.get(a.dtype.kind, f"np.{a.dtype.name}")
     if a.size == 0:
         return f"np.zeros({tuple(int(s) for s in a.shape)}, dtype={dtype})"
     return f"np.array({_nested(a.tolist())}, dtype={dtype})"

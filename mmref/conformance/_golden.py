@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from .._hashing import GOLDEN
 from ._core import CheckResult, hash_bytes, raise_first, unit_floats
 from ._describe import summary
 from ._golden_format import MmrefNamespace, call_case, compare, decode, decode_args, encode_array
+from ._watch import DEFAULT_TIMEOUT, TimedOut, Watch, check_timeout, run_watched
 
 __all__ = [
     "GOLDEN_FORMAT",
@@ -156,7 +158,10 @@ def load_golden(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
 
 
 def run_golden(
-    against: Any = None, *, golden: Mapping[str, Any] | None = None
+    against: Any = None,
+    *,
+    golden: Mapping[str, Any] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> list[CheckResult]:
     """Check every golden case against an implementation; return the results.
 
@@ -170,22 +175,56 @@ def run_golden(
         it lacks are skipped. None checks the installed mmref.
     golden : mapping, default=None
         A golden document; None loads the shipped ``golden.json``.
+    timeout : float or None, default=60.0
+        Seconds one case may take; a case that takes longer fails, the cases after
+        it are skipped, and its call is left running in a daemon thread (as in
+        :func:`mmref.conformance.run_checks`). None: no limit.
 
     Returns
     -------
     results : list of CheckResult
         One per case, in the document's order, of kind ``"golden"`` and named
-        by the case's id: ``PASS``, ``FAIL`` (the message says what differs)
-        or ``SKIP`` (the implementation lacks the case's function or class).
-        Never raises for a failing case.
+        by the case's id: ``PASS``, ``FAIL`` (the message says what differs;
+        any exception the call raises, ``SystemExit`` included, where none is
+        expected) or ``SKIP`` (the implementation lacks the case's function or
+        class). Never raises for a failing case.
+
+    Raises
+    ------
+    ValueError
+        If ``timeout`` is not None or a positive number.
     """
     document = golden if golden is not None else load_golden()
     namespace = MmrefNamespace() if against is None else against
-    return [_run_case(case, namespace) for case in document["cases"]]
+    cases = list(document["cases"])
+    watch = Watch(check_timeout(timeout))
+    results: list[CheckResult] = []
+
+    def work() -> None:
+        for case in cases:
+            with watch.step(f"golden case {case['id']!r}"):
+                results.append(_run_case(case, namespace))
+
+    try:
+        run_watched(work, watch)
+    except TimedOut as exc:
+        done = list(results)
+        stuck = cases[len(done)]["id"]
+        message = (
+            f"[golden] case '{stuck}' failed: the call did not return within {exc.timeout:g} s"
+        )
+        done.append(CheckResult("golden", stuck, "FAIL", message))
+        reason = f"not run: the run stopped when '{stuck}' timed out"
+        done += [CheckResult("golden", c["id"], "SKIP", reason) for c in cases[len(done) :]]
+        return done
+    return results
 
 
 def check_golden(
-    against: Any = None, *, golden: Mapping[str, Any] | None = None
+    against: Any = None,
+    *,
+    golden: Mapping[str, Any] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> list[CheckResult]:
     """Like :func:`run_golden`, but raise :class:`ConformanceError` on the first failing case.
 
@@ -196,6 +235,8 @@ def check_golden(
         installed mmref.
     golden : mapping, default=None
         A golden document; None loads the shipped ``golden.json``.
+    timeout : float or None, default=60.0
+        As in :func:`run_golden`.
 
     Returns
     -------
@@ -215,12 +256,17 @@ def check_golden(
     >>> "FAIL" in {r.status for r in results}
     False
     """
-    return raise_first(run_golden(against, golden=golden))
+    return raise_first(run_golden(against, golden=golden, timeout=timeout))
 
 
 def _run_case(case: Mapping[str, Any], namespace: Any) -> CheckResult:
+    name = case["id"]
     owner, _, method = case["function"].partition(".")
-    impl = getattr(namespace, owner, None)
+    try:
+        impl = getattr(namespace, owner, None)
+    except BaseException as exc:  # a hostile namespace's __getattr__
+        problem = f"getting {owner} raised {type(exc).__name__}: {exc}"
+        return CheckResult("golden", name, "FAIL", f"[golden] case '{name}' failed: {problem}")
     if impl is None:
         return CheckResult("golden", case["id"], "SKIP", f"the implementation has no {owner}")
     return judge_case(
@@ -241,16 +287,29 @@ def judge_case(case: Mapping[str, Any], call: Callable[[], Any]) -> CheckResult:
     raises = expected.get("raises") if isinstance(expected, dict) else None
     try:
         out = call()
-    except Exception as exc:  # compared with the expected error below
+    except BaseException as exc:  # compared with the expected error; SystemExit fails
+        in_main = threading.current_thread() is threading.main_thread()
+        if isinstance(exc, KeyboardInterrupt) and in_main:
+            raise  # the user's Ctrl-C (the protocol runs here), not the implementation's
         # Subclasses count: NumPy's AxisError is a ValueError, as the SPEC requires.
-        if raises is not None and any(c.__name__ == raises for c in type(exc).__mro__):
+        if (
+            isinstance(exc, Exception)
+            and raises is not None
+            and any(c.__name__ == raises for c in type(exc).__mro__)
+        ):
             return CheckResult("golden", name, "PASS")
         problem = f"raised {type(exc).__name__}: {exc}"
     else:
-        if raises is not None:
-            problem = f"returned {summary(np.asarray(out))}; expected {raises}"
-        else:
-            problem = compare(out, decode(expected), case.get("tolerance"))
+        try:
+            if raises is not None:
+                problem = f"returned {summary(np.asarray(out))}; expected {raises}"
+            else:
+                problem = compare(out, decode(expected), case.get("tolerance"))
+        except BaseException as exc:  # a result NumPy cannot take
+            problem = (
+                f"returned {type(out).__name__}, which cannot be compared "
+                f"({type(exc).__name__}: {exc})"
+            )
     if problem:
         message = f"[golden] case '{name}' ({case['function']}) failed: {problem}"
         return CheckResult("golden", name, "FAIL", message)

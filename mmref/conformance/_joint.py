@@ -1,10 +1,13 @@
-"""Properties of ``joint_embedding`` implementations (SPEC.md N.2).
+"""Properties of ``joint_embedding`` implementations (SPEC.md 12.2).
 
 ``fn(image, text, model)`` must call ``model.encode_image(image)`` then
 ``model.encode_text(text)``, once each, and return ``np.concatenate((I, T), axis=1)`` of
 the two outputs, bit for bit as :func:`mmref.joint_embedding` does: shape
 ``(n, d_image + d_text)``, dtype ``np.result_type(I, T)``, ``-0.0`` and NaN payloads kept;
-outputs that are not 2-D, or whose row counts differ, raise ValueError.
+and raise an exception wherever the source raises (row counts that differ, 0-D or 1-D
+outputs, outputs of different dimensions). That is the ``core`` profile. The ``strict``
+profile adds mmref's hardening: every output that is not 2-D (3-D too) and every row
+mismatch raises ValueError, and outputs that are not numbers raise TypeError.
 
 Every example is a :class:`mmref.testing.StubEmbeddingModel` with fixed outputs (any
 width from 0, any numeric dtype, NaN and ``-0.0`` included) plus the image batch and
@@ -31,6 +34,7 @@ from ._core import (
     assert_shape,
     assert_type,
     assert_unchanged,
+    check_missing_methods,
     check_rejects,
     for_all,
     invoke,
@@ -89,9 +93,11 @@ def _je_run(
     body: Callable[[Any, Any, Any, Any, Any], None],
     *,
     explicit: Sequence[Any] = _JE_EXPLICIT,
-    min_rows: int = 0,
 ) -> None:
-    """Run ``body(model, image_output, text_output, image, text)`` on valid examples."""
+    """Run ``body(model, image_output, text_output, image, text)`` on valid examples.
+
+    The drawn examples are shared by every property that runs them (see ``for_all``).
+    """
     from ._examples import joint_embedding_examples
 
     def check(example: Any) -> None:
@@ -99,7 +105,8 @@ def _je_run(
         with reproduced_by(lines):
             body(model, example[0], example[1], image, text)
 
-    for_all(ctx, joint_embedding_examples(min_rows=min_rows), check, explicit)
+    strategy = joint_embedding_examples(min_rows=0)
+    for_all(ctx, strategy, check, explicit, share="joint-embedding")
 
 
 def _je_out(ctx: Context, model: Any, image: Any, text: Any) -> npt.NDArray[Any]:
@@ -162,7 +169,7 @@ def _je_axis(ctx: Context) -> None:
         assert_shape(call=_JE_CALL, out=out, expected=(n, d + to_.shape[1]), why=why)
 
     equal_widths = [ex for ex in _JE_EXPLICIT if ex[0].shape[1] == ex[1].shape[1]]
-    _je_run(ctx, body, explicit=equal_widths, min_rows=1)
+    _je_run(ctx, body, explicit=equal_widths)
 
 
 @JOINT_EMBEDDING.add(
@@ -218,40 +225,31 @@ def _je_reference(ctx: Context) -> None:
     _je_run(ctx, body)
 
 
-@JOINT_EMBEDDING.add(
-    "protocol_2d",
-    "a model output that is not 2-D (a 0-D, 1-D or 3-D array) raises ValueError; it is "
-    "never joined into a plausible result.",
-)
-def _je_protocol(ctx: Context) -> None:
-    from ._examples import bad_joint_embedding_examples
+def _shapes_why(ex: Any) -> str:
+    return (
+        f"the model returned shapes {shape_str(np.shape(ex[0]))} and {shape_str(np.shape(ex[1]))}"
+    )
 
+
+@JOINT_EMBEDDING.add(
+    "raises",
+    "fn raises an exception (of any kind) wherever the source raises one: embeddings with "
+    "different numbers of rows (one text row is never broadcast over many image rows), a "
+    "0-D or 1-D output, outputs with different numbers of dimensions.",
+)
+def _je_raises(ctx: Context) -> None:
+    from ._examples import joint_embedding_source_errors
+
+    two_vs_one = (np.zeros((2, 2)), np.zeros((1, 2)), np.zeros((2, 2, 3)), ["a", "b"])
     one_d = (np.arange(3.0), np.arange(2.0), np.zeros((1, 2, 3)), ["t"])
     check_rejects(
         ctx,
         _je_setup,
         _JE_CALL,
-        bad_joint_embedding_examples(bad_rows=False),
-        [one_d],
-        lambda ex: (
-            f"the model returned shapes {shape_str(np.shape(ex[0]))} and "
-            f"{shape_str(np.shape(ex[1]))}; both must be 2-D"
-        ),
-    )
-
-
-@JOINT_EMBEDDING.add("row_mismatch", "embeddings with different numbers of rows raise ValueError.")
-def _je_row_mismatch(ctx: Context) -> None:
-    from ._examples import bad_joint_embedding_examples
-
-    two_vs_one = (np.zeros((2, 2)), np.zeros((1, 2)), np.zeros((2, 2, 3)), ["a", "b"])
-    check_rejects(
-        ctx,
-        _je_setup,
-        _JE_CALL,
-        bad_joint_embedding_examples(bad_rows=True),
-        [two_vs_one],
-        lambda ex: f"the model returned {ex[0].shape[0]} image rows and {ex[1].shape[0]} text rows",
+        joint_embedding_source_errors(),
+        [two_vs_one, one_d],
+        lambda ex: f"{_shapes_why(ex)}, where the source raises",
+        error=Exception,
     )
 
 
@@ -274,3 +272,88 @@ def _je_deterministic(ctx: Context) -> None:
         assert_same_bits(call=_JE_CALL, out=second, expected=first, ref="the first call")
 
     _je_run(ctx, body)
+
+
+@JOINT_EMBEDDING.add(
+    "protocol_2d",
+    "a model output that is not 2-D (0-D, 1-D, and 3-D, which the source joins) raises "
+    "ValueError; it is never joined into a plausible result.",
+    profile="strict",
+)
+def _je_protocol(ctx: Context) -> None:
+    from ._examples import bad_joint_embedding_examples
+
+    one_d = (np.arange(3.0), np.arange(2.0), np.zeros((1, 2, 3)), ["t"])
+    three_d = (np.zeros((1, 1, 2)), np.zeros((1, 1, 2)), np.zeros((1, 2, 3)), ["t"])
+    check_rejects(
+        ctx,
+        _je_setup,
+        _JE_CALL,
+        bad_joint_embedding_examples(bad_rows=False),
+        [one_d, three_d],
+        lambda ex: f"{_shapes_why(ex)}; both must be 2-D",
+    )
+
+
+@JOINT_EMBEDDING.add(
+    "row_mismatch",
+    "embeddings with different numbers of rows raise ValueError.",
+    profile="strict",
+)
+def _je_row_mismatch(ctx: Context) -> None:
+    from ._examples import bad_joint_embedding_examples
+
+    two_vs_one = (np.zeros((2, 2)), np.zeros((1, 2)), np.zeros((2, 2, 3)), ["a", "b"])
+    check_rejects(
+        ctx,
+        _je_setup,
+        _JE_CALL,
+        bad_joint_embedding_examples(bad_rows=True),
+        [two_vs_one],
+        lambda ex: f"the model returned {ex[0].shape[0]} image rows and {ex[1].shape[0]} text rows",
+    )
+
+
+@JOINT_EMBEDDING.add(
+    "rejects_non_numeric",
+    "a model output that is not numbers (str or object arrays, which the source joins) "
+    "raises TypeError.",
+    profile="strict",
+)
+def _je_non_numeric(ctx: Context) -> None:
+    from ._examples import fixed
+
+    words = np.array([["a", "b"]])
+    boxed = np.array([[1.0, 2.0]], dtype=object)
+    explicit = [
+        (words, np.zeros((1, 1)), np.zeros((1, 2, 3)), ["t"]),
+        (np.zeros((1, 1)), boxed, np.zeros((1, 2, 3)), ["t"]),
+    ]
+    check_rejects(
+        ctx,
+        _je_setup,
+        _JE_CALL,
+        fixed(explicit),
+        explicit,
+        lambda ex: (
+            f"the model returned dtypes {ex[0].dtype} and {ex[1].dtype}; both must be numbers"
+        ),
+        error=TypeError,
+    )
+
+
+@JOINT_EMBEDDING.add(
+    "rejects_missing_method",
+    "a model without encode_image or without encode_text raises TypeError before any "
+    "method is called (the source calls encode_image, then raises AttributeError).",
+    profile="strict",
+)
+def _je_missing_method(ctx: Context) -> None:
+    outputs = {"encode_image": np.zeros((1, 2)), "encode_text": np.ones((1, 1))}
+    check_missing_methods(
+        ctx,
+        call="fn(image, text, model)",
+        protocol=("encode_image", "encode_text"),
+        outputs=outputs,
+        args=(np.zeros((1, 2, 3)), ["t"]),
+    )

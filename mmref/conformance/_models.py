@@ -1,4 +1,4 @@
-"""Properties of models (SPEC.md N.4 and N.5): embedding models and classification models.
+"""Properties of models (SPEC.md 12.4 and 12.5): embedding models and classification models.
 
 An example is what one round of calls feeds the model: for an ``embedding-model`` a
 batch of ``N`` images ``(N, *image_shape)`` and a list of ``N`` texts, passed to
@@ -90,9 +90,9 @@ def _run(ctx: Context, check: _Check) -> None:
             check(ctx, _inputs(ctx, example), lines)
 
     if _embedding(ctx):
-        for_all(ctx, _em_examples(ctx), body, _em_explicit(ctx))
+        for_all(ctx, _em_examples(ctx), body, _em_explicit(ctx), share="model")
     else:
-        for_all(ctx, _cm_examples(ctx), body, _cm_explicit(ctx))
+        for_all(ctx, _cm_examples(ctx), body, _cm_explicit(ctx), share="model")
 
 
 def _output(ctx: Context, method: str, value: Any, arg: str) -> npt.NDArray[Any]:

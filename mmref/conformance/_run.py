@@ -1,10 +1,14 @@
 """Running the conformance properties: :func:`run_checks` and the ``check_*`` entry points.
 
-:func:`run_checks` validates the kind, the target and the property names, prepares a
-classification model (fitting a copy when it has no ``n_features_in_``), then runs each
-property of the kind in order and returns one :class:`CheckResult` per property. The
-``check_*`` functions run every property of their kind and raise
-:class:`mmref.ConformanceError` for the first failure that is not a known failure.
+:func:`run_checks` validates the kind, the target, the property names and the options,
+prepares a classification model (fitting a copy when it has no ``n_features_in_``), then
+runs each property of the kind and the profile in order and returns one
+:class:`CheckResult` per property. The ``core`` profile runs the ``core`` properties;
+``strict`` runs them and then the ``strict`` ones. The run happens in a worker thread
+watched by the caller's (:mod:`._watch`): a step that calls the target and takes longer
+than ``timeout`` seconds fails its property, and the properties after it are reported
+``SKIP``. The ``check_*`` functions run every property of their kind and profile and
+raise :class:`mmref.ConformanceError` for the first failure that is not a known failure.
 """
 
 from __future__ import annotations
@@ -27,12 +31,16 @@ from ._core import (
 from ._joint import JOINT_EMBEDDING
 from ._models import CLASSIFICATION_MODEL, EMBEDDING_MODEL
 from ._targets import check_target, importable_name, prepare_classification_model
+from ._watch import DEFAULT_TIMEOUT, TimedOut, Watch, check_timeout, run_watched
 
 __all__ = [
+    "MAX_EXAMPLES",
     "PROPERTIES",
+    "PROPERTY_PROFILES",
     "check_classification_model",
     "check_embedding_model",
     "check_joint_embedding",
+    "check_max_examples",
     "check_multimodal_classification",
     "check_property",
     "properties_of",
@@ -49,12 +57,44 @@ PROPERTIES: dict[str, dict[str, str]] = {
     kind: {name: p.description for name, p in props.items()} for kind, props in _REGISTRY.items()
 }
 
+#: ``{kind: {property name: "core" or "strict"}}``: the profile each property belongs to.
+PROPERTY_PROFILES: dict[str, dict[str, str]] = {
+    kind: {name: p.profile for name, p in props.items()} for kind, props in _REGISTRY.items()
+}
+
+#: The most Hypothesis examples per property a run may ask for (SPEC.md 12.7).
+MAX_EXAMPLES = 100_000
+
+
+def check_max_examples(max_examples: int | None) -> int | None:
+    """``max_examples`` if None or an int in ``[1, MAX_EXAMPLES]``, else ValueError.
+
+    Raises
+    ------
+    ValueError
+        If ``max_examples`` is not None and not an int from 1 to :data:`MAX_EXAMPLES`.
+    """
+    if max_examples is None:
+        return None
+    if (
+        isinstance(max_examples, bool)
+        or not isinstance(max_examples, int)
+        or not 1 <= max_examples <= MAX_EXAMPLES
+    ):
+        raise ValueError(
+            f"max_examples must be an integer from 1 to {MAX_EXAMPLES}, or None. "
+            f"Got {max_examples!r} instead."
+        )
+    return max_examples
+
 
 def check_joint_embedding(
     fn: Callable[..., Any],
     *,
     max_examples: int | None = None,
     known_failures: Mapping[str, str] | None = None,
+    strict: bool = False,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> list[CheckResult]:
     """Check a ``joint_embedding(image, text, model)`` implementation against the SPEC.
 
@@ -68,16 +108,26 @@ def check_joint_embedding(
     fn : callable
         The implementation under test.
     max_examples : int, default=None
-        Hypothesis examples per property (explicit examples come on top);
-        None uses the current Hypothesis profile's ``max_examples``.
+        Hypothesis examples per property (explicit examples come on top), from 1
+        to :data:`MAX_EXAMPLES`; None uses the current Hypothesis profile's
+        ``max_examples``.
     known_failures : mapping of str to str, default=None
         ``{property name: reason}`` for violations you know of; they are
         reported as ``XFAIL`` instead of raising.
+    strict : bool, default=False
+        Check the ``strict`` profile (the ``core`` properties, then mmref's
+        hardening: exact exception types, non-2-D outputs, ...) instead of ``core``
+        (what the source functions of the specification do).
+    timeout : float or None, default=60.0
+        Seconds the calls of one example may take; a property whose calls take
+        longer fails, and the properties after it are skipped. The calls run in a
+        daemon thread that cannot be stopped: it is left running. None: no limit.
 
     Returns
     -------
     results : list of CheckResult
-        One per property, in the order of ``PROPERTIES["joint-embedding"]``.
+        One per property of the profile, in the order of
+        ``PROPERTIES["joint-embedding"]``.
 
     Raises
     ------
@@ -90,12 +140,19 @@ def check_joint_embedding(
     --------
     >>> import mmref
     >>> from mmref.conformance import check_joint_embedding
-    >>> results = check_joint_embedding(mmref.joint_embedding, max_examples=5)
+    >>> results = check_joint_embedding(mmref.joint_embedding, max_examples=5, strict=True)
     >>> sorted({r.status for r in results})
     ['PASS']
     """
     return raise_first(
-        run_checks("joint-embedding", fn, max_examples=max_examples, known_failures=known_failures)
+        run_checks(
+            "joint-embedding",
+            fn,
+            max_examples=max_examples,
+            known_failures=known_failures,
+            strict=strict,
+            timeout=timeout,
+        )
     )
 
 
@@ -104,6 +161,8 @@ def check_multimodal_classification(
     *,
     max_examples: int | None = None,
     known_failures: Mapping[str, str] | None = None,
+    strict: bool = False,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> list[CheckResult]:
     """Check a ``multimodal_classification(joint_embedding, labels, model)`` implementation.
 
@@ -116,13 +175,13 @@ def check_multimodal_classification(
     ----------
     fn : callable
         The implementation under test.
-    max_examples, known_failures
+    max_examples, known_failures, strict, timeout
         As in :func:`check_joint_embedding`.
 
     Returns
     -------
     results : list of CheckResult
-        One per property, in the order of ``PROPERTIES["classification"]``.
+        One per property of the profile, in the order of ``PROPERTIES["classification"]``.
 
     Raises
     ------
@@ -138,7 +197,14 @@ def check_multimodal_classification(
     []
     """
     return raise_first(
-        run_checks("classification", fn, max_examples=max_examples, known_failures=known_failures)
+        run_checks(
+            "classification",
+            fn,
+            max_examples=max_examples,
+            known_failures=known_failures,
+            strict=strict,
+            timeout=timeout,
+        )
     )
 
 
@@ -151,6 +217,8 @@ def check_embedding_model(
     image_dtypes: Sequence[npt.DTypeLike] | None = None,
     rtol: float | None = None,
     spec: str | None = None,
+    strict: bool = False,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> list[CheckResult]:
     """Check an embedding model (``encode_image`` and ``encode_text``) against the protocol.
 
@@ -158,8 +226,8 @@ def check_embedding_model(
     ----------
     model : EmbeddingModel
         The model under test, ready to encode (fitted if it needs fitting).
-    max_examples, known_failures
-        As in :func:`check_joint_embedding`.
+    max_examples, known_failures, strict, timeout
+        As in :func:`check_joint_embedding` (every model property is ``core``).
     image_shape : tuple of int, default=None
         The shape of one image the model accepts; a batch is
         ``(N, *image_shape)``. None takes ``model.image_shape`` (or
@@ -209,6 +277,8 @@ def check_embedding_model(
             image_dtypes=image_dtypes,
             rtol=rtol,
             spec=spec,
+            strict=strict,
+            timeout=timeout,
         )
     )
 
@@ -221,6 +291,8 @@ def check_classification_model(
     n_features: int | None = None,
     rtol: float | None = None,
     spec: str | None = None,
+    strict: bool = False,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> list[CheckResult]:
     """Check a classification model (``predict``) against the protocol.
 
@@ -231,7 +303,7 @@ def check_classification_model(
         ``fit(X, y)`` method is fitted first (a deep copy of it) on a small
         deterministic three-class data set (see
         :func:`prepare_classification_model`).
-    max_examples, known_failures, rtol, spec
+    max_examples, known_failures, rtol, spec, strict, timeout
         As in :func:`check_embedding_model`.
     n_features : int, default=None
         Input width; None takes ``model.n_features_in_``.
@@ -263,6 +335,8 @@ def check_classification_model(
             n_features=n_features,
             rtol=rtol,
             spec=spec,
+            strict=strict,
+            timeout=timeout,
         )
     )
 
@@ -279,6 +353,8 @@ def run_checks(
     image_dtypes: Sequence[npt.DTypeLike] | None = None,
     n_features: int | None = None,
     rtol: float | None = None,
+    strict: bool = False,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> list[CheckResult]:
     """Run the properties of ``kind`` on ``target`` and return every result; never raises them.
 
@@ -294,8 +370,8 @@ def run_checks(
     max_examples, known_failures
         As in :func:`check_joint_embedding`.
     select : sequence of str, default=None
-        Run only these properties (still in the order of ``PROPERTIES[kind]``);
-        None runs them all.
+        Run only these properties (still in the order of ``PROPERTIES[kind]``),
+        whatever their profile; None runs those of the profile.
     spec : str, default=None
         The ``MODULE:ATTR`` the target came from, for snippets and the fresh
         process; None guesses it for a module-level function.
@@ -305,21 +381,32 @@ def run_checks(
         As in :func:`check_classification_model` (classification models only).
     rtol : float, default=None
         As in :func:`check_embedding_model` (the model kinds only).
+    strict, timeout
+        As in :func:`check_joint_embedding`.
 
     Returns
     -------
     results : list of CheckResult
-        One per property run, ``PASS``, ``FAIL``, ``XFAIL``, ``XPASS`` or ``SKIP``.
+        One per property run, ``PASS``, ``FAIL``, ``XFAIL``, ``XPASS`` or ``SKIP``
+        (also for the properties after one that timed out).
 
     Raises
     ------
     ValueError
-        If ``kind``, a name in ``select`` or in ``known_failures`` is unknown.
+        If ``kind``, a name in ``select`` or in ``known_failures`` is unknown, or
+        ``max_examples`` or ``timeout`` is out of bounds.
     TypeError
-        If ``target`` is not of the kind (not callable, or lacks the methods).
+        If ``target`` is not of the kind (not callable, or lacks the methods), or
+        fitting a copy of a classification model fails.
+    TimeoutError
+        If fitting a copy of a classification model takes longer than ``timeout``.
     """
     known = dict(known_failures or {})
     props = properties_of(kind, [*known, *(select or [])])
+    max_examples = check_max_examples(max_examples)
+    from . import strategies  # noqa: F401  (here, so that a missing Hypothesis says so, once)
+
+    watch = Watch(check_timeout(timeout))
     check_target(kind, target)
     if spec is None and kind in ("joint-embedding", "classification"):
         spec = importable_name(target)
@@ -332,15 +419,52 @@ def run_checks(
         image_dtypes=image_dtypes,
         n_features=n_features,
         rtol=rtol,
+        watch=watch,
     )
-    if kind == "classification-model":
-        ctx.target, ctx.n_features = prepare_classification_model(target, n_features)
-        ctx.fitted_by_kit = ctx.target is not target
-    return [
-        run_one(prop, ctx, known.get(name))
+    chosen = [
+        prop
         for name, prop in props.items()
-        if select is None or name in select
+        if (name in select if select is not None else strict or prop.profile == "core")
     ]
+    results: list[CheckResult] = []
+
+    def work() -> None:
+        if kind == "classification-model":
+            with watch.step("fitting a copy of the model"):
+                try:
+                    ctx.target, ctx.n_features = prepare_classification_model(target, n_features)
+                except TypeError:
+                    raise
+                except BaseException as exc:  # the model's own failure
+                    raise TypeError(
+                        f"preparing the model raised {type(exc).__name__}: {exc}"
+                    ) from None
+            ctx.fitted_by_kit = ctx.target is not target
+        for prop in chosen:
+            results.append(run_one(prop, ctx, known.get(prop.name)))
+
+    try:
+        run_watched(work, watch)
+    except TimedOut as exc:
+        if len(results) == len(chosen) or not ctx.property_name:
+            raise TimeoutError(str(exc)) from None
+        return _timed_out(chosen, results, exc)
+    return results
+
+
+def _timed_out(chosen: list[Property], done: list[CheckResult], exc: TimedOut) -> list[CheckResult]:
+    """The results so far, a FAIL for the property that timed out, SKIP for the rest."""
+    results = list(done)
+    stuck = chosen[len(results)]
+    message = (
+        f"[{stuck.kind}] property '{stuck.name}' failed: {stuck.description}\n"
+        f"The target did not return within {exc.timeout:g} s (the timeout); the call was "
+        "left running in the background and the run stopped here."
+    )
+    results.append(CheckResult(stuck.kind, stuck.name, "FAIL", message))
+    reason = f"not run: the run stopped when '{stuck.name}' timed out"
+    results += [CheckResult(p.kind, p.name, "SKIP", reason) for p in chosen[len(results) :]]
+    return results
 
 
 def check_property(
@@ -354,8 +478,9 @@ def check_property(
     image_dtypes: Sequence[npt.DTypeLike] | None = None,
     n_features: int | None = None,
     rtol: float | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> CheckResult:
-    """Run one property; raise :class:`ConformanceError` if it fails.
+    """Run one property (of either profile); raise :class:`ConformanceError` if it fails.
 
     This is what each test of :func:`mmref.testing.conformance_tests` calls.
 
@@ -367,7 +492,7 @@ def check_property(
         A property of ``kind`` (a key of ``PROPERTIES[kind]``).
     target : callable or model
         The function or model under test.
-    max_examples, spec, image_shape, image_dtypes, n_features, rtol
+    max_examples, spec, image_shape, image_dtypes, n_features, rtol, timeout
         As in :func:`run_checks`.
 
     Returns
@@ -395,6 +520,7 @@ def check_property(
         image_dtypes=image_dtypes,
         n_features=n_features,
         rtol=rtol,
+        timeout=timeout,
     )
     if result.status == "FAIL":
         raise ConformanceError(result.message)

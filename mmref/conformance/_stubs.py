@@ -7,13 +7,14 @@ neither Hypothesis nor pytest; their public home is :mod:`mmref.testing`.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
 
 from ._describe import literal
 
-__all__ = ["StubClassificationModel", "StubEmbeddingModel"]
+__all__ = ["StubClassificationModel", "StubEmbeddingModel", "StubPartialModel"]
 
 
 class StubEmbeddingModel:
@@ -103,3 +104,48 @@ class StubClassificationModel:
 
 def _copy(value: Any) -> Any:
     return value.copy() if isinstance(value, np.ndarray) else value
+
+
+class StubPartialModel:
+    """A model with only the methods named in ``methods``; records which were called.
+
+    The conformance kit checks with it that a model lacking a method of the protocol is
+    refused before any method is called (the ``rejects_missing_method`` properties).
+
+    Parameters
+    ----------
+    methods : dict of str to array-like
+        Each method the model has, and what it returns (a copy of), whatever the input.
+
+    Attributes
+    ----------
+    calls : list of str
+        The names of the methods called, in call order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mmref.testing import StubPartialModel
+    >>> model = StubPartialModel({"encode_image": np.zeros((1, 2))})
+    >>> model.encode_image(None).shape, hasattr(model, "encode_text"), model.calls
+    ((1, 2), False, ['encode_image'])
+    """
+
+    def __init__(self, methods: dict[str, Any]) -> None:
+        self.methods = methods
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        methods = self.__dict__.get("methods", {})
+        if name not in methods:
+            raise AttributeError(name)
+
+        def method(*args: Any) -> Any:
+            self.calls.append(name)
+            return copy.deepcopy(methods[name])
+
+        return method
+
+    def __repr__(self) -> str:
+        methods = ", ".join(f"{k!r}: {literal(v)}" for k, v in self.methods.items())
+        return f"StubPartialModel({{{methods}}})"

@@ -9,7 +9,7 @@ fixed data set: 60 samples, 6 features, ``y[i] = i mod 3`` and
 ``X[i] = 4 e_{y[i]} + u[i] - 0.5``, where the 360 numbers ``u`` are
 ``(mix64(m + GOLDEN) >> 11) * 2**-53`` for ``m = 0..359`` in row-major order.
 
-Determinism across processes (SPEC.md N.6): a model claims it with a truthy
+Determinism across processes (SPEC.md 12.6): a model claims it with a truthy
 ``__mmref_deterministic__`` (mmref's own classes claim it unless they set it to
 ``False``). :func:`fresh_process` runs fixed calls through the model here and in a new
 interpreter with ``PYTHONHASHSEED=random``, which rebuilds the model from its
@@ -132,8 +132,13 @@ def resolve_target(spec: str, kind: str) -> Any:
     """
     check_kind_name(kind)
     obj = import_spec(spec, require_attr=True)
-    if kind in _MODEL_METHODS and not _is_model(obj, kind):
-        obj = _call_factory(obj, spec, kind)
+    if kind in _MODEL_METHODS:
+        try:
+            is_model = _is_model(obj, kind)
+        except BaseException as exc:  # a hostile __getattr__
+            raise TypeError(f"looking at {spec} raised {type(exc).__name__}: {exc}") from None
+        if not is_model:
+            obj = _call_factory(obj, spec, kind)
     check_target(kind, obj)
     return obj
 
@@ -214,8 +219,20 @@ def check_target(kind: str, obj: Any) -> None:
     Raises
     ------
     TypeError
-        If ``obj`` is not of the kind (the message says what it lacks).
+        If ``obj`` is not of the kind (the message says what it lacks), or if looking
+        at it raises (a hostile ``__getattr__``, say: the message quotes the error).
     """
+    try:
+        _check_target(kind, obj)
+    except TypeError:
+        raise
+    except BaseException as exc:  # a hostile __getattr__ or __class__
+        raise TypeError(
+            f"looking at the {kind} target raised {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _check_target(kind: str, obj: Any) -> None:
     if kind in _MODEL_METHODS:
         if not _is_model(obj, kind):
             raise TypeError(
@@ -266,15 +283,19 @@ def import_spec(spec: str, *, require_attr: bool) -> Any:
         sys.path.insert(0, os.getcwd())
     try:
         obj: Any = importlib.import_module(module_name)
-    except Exception as exc:  # any failure while importing user code means "cannot import"
+    except BaseException as exc:  # sys.exit() at import too: cannot import
         raise ImportError(
             f"cannot import module {module_name!r}: {type(exc).__name__}: {exc}"
-        ) from exc
+        ) from None
     for part in attr.split(".") if attr else []:
         try:
             obj = getattr(obj, part)
         except AttributeError:
             raise ImportError(f"module {module_name!r} has no attribute {attr!r}") from None
+        except BaseException as exc:  # a hostile module __getattr__
+            raise ImportError(
+                f"getting {part!r} of {module_name}:{attr} raised {type(exc).__name__}: {exc}"
+            ) from None
     return obj
 
 
@@ -303,6 +324,7 @@ def _methods(kind: str) -> str:
 
 
 def _is_model(obj: Any, kind: str) -> bool:
+    """Whether ``obj`` has the kind's methods; raises what a hostile attribute access raises."""
     return not isinstance(obj, type) and all(
         callable(getattr(obj, m, None)) for m in _MODEL_METHODS[kind]
     )
@@ -322,8 +344,10 @@ def _call_factory(obj: Any, spec: str, kind: str) -> Any:
         pass
     try:
         return obj()
-    except Exception as exc:  # the factory's own failure is what the user needs to see
-        raise TypeError(f"calling the factory {spec}() raised {type(exc).__name__}: {exc}") from exc
+    except BaseException as exc:  # the factory's own failure, sys.exit() too
+        raise TypeError(
+            f"calling the factory {spec}() raised {type(exc).__name__}: {exc}"
+        ) from None
 
 
 # --------------------------------------------------------------------------------------
@@ -359,10 +383,13 @@ def fresh_process(ctx: Context, calls: list[tuple[str, Any]]) -> None:
             "the model does not claim cross-process determinism (set __mmref_deterministic__ "
             "= True to claim it)"
         )
-    expected = [
-        as_array(invoke(f"model.{method}(...)", getattr(ctx.target, method), value), call=method)
-        for method, value in calls
-    ]
+    with ctx.watch.step(f"property '{ctx.property_name}': the model's calls in this process"):
+        expected = [
+            as_array(
+                invoke(f"model.{method}(...)", getattr(ctx.target, method), value), call=method
+            )
+            for method, value in calls
+        ]
     payload: dict[str, Any] = {"kind": ctx.kind, "calls": calls}
     if ctx.spec is not None:
         payload["spec"] = ctx.spec
@@ -375,7 +402,10 @@ def fresh_process(ctx: Context, calls: list[tuple[str, Any]]) -> None:
                 f"no MODULE:ATTR to rebuild the model in a new process and it cannot be "
                 f"pickled ({type(exc).__name__}: {exc}); pass spec='MODULE:ATTR'"
             ) from None
-    outputs = _run_child(payload)
+    # The new process gets a minute to start (import NumPy, mmref and the model), plus the
+    # timeout for each call; it is killed after that.
+    limit = _CHILD_TIMEOUT if ctx.watch.timeout is None else 60 + ctx.watch.timeout * len(calls)
+    outputs = _run_child(payload, limit)
     if isinstance(outputs, str):
         if "model" in payload:  # pickles of classes defined in __main__ cannot be loaded
             raise Skip(f"the pickled model cannot be loaded in a new process: {outputs}")
@@ -399,7 +429,7 @@ def fresh_process(ctx: Context, calls: list[tuple[str, Any]]) -> None:
             )
 
 
-def _run_child(payload: dict[str, Any]) -> list[Any] | str:
+def _run_child(payload: dict[str, Any], limit: float) -> list[Any] | str:
     """Run the calls in a new interpreter; the outputs, or why the model could not be rebuilt."""
     with tempfile.TemporaryDirectory(prefix="mmref-conform-") as tmp:
         path = Path(tmp, "payload.pkl")
@@ -418,11 +448,11 @@ def _run_child(payload: dict[str, Any]) -> list[Any] | str:
                 env=env,
                 cwd=os.getcwd(),
                 check=False,
-                timeout=_CHILD_TIMEOUT,
+                timeout=limit,
             )
         except subprocess.TimeoutExpired:
-            raise Violation(f"The new process did not finish within {_CHILD_TIMEOUT} s.") from None
-        if proc.returncode != 0:
+            raise Violation(f"The new process did not finish within {limit:g} s.") from None
+        if proc.returncode != 0 or not Path(tmp, "outputs.pkl").exists():
             stderr = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
             raise Violation(
                 "The new process could not rebuild or run the model: " + " | ".join(stderr)
@@ -442,13 +472,13 @@ def child_main(path: str) -> None:
                 model, _ = prepare_classification_model(model)
         else:
             model = pickle.loads(payload["model"])
-    except Exception as exc:  # reported to the parent, which decides between skip and fail
+    except BaseException as exc:  # reported to the parent, which decides
         out_path.write_bytes(pickle.dumps(f"{type(exc).__name__}: {exc}"))
         return
     outputs: list[Any] = []
     for method, value in payload["calls"]:
         try:
             outputs.append(np.asarray(getattr(model, method)(value)))
-        except Exception as exc:  # reported to the parent as the finding
+        except BaseException as exc:  # reported to the parent as the finding
             outputs.append(f"raised {type(exc).__name__}: {exc}")
     out_path.write_bytes(pickle.dumps(outputs))

@@ -40,6 +40,7 @@ embeddings and stub models
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -267,11 +268,21 @@ def _arrays(
     def draw_array(draw: st.DrawFn) -> npt.NDArray[Any]:
         one = draw(shapes)
         full = one if batch is None else (draw(batch), *one)
-        chosen = np.dtype(draw(dtypes))
-        result: npt.NDArray[Any] = draw(hnp.arrays(chosen, full, elements=_pixel_elements(chosen)))
+        result: npt.NDArray[Any] = draw(_pixel_arrays(np.dtype(draw(dtypes)), full))
         return result
 
     return draw_array()
+
+
+@functools.lru_cache(maxsize=1024)
+def _pixel_arrays(dtype: np.dtype[Any], shape: tuple[int, ...]) -> st.SearchStrategy[Any]:
+    # Cached: building a strategy per draw costs more than drawing from it.
+    return hnp.arrays(dtype, shape, elements=_pixel_elements(dtype))
+
+
+@functools.lru_cache(maxsize=1024)
+def _any_arrays(dtype: np.dtype[Any], shape: tuple[int, ...]) -> st.SearchStrategy[Any]:
+    return hnp.arrays(dtype, shape)
 
 
 def _as_strategy(value: Any, default: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -320,29 +331,38 @@ def score_matrices(
     True
     """
     dtype_pool = _dtype_pool(dtypes)
+    rows, cols = st.integers(min_rows, max_rows), st.integers(min_cols, max_cols)
 
     @st.composite
     def draw_scores(draw: st.DrawFn) -> npt.NDArray[Any]:
         dtype = draw(dtype_pool)
-        shape = (draw(st.integers(min_rows, max_rows)), draw(st.integers(min_cols, max_cols)))
-        if dtype.kind == "f":
-            info = np.finfo(dtype)
-            big, tiny = float(info.max), float(info.tiny)
-            pool = st.sampled_from(
-                [0.0, -0.0, 1.0, -1.0, 2.5, math.inf, -math.inf, big, -big, tiny]
-            )
-            elements = st.one_of(pool, hnp.from_dtype(dtype, allow_nan=False))
-        elif dtype.kind == "b":
-            elements = st.booleans()
-        else:
-            iinfo = np.iinfo(dtype)
-            elements = st.one_of(
-                st.integers(max(-2, iinfo.min), 2), st.sampled_from([iinfo.min, iinfo.max])
-            )
-        result: npt.NDArray[Any] = draw(hnp.arrays(dtype, shape, elements=elements))
+        result: npt.NDArray[Any] = draw(_score_arrays(dtype, (draw(rows), draw(cols))))
         return result
 
     return draw_scores()
+
+
+@functools.lru_cache(maxsize=1024)
+def _feature_arrays(dtype: np.dtype[Any], shape: tuple[int, ...]) -> st.SearchStrategy[Any]:
+    return hnp.arrays(dtype, shape, elements=_moderate_floats(dtype))
+
+
+@functools.lru_cache(maxsize=1024)
+def _score_arrays(dtype: np.dtype[Any], shape: tuple[int, ...]) -> st.SearchStrategy[Any]:
+    return hnp.arrays(dtype, shape, elements=_score_elements(dtype))
+
+
+@functools.lru_cache(maxsize=64)
+def _score_elements(dtype: np.dtype[Any]) -> st.SearchStrategy[Any]:
+    if dtype.kind == "f":
+        info = np.finfo(dtype)
+        big, tiny = float(info.max), float(info.tiny)
+        pool = st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.5, math.inf, -math.inf, big, -big, tiny])
+        return st.one_of(pool, hnp.from_dtype(dtype, allow_nan=False))
+    if dtype.kind == "b":
+        return st.booleans()
+    iinfo = np.iinfo(dtype)
+    return st.one_of(st.integers(max(-2, iinfo.min), 2), st.sampled_from([iinfo.min, iinfo.max]))
 
 
 def feature_matrices(
@@ -371,11 +391,12 @@ def feature_matrices(
     """
     dtype_pool = _dtype_pool(dtypes)
 
+    rows = st.integers(min_rows, max_rows)
+
     @st.composite
     def draw_features(draw: st.DrawFn) -> npt.NDArray[Any]:
         dtype = draw(dtype_pool)
-        shape = (draw(st.integers(min_rows, max_rows)), n_features)
-        result: npt.NDArray[Any] = draw(hnp.arrays(dtype, shape, elements=_moderate_floats(dtype)))
+        result: npt.NDArray[Any] = draw(_feature_arrays(dtype, (draw(rows), n_features)))
         return result
 
     return draw_features()
@@ -410,12 +431,14 @@ def embedding_pairs(
     """
     dtype_pool = _dtype_pool(dtypes)
 
+    rows, widths = st.integers(min_rows, max_rows), st.integers(0, max_width)
+
     @st.composite
     def draw_pair(draw: st.DrawFn) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-        n = draw(st.integers(min_rows, max_rows))
+        n = draw(rows)
         image_dtype, text_dtype = draw(dtype_pool), draw(dtype_pool)
-        image = draw(hnp.arrays(image_dtype, (n, draw(st.integers(0, max_width)))))
-        text = draw(hnp.arrays(text_dtype, (n, draw(st.integers(0, max_width)))))
+        image = draw(_any_arrays(image_dtype, (n, draw(widths))))
+        text = draw(_any_arrays(text_dtype, (n, draw(widths))))
         return image, text
 
     return draw_pair()
