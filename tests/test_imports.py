@@ -28,7 +28,16 @@ ROOT = Path(__file__).resolve().parent.parent / "mmref"
 FLOORS: list[tuple[str, set[str]]] = [
     (
         "foundation",
-        {"exceptions", "protocols", "_typing", "_hashing", "_numeric", "_io", "_base"},
+        {
+            "exceptions",
+            "protocols",
+            "_typing",
+            "_hashing",
+            "_numeric",
+            "_io",
+            "_base",
+            "_stopwords",
+        },
     ),
     ("validation and the specification", {"_validation", "reference", "_testdata"}),
     (
