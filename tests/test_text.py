@@ -812,3 +812,55 @@ def test_english_stop_words_are_sklearns() -> None:
     from mmref._stopwords import ENGLISH_STOP_WORDS as ours
 
     assert ours == ENGLISH_STOP_WORDS
+
+
+def _split_commas(text: str) -> list[str]:
+    return text.split(",")
+
+
+def sklearn_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """scikit-learn warns about its default token_pattern when something replaces it."""
+    word_rule = settings.get("analyzer", "word") == "word" and "tokenizer" not in settings
+    return settings if word_rule else {**settings, "token_pattern": None}
+
+
+CALLABLES = [
+    {"tokenizer": str.split, "ngram_range": (1, 2)},
+    {"tokenizer": str.split, "stop_words": ["a", "é"], "strip_accents": "unicode"},
+    {"preprocessor": str.upper, "analyzer": "char", "ngram_range": (1, 2)},
+    {"preprocessor": str.upper, "analyzer": "char_wb", "ngram_range": (2, 3)},
+    {"analyzer": _split_commas},
+]
+
+
+@requires_sklearn
+@given(documents, st.sampled_from(range(len(CALLABLES))))
+def test_callables_equal_hashing_vectorizer(docs, which) -> None:
+    settings = CALLABLES[which]
+    ours = BagOfWordsTextEncoder(1000, unicode_form=None, normalize=False, **settings)
+    theirs = HashingVectorizer(n_features=1000, norm=None, **sklearn_settings(settings))
+    if docs:
+        assert_csr_equal(ours.transform_sparse(docs), theirs.transform(docs))
+    word_rule = BagOfWordsTextEncoder(
+        1000, token_pattern=SK_PATTERN, preprocessor=str.upper, stop_words=["THE"]
+    )
+    sk_rule = HashingVectorizer(n_features=1000, preprocessor=str.upper, stop_words=["THE"])
+    if docs:
+        assert_csr_equal(word_rule.transform_sparse(docs), sk_rule.transform(docs))
+
+
+@requires_sklearn
+@pytest.mark.parametrize("language", ["en", "fr", "zh"])
+def test_callables_equal_sklearn_on_real_prose(language) -> None:
+    docs = english_prose() if language == "en" else prose(language)
+    for settings in CALLABLES:
+        ours = BagOfWordsTextEncoder(unicode_form=None, normalize=False, **settings)
+        theirs = HashingVectorizer(n_features=1024, norm=None, **sklearn_settings(settings))
+        assert_csr_equal(ours.transform_sparse(docs), theirs.transform(docs))
+        learned = BagOfWordsTextEncoder(
+            vocabulary="learn", unicode_form=None, normalize=False, **settings
+        )
+        counts = learned.fit_transform(docs)
+        vectorizer = CountVectorizer(**sklearn_settings(settings))
+        np.testing.assert_array_equal(counts, vectorizer.fit_transform(docs).toarray())
+        assert learned.vocabulary_ == vectorizer.vocabulary_
