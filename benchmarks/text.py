@@ -9,6 +9,10 @@ width) without normalization; mmref through ``transform_sparse``.
   HashingVectorizer's exactly (issue 4's parity contract).
 - ``default``: mmref's default tokenizer (NFKC, lowercase, word runs with one
   token per CJK character).
+- ``prose.char``: character n-grams (``analyzer="char"`` (1, 2) and
+  ``"char_wb"`` (2, 4), issue 21) on real English prose: the paragraphs of
+  the docstrings of standard-library modules and their public functions and
+  classes (text that ships with Python), cycled to 20,000 paragraphs.
 
 Limit: tokenizing the joined batch once in C, without hashing: one
 ``re.findall`` of the parity pattern, ``str.split`` for the default tokenizer
@@ -53,7 +57,26 @@ def cases(*, quick: bool) -> list[Case]:
         ("zh.default.1-2", f"{n_zh} Chinese sentences, default tokenizer", "zh", False, (1, 2),
          "Chinese (1, 2): >= 3.5x char (1, 2) HashingVectorizer", 3.5),
     ]  # fmt: skip
-    return [
+    n_prose = 300 if quick else 20_000
+    prose = [
+        Case(
+            f"text.prose.{analyzer}.{ngram[0]}-{ngram[1]}",
+            f"{n_prose} paragraphs of English prose, analyzer={analyzer!r}, ngram_range={ngram}",
+            _char_preparer(n_prose, analyzer, ngram),
+            (
+                Target(
+                    f"{analyzer} {ngram}: >= 3x the docs/s of HashingVectorizer",
+                    "issue 21",
+                    "speed",
+                    3.0,
+                    "peer",
+                ),
+            ),
+            warmup=0,
+        )
+        for analyzer, ngram in (("char", (1, 2)), ("char_wb", (2, 4)))
+    ]
+    return prose + [
         Case(
             f"text.{name}",
             f"{title}, ngram_range={ngram}",
@@ -134,3 +157,74 @@ def _limit(language: str, parity: bool, texts: list[str]) -> Contender:
         "str.split of the joined, lowercased batch",
         lambda: "\n".join(texts).lower().split(),
     )
+
+
+def english_prose(n: int) -> list[str]:
+    """``n`` paragraphs of real English: standard-library docstrings, cycled."""
+    import argparse
+    import collections
+    import functools
+    import inspect
+    import itertools
+    import json
+    import logging
+    import pathlib
+    import subprocess
+    import textwrap
+    import threading
+    import typing
+    import unittest
+    import warnings
+
+    paragraphs: list[str] = []
+    modules = (argparse, collections, functools, inspect, itertools, json, logging,
+               pathlib, re, subprocess, textwrap, threading, typing, unittest)  # fmt: skip
+    with warnings.catch_warnings():  # reading deprecated attributes warns
+        warnings.simplefilter("ignore")
+        for module in modules:
+            for obj in [module, *(getattr(module, name) for name in sorted(vars(module)))]:
+                doc = getattr(obj, "__doc__", None)
+                if isinstance(doc, str):
+                    paragraphs += [p.strip() for p in doc.split("\n\n") if len(p.strip()) > 40]
+    unique = list(dict.fromkeys(paragraphs))
+    return [unique[i % len(unique)] for i in range(n)]
+
+
+def _char_preparer(n: int, analyzer: str, ngram: tuple[int, int]) -> Callable[[], Prepared]:
+    def prepare() -> Prepared:
+        cls = require("mmref.text", "BagOfWordsTextEncoder")
+        encoder = cls(
+            _N_FEATURES, analyzer=analyzer, ngram_range=ngram, unicode_form=None, normalize=False
+        )
+        texts = english_prose(n)
+        encoder.transform_sparse(texts[:10])
+        contenders = [
+            Contender(
+                "mmref",
+                f"BagOfWordsTextEncoder(analyzer={analyzer!r}).transform_sparse",
+                lambda: encoder.transform_sparse(texts),
+            )
+        ]
+        text_module = optional_module("sklearn.feature_extraction.text")
+        if text_module is not None:
+            peer = text_module.HashingVectorizer(
+                n_features=_N_FEATURES, norm=None, analyzer=analyzer, ngram_range=ngram
+            )
+            peer.transform(texts[:10])
+            contenders.append(
+                Contender(
+                    "peer",
+                    f"sklearn HashingVectorizer(analyzer={analyzer!r}).transform",
+                    lambda: peer.transform(texts),
+                )
+            )
+        contenders.append(
+            Contender(
+                "limit",
+                "list() of the joined batch (one term per char)",
+                lambda: list("\n".join(texts)),
+            )
+        )
+        return Prepared(contenders, n, "docs")
+
+    return prepare

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -34,21 +35,26 @@ from ._tokenize import (
     Spans,
     TermLookup,
     TokenStream,
+    char_spans,
     distinct_spans,
+    drop_terms,
+    list_stream,
     ngram_spans,
     normalize_text,
+    preprocess_docs,
     regex_stream,
     word_stream,
 )
-from ._typing import NormalForm
+from ._typing import AccentStrip, NormalForm
 
 __all__ = [
     "CountConfig",
     "chunk_counts",
     "chunk_spans",
+    "l1_normalize",
     "l2_normalize",
     "learn_vocabulary",
-    "token_stream",
+    "term_spans",
 ]
 
 # A chunk holds about this many characters (whole documents) and at most this many
@@ -56,8 +62,11 @@ __all__ = [
 # the fastest of 2**15 .. 2**20 in benchmarks); row indices then fit in 16 bits.
 _CHUNK_CHARS = 1 << 17
 _CHUNK_DOCS = 1 << 16
-# A long text is cut before a non-word character (never inside a token).
+# A long text is cut before a non-word character (never inside a token); for character
+# n-grams, before a whitespace character.
 _NON_WORD = re.compile(r"\W")
+_SPACE = re.compile(r"\s")
+_SPACES = re.compile(r"\s\s+")
 
 
 class CountConfig(Protocol):
@@ -73,6 +82,18 @@ class CountConfig(Protocol):
     def unicode_form(self) -> NormalForm | None: ...
     @property
     def lowercase(self) -> bool: ...
+    @property
+    def strip_accents(self) -> AccentStrip | None: ...
+    @property
+    def analyzer(self) -> str | Callable[[str], Any]: ...
+    @property
+    def preprocessor(self) -> Callable[[str], Any] | None: ...
+    @property
+    def tokenizer(self) -> Callable[[str], Any] | None: ...
+    @property
+    def stop_words(self) -> frozenset[str] | None: ...
+    @property
+    def stop_lookup(self) -> TermLookup | None: ...
     @property
     def alternate_sign(self) -> bool: ...
     @property
@@ -90,11 +111,22 @@ def chunk_counts(
     chunk = docs[span[0] : span[1]]
     signed = lookup is None and cfg.alternate_sign
     code_max = (width << signed) - 1
-    if len(chunk) == 1 and len(chunk[0]) > 2 * _CHUNK_CHARS and cfg.regex is None:
-        return _counts_long(chunk[0], span[0], cfg, lookup, width)
-    stream = token_stream(chunk, span[0], cfg)
-    parts = _codes(ngram_spans(stream, cfg.ngram_range), cfg, lookup, width)
+    if len(chunk) == 1 and len(chunk[0]) > 2 * _CHUNK_CHARS and _vectorized(cfg):
+        if cfg.analyzer == "word":
+            return _counts_long(chunk[0], span[0], cfg, lookup, width)
+        return _counts_long_chars(chunk[0], span[0], cfg, lookup, width)
+    parts = _codes(term_spans(chunk, span[0], cfg), cfg, lookup, width)
     return _sum_duplicates(parts, signed, code_max, len(chunk))
+
+
+def _vectorized(cfg: CountConfig) -> bool:
+    """Whether the configuration runs no Python code per document (no regex, no callable)."""
+    return (
+        cfg.regex is None
+        and cfg.preprocessor is None
+        and cfg.tokenizer is None
+        and (isinstance(cfg.analyzer, str))
+    )
 
 
 def _codes(
@@ -142,7 +174,7 @@ def _counts_long(
     carry: list[str] = []
     cols_parts, value_parts = [], []
     try:
-        normalized = normalize_text(text, cfg.unicode_form, cfg.lowercase)
+        normalized = normalize_text(text, cfg.unicode_form, cfg.lowercase, cfg.strip_accents)
         start = 0
         while start < len(normalized):
             cut = _NON_WORD.search(normalized, start + _CHUNK_CHARS)
@@ -155,6 +187,8 @@ def _counts_long(
                 split_cjk=not cfg.sklearn_rule,
                 min_len=2 if cfg.sklearn_rule else 1,
             )
+            if cfg.stop_lookup is not None:
+                stream = drop_terms(stream, cfg.stop_lookup)
             parts = _codes(
                 ngram_spans(stream, cfg.ngram_range, skip=len(carry)), cfg, lookup, width
             )
@@ -168,6 +202,54 @@ def _counts_long(
             start = stop
     except UnicodeEncodeError:
         raise _surrogate_error([text], index) from None
+    return _merge_pieces(cols_parts, value_parts)
+
+
+def _counts_long_chars(
+    text: str, index: int, cfg: CountConfig, lookup: TermLookup | None, width: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Character n-gram counts of one long text, in pieces (as ``_counts_long``).
+
+    The preprocessed text (with its whitespace runs collapsed, which is
+    idempotent) is cut before a whitespace character about every
+    ``_CHUNK_CHARS`` characters. ``char_wb`` words never cross a cut; for
+    ``char`` each piece starts with the last ``max_n - 1`` characters before
+    it, and the n-grams starting in that carried prefix are skipped.
+    """
+    signed = lookup is None and cfg.alternate_sign
+    keep = cfg.ngram_range[1] - 1 if cfg.analyzer == "char" else 0
+    cols_parts, value_parts = [], []
+    try:
+        normalized = normalize_text(text, cfg.unicode_form, cfg.lowercase, cfg.strip_accents)
+        normalized = _SPACES.sub(" ", normalized)
+        start = 0
+        while start < len(normalized):
+            cut = _SPACE.search(normalized, start + _CHUNK_CHARS)
+            stop = cut.start() if cut else len(normalized)
+            carried = min(keep, start)
+            spans = char_spans(
+                [normalized[start - carried : stop]],
+                cfg.ngram_range,
+                unicode_form=None,
+                lowercase=False,
+                strip_accents=None,
+                word_bounded=cfg.analyzer == "char_wb",
+                skip=carried,
+            )
+            parts = _codes(spans, cfg, lookup, width)
+            _, cols, values = _sum_duplicates(parts, signed, (width << signed) - 1, 1)
+            cols_parts.append(cols)
+            value_parts.append(values)
+            start = stop
+    except UnicodeEncodeError:
+        raise _surrogate_error([text], index) from None
+    return _merge_pieces(cols_parts, value_parts)
+
+
+def _merge_pieces(
+    cols_parts: list[npt.NDArray[np.int64]], value_parts: list[npt.NDArray[np.float64]]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Sum the counts of the pieces of one text per column."""
     if not cols_parts:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0, dtype=np.float64)
@@ -178,22 +260,118 @@ def _counts_long(
     return np.zeros(cols.size, dtype=np.int64), cols.astype(np.int64), summed
 
 
-def token_stream(docs: list[str], offset: int, cfg: CountConfig) -> TokenStream:
-    """Tokenize a chunk; a lone surrogate becomes a ValueError naming its text."""
+def term_spans(docs: list[str], offset: int, cfg: CountConfig) -> list[Spans]:
+    """The terms of a chunk as byte spans, one part per ``n`` (``ngram_spans``' layout).
+
+    The steps: preprocessing (the callable ``preprocessor``, or normalization,
+    lowercasing and accent stripping), then character n-grams, or tokens (the
+    word rule, a regex or the callable ``tokenizer``) without the stop words
+    and their n-grams; a callable ``analyzer`` replaces all of it. A lone
+    surrogate becomes a ValueError naming its text; a callable that raises or
+    returns the wrong type, an error naming the callable and the text.
+    """
+    analyzer = cfg.analyzer
+    if not isinstance(analyzer, str):
+        terms = [_call(analyzer, "analyzer", doc, offset + i, list) for i, doc in enumerate(docs)]
+        return ngram_spans(_list_stream(terms, offset, "analyzer"), (1, 1))
+    form, lower, accents = cfg.unicode_form, cfg.lowercase, cfg.strip_accents
+    preprocessor = cfg.preprocessor
     try:
-        if cfg.regex is not None:
-            return regex_stream(
-                docs, pattern=cfg.regex, unicode_form=cfg.unicode_form, lowercase=cfg.lowercase
+        if preprocessor is not None:
+            docs = [
+                _call(preprocessor, "preprocessor", d, offset + i, str) for i, d in enumerate(docs)
+            ]
+            form, lower, accents = None, False, None
+        if analyzer != "word":
+            return char_spans(
+                docs,
+                cfg.ngram_range,
+                unicode_form=form,
+                lowercase=lower,
+                strip_accents=accents,
+                word_bounded=analyzer == "char_wb",
             )
-        return word_stream(
-            docs,
-            unicode_form=cfg.unicode_form,
-            lowercase=cfg.lowercase,
-            split_cjk=not cfg.sklearn_rule,
-            min_len=2 if cfg.sklearn_rule else 1,
-        )
+        tokenizer = cfg.tokenizer
+        stop = cfg.stop_words
+        stream: TokenStream
+        if tokenizer is not None:
+            prepared = preprocess_docs(docs, form, lower, accents)
+            found = [
+                _call(tokenizer, "tokenizer", d, offset + i, list) for i, d in enumerate(prepared)
+            ]
+            if stop:
+                found = [[t for t in tokens if t not in stop] for tokens in found]
+            stream = _list_stream(found, offset, "tokenizer")
+        elif cfg.regex is not None:
+            stream = regex_stream(
+                docs,
+                pattern=cfg.regex,
+                unicode_form=form,
+                lowercase=lower,
+                strip_accents=accents,
+                stop_words=stop,
+            )
+        else:
+            stream = word_stream(
+                docs,
+                unicode_form=form,
+                lowercase=lower,
+                split_cjk=not cfg.sklearn_rule,
+                min_len=2 if cfg.sklearn_rule else 1,
+                strip_accents=accents,
+            )
+            if cfg.stop_lookup is not None:
+                stream = drop_terms(stream, cfg.stop_lookup)
     except UnicodeEncodeError:
         raise _surrogate_error(docs, offset) from None
+    return ngram_spans(stream, cfg.ngram_range)
+
+
+def _call(func: Callable[[str], Any], name: str, doc: str, index: int, kind: type) -> Any:
+    """``func(doc)`` for a user callable: a str, or a list of str if ``kind`` is list."""
+    try:
+        result = func(doc)
+    except Exception as exc:
+        raise ValueError(
+            f"The '{name}' callable of BagOfWordsTextEncoder raised {type(exc).__name__} on "
+            f"texts[{index}]: {exc}"
+        ) from exc
+    if kind is str:
+        if not isinstance(result, str):
+            raise TypeError(
+                f"The '{name}' callable of BagOfWordsTextEncoder must return a str. On "
+                f"texts[{index}] it returned {type(result).__name__}."
+            )
+        return result
+    if isinstance(result, (str, bytes)) or not hasattr(result, "__iter__"):
+        raise TypeError(
+            f"The '{name}' callable of BagOfWordsTextEncoder must return an iterable of str. "
+            f"On texts[{index}] it returned {type(result).__name__}."
+        )
+    items = list(result)
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(
+                f"The '{name}' callable of BagOfWordsTextEncoder must return an iterable of "
+                f"str. On texts[{index}] it returned an item of type {type(item).__name__}."
+            )
+    return items
+
+
+def _list_stream(token_lists: list[list[str]], offset: int, name: str) -> TokenStream:
+    """``list_stream``, naming the text whose callable output holds a lone surrogate."""
+    try:
+        return list_stream(token_lists)
+    except UnicodeEncodeError:
+        for i, tokens in enumerate(token_lists):
+            try:
+                " ".join(tokens).encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    f"The '{name}' callable of BagOfWordsTextEncoder returned a lone "
+                    f"surrogate for texts[{offset + i}]; expected valid Unicode text."
+                ) from None
+        raise  # pragma: no cover
 
 
 def _surrogate_error(docs: list[str], offset: int) -> ValueError:
@@ -335,13 +513,23 @@ def l2_normalize(rows: npt.NDArray[np.int64], values: npt.NDArray[np.float64], n
     values /= norms[rows]
 
 
+def l1_normalize(rows: npt.NDArray[np.int64], values: npt.NDArray[np.float64], n: int) -> None:
+    """Divide each row's values by the sum of their absolute values, in place.
+
+    The sums accumulate in column order, like scikit-learn's
+    ``inplace_csr_row_normalize_l1``; all-zero rows stay zero.
+    """
+    norms = np.bincount(rows, weights=np.abs(values), minlength=n)
+    norms[norms == 0.0] = 1.0
+    values /= norms[rows]
+
+
 def learn_vocabulary(docs: list[str], cfg: CountConfig) -> tuple[list[str], npt.NDArray[np.int64]]:
     """Distinct terms of ``docs`` after min_df / max_features; return (sorted terms, df)."""
     stats: dict[str, list[int]] = {}
     for start, stop in chunk_spans(docs):
-        stream = token_stream(docs[start:stop], start, cfg)
-        parts = ngram_spans(stream, cfg.ngram_range)
-        data = parts[0][0] if parts else stream.data
+        parts = term_spans(docs[start:stop], start, cfg)
+        data = parts[0][0] if parts else np.zeros(0, dtype=np.uint8)
         starts, lengths, rows = (
             np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
             for i in (1, 2, 3)

@@ -37,13 +37,13 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 from ._hashing import le_words, murmurhash3_32
-from ._typing import NormalForm
+from ._typing import AccentStrip, NormalForm
 
 __all__ = [
     "CJK_RANGES",
@@ -52,10 +52,16 @@ __all__ = [
     "TermLookup",
     "TokenStream",
     "char_classes",
+    "char_spans",
+    "combining_table",
     "distinct_spans",
+    "drop_terms",
+    "list_stream",
     "ngram_spans",
     "normalize_text",
+    "preprocess_docs",
     "regex_stream",
+    "whitespace_table",
     "word_stream",
 ]
 
@@ -140,6 +146,7 @@ def word_stream(
     lowercase: bool,
     split_cjk: bool,
     min_len: int,
+    strip_accents: AccentStrip | None = None,
 ) -> TokenStream:
     """Tokenize ``docs``: tokens are maximal runs of word characters.
 
@@ -171,7 +178,7 @@ def word_stream(
     Memory: about 30 bytes per character of the batch (the code points, their
     classes and the UTF-8 offsets), plus 24 bytes per token.
     """
-    text, doc_starts, points = _preprocess(docs, unicode_form, lowercase)
+    text, doc_starts, points = _preprocess(docs, unicode_form, lowercase, strip_accents)
     table = char_classes()
     if text.isascii():
         data = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
@@ -229,28 +236,61 @@ def word_stream(
     )
 
 
-def normalize_text(text: str, unicode_form: NormalForm | None, lowercase: bool) -> str:
-    """Apply the normalization and lowercasing of the tokenizers to one text."""
-    return _preprocess([text], unicode_form, lowercase)[0]
+def normalize_text(
+    text: str,
+    unicode_form: NormalForm | None,
+    lowercase: bool,
+    strip_accents: AccentStrip | None = None,
+) -> str:
+    """Apply the normalization, lowercasing and accent stripping of the tokenizers to one text."""
+    return _preprocess([text], unicode_form, lowercase, strip_accents)[0]
+
+
+def preprocess_docs(
+    docs: list[str],
+    unicode_form: NormalForm | None,
+    lowercase: bool,
+    strip_accents: AccentStrip | None,
+) -> list[str]:
+    """The built-in preprocessing of each document, as a list (for the per-document paths)."""
+    if unicode_form is None and not lowercase and strip_accents is None:
+        return docs
+    text, doc_starts, _ = _preprocess(docs, unicode_form, lowercase, strip_accents)
+    bounds = doc_starts.tolist()
+    return [text[bounds[i] : bounds[i + 1] - 1] for i in range(len(docs))]
 
 
 def regex_stream(
-    docs: list[str], *, pattern: re.Pattern[str], unicode_form: NormalForm | None, lowercase: bool
+    docs: list[str],
+    *,
+    pattern: re.Pattern[str],
+    unicode_form: NormalForm | None,
+    lowercase: bool,
+    strip_accents: AccentStrip | None = None,
+    stop_words: frozenset[str] | None = None,
 ) -> TokenStream:
     """Tokenize ``docs`` with ``pattern.findall``, document by document (the slow path).
 
-    Returns a ``spaced`` stream: the tokens joined with single spaces.
+    Returns a ``spaced`` stream: the tokens joined with single spaces; tokens
+    in ``stop_words`` are left out.
     """
-    text, doc_starts, _ = _preprocess(docs, unicode_form, lowercase)
+    text, doc_starts, _ = _preprocess(docs, unicode_form, lowercase, strip_accents)
     text.encode("utf-8")  # raises on lone surrogates, as the fast path does
     bounds = doc_starts.tolist()
-    tokens: list[str] = []
-    counts = np.empty(len(docs), dtype=np.int64)
-    for i in range(len(docs)):
-        # Slicing (not findall's pos/endpos) keeps ^, $ and look-behinds inside the document.
-        found = pattern.findall(text[bounds[i] : bounds[i + 1] - 1])
-        counts[i] = len(found)
-        tokens.extend(found)
+    # Slicing (not findall's pos/endpos) keeps ^, $ and look-behinds inside the document.
+    found = [pattern.findall(text[bounds[i] : bounds[i + 1] - 1]) for i in range(len(docs))]
+    if stop_words:
+        found = [[t for t in tokens if t not in stop_words] for tokens in found]
+    return list_stream(found)
+
+
+def list_stream(token_lists: list[list[str]]) -> TokenStream:
+    """A ``spaced`` stream of the given tokens of each document.
+
+    Raises ``UnicodeEncodeError`` if a token holds a lone surrogate.
+    """
+    tokens = [t for doc_tokens in token_lists for t in doc_tokens]
+    counts = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
     joined = " ".join(tokens)
     raw = joined.encode("utf-8")
     if len(raw) == len(joined):
@@ -259,8 +299,20 @@ def regex_stream(
         lengths = np.fromiter(map(len, map(str.encode, tokens)), dtype=np.int64, count=len(tokens))
     starts = np.zeros(len(tokens), dtype=np.int64)
     np.cumsum(lengths[:-1] + 1, out=starts[1:])
-    docs_of = np.repeat(np.arange(len(docs), dtype=np.int64), counts)
+    docs_of = np.repeat(np.arange(len(token_lists), dtype=np.int64), counts)
     return TokenStream(np.frombuffer(raw, dtype=np.uint8), starts, lengths, docs_of, spaced=True)
+
+
+def drop_terms(stream: TokenStream, lookup: TermLookup) -> TokenStream:
+    """The stream without the tokens that are terms of ``lookup`` (stop words)."""
+    if not stream.starts.size:
+        return stream
+    keep = lookup.find(stream.data, stream.starts, stream.lengths) < 0
+    if bool(keep.all()):
+        return stream
+    return TokenStream(
+        stream.data, stream.starts[keep], stream.lengths[keep], stream.docs[keep], spaced=False
+    )
 
 
 Spans: TypeAlias = tuple[
@@ -333,17 +385,185 @@ def _spaced_copy(
     return out, new_starts
 
 
+def char_spans(
+    docs: list[str],
+    ngram_range: tuple[int, int],
+    *,
+    unicode_form: NormalForm | None,
+    lowercase: bool,
+    strip_accents: AccentStrip | None,
+    word_bounded: bool,
+    skip: int = 0,
+) -> list[Spans]:
+    """Character n-grams of ``docs`` as byte spans (scikit-learn's ``char`` / ``char_wb``).
+
+    After the preprocessing, every run of two or more whitespace characters
+    (``str.isspace``) becomes one space U+0020 (a lone whitespace character
+    stays as it is). ``word_bounded=False``: the terms are the windows of
+    ``n`` consecutive characters of each document. ``word_bounded=True``: the
+    words are the maximal runs of non-whitespace characters, each padded with
+    one space on both sides; the terms are the windows of ``n`` characters of
+    each padded word with ``n <= len``, and a padded word shorter than
+    ``min_n`` is itself a term, once. Parts come one per ``n`` (and one for the
+    short padded words), each in order of position. Windows lying wholly in the
+    first ``skip`` characters (counted with the previous piece of a long text)
+    are left out; ``skip`` is only used without ``word_bounded``.
+
+    Memory: about 40 bytes per character, plus 24 bytes per n-gram.
+    """
+    low, high = ngram_range
+    text, doc_starts, points = _preprocess(docs, unicode_form, lowercase, strip_accents)
+    text.encode("utf-8")  # a lone surrogate raises here, as in the other paths
+    codes = _code_points(text, points)
+    n = int(codes.size)
+    space = whitespace_table()[codes]
+    separator = np.zeros(n, dtype=bool)
+    separator[doc_starts[1:-1] - 1] = True
+    if not word_bounded:
+        # Runs of 2+ whitespace characters become one space; NUL separators are not
+        # whitespace, so no run crosses a document boundary.
+        pair = space[1:] & space[:-1]
+        drop = np.zeros(n, dtype=bool)
+        drop[1:] = pair
+        if bool(pair.any()):
+            head = np.zeros(n, dtype=bool)
+            head[:-1] = pair & ~drop[:-1]
+            codes = codes.copy()
+            codes[head] = 0x20
+            keep = ~drop
+            codes = codes[keep]
+            before = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(keep, out=before[1:])
+            doc_starts = before[np.minimum(doc_starts, n)]
+            doc_starts[-1] = codes.size + 1
+        seg_starts = doc_starts[:-1]
+        seg_lengths = np.diff(doc_starts) - 1
+        seg_docs = np.arange(len(docs), dtype=np.int64)
+    else:
+        inside = np.zeros(n + 2, dtype=bool)
+        np.logical_not(space | separator, out=inside[1:-1])
+        bounds = np.flatnonzero(inside[1:] != inside[:-1])
+        starts, ends = bounds[0::2], bounds[1::2]
+        seg_lengths = ends - starts + 2
+        seg_docs = np.searchsorted(doc_starts, starts, side="right") - 1
+        seg_starts = np.zeros(starts.size, dtype=np.int64)
+        np.cumsum(seg_lengths[:-1], out=seg_starts[1:])
+        padded = np.full(int(seg_lengths.sum()), 0x20, dtype=codes.dtype)
+        mark = np.zeros(n + 1, dtype=np.int8)
+        mark[starts] = 1
+        mark[ends] -= 1
+        in_word = np.cumsum(mark[:-1]).astype(bool)
+        first = np.zeros(n, dtype=np.int64)
+        first[starts] = 1
+        word_of = np.cumsum(first) - 1
+        source = np.flatnonzero(in_word)
+        padded[source + (seg_starts + 1 - starts)[word_of[source]]] = codes[source]
+        codes = padded
+    data, offsets = _utf8(codes)
+    total = int(seg_lengths.sum())
+    pos = np.repeat(seg_starts - (np.cumsum(seg_lengths) - seg_lengths), seg_lengths)
+    pos += np.arange(total, dtype=np.int64)
+    end = np.repeat(seg_starts + seg_lengths, seg_lengths)
+    row = np.repeat(seg_docs, seg_lengths)
+    parts: list[Spans] = []
+    for size in range(low, high + 1):
+        fits = pos + size <= end
+        if not bool(fits.any()):
+            break
+        if skip:
+            fits &= pos + size > skip
+        where = np.flatnonzero(fits)
+        first_chars = pos[where]
+        byte_starts = offsets[first_chars]
+        parts.append((data, byte_starts, offsets[first_chars + size] - byte_starts, row[where]))
+    if word_bounded:
+        short = np.flatnonzero(seg_lengths < low)
+        byte_starts = offsets[seg_starts[short]]
+        lengths = offsets[seg_starts[short] + seg_lengths[short]] - byte_starts
+        parts.append((data, byte_starts, lengths, seg_docs[short]))
+    return parts
+
+
+@functools.cache
+def whitespace_table() -> npt.NDArray[np.bool_]:
+    """Whether each code point is whitespace (``str.isspace``, which is ``re``'s ``\\s``)."""
+    every = np.arange(0x110000, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
+    table = np.zeros(0x110000, dtype=bool)
+    for match in re.finditer(r"\s+", every):
+        table[match.start() : match.end()] = True
+    table.flags.writeable = False
+    return table
+
+
+@functools.cache
+def combining_table() -> npt.NDArray[np.bool_]:
+    """Whether each code point has a nonzero canonical combining class (built once, ~0.2 s)."""
+    table = np.fromiter(
+        (unicodedata.combining(chr(c)) != 0 for c in range(0x110000)), dtype=bool, count=0x110000
+    )
+    table.flags.writeable = False
+    return table
+
+
+def _code_points(text: str, points: npt.NDArray[np.uint32] | None) -> npt.NDArray[Any]:
+    """The code points of ``text``: uint8 for ASCII text, else uint32."""
+    if text.isascii():
+        return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    if points is None:
+        points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    return points
+
+
+def _utf8(codes: npt.NDArray[Any]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """UTF-8 bytes of code points, and the byte offset of each (one more at the end)."""
+    n = int(codes.size)
+    if codes.dtype == np.uint8:
+        return codes, np.arange(n + 1, dtype=np.int64)
+    text = codes.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    utf8_len = np.ones(n, dtype=np.uint8)
+    utf8_len += codes >= 0x80
+    utf8_len += codes >= 0x800
+    utf8_len += codes >= 0x10000
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(utf8_len, out=offsets[1:])
+    return data, offsets
+
+
+def _strip_accents(text: str, mode: AccentStrip) -> str:
+    """scikit-learn's ``strip_accents_ascii`` / ``strip_accents_unicode`` of a whole text.
+
+    NFKD, then drop every non-ASCII character ("ascii") or every character
+    with a nonzero combining class ("unicode"). Both act character by
+    character after NFKD, which never reorders across NUL, so applying them to
+    the NUL-joined batch equals applying them document by document.
+    """
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    if mode == "ascii":
+        return decomposed.encode("ascii", "ignore").decode("ascii")
+    points = np.frombuffer(decomposed.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    marks = combining_table()[points]
+    if not bool(marks.any()):
+        return decomposed
+    return str(points[~marks].tobytes().decode("utf-32-le", "surrogatepass"))
+
+
 def _preprocess(
-    docs: list[str], unicode_form: NormalForm | None, lowercase: bool
+    docs: list[str],
+    unicode_form: NormalForm | None,
+    lowercase: bool,
+    strip_accents: AccentStrip | None = None,
 ) -> tuple[str, npt.NDArray[np.int64], npt.NDArray[np.uint32] | None]:
-    """Normalize and lowercase the batch.
+    """Normalize, lowercase and strip the accents of the batch.
 
     Returns the NUL-joined text, ``doc_starts`` (``len(docs) + 1`` entries:
     document ``i`` is ``text[doc_starts[i] : doc_starts[i + 1] - 1]``) and,
     when it was computed on the way, the text's code points (else None).
     """
     joined = "\0".join(docs)
-    if unicode_form is None and not lowercase:
+    if unicode_form is None and not lowercase and strip_accents is None:
         return joined, _starts_from_lengths(docs), None
     if joined.count("\0") != len(docs) - 1:
         # Some document contains NUL itself: the separators are ambiguous, go one by one.
@@ -351,7 +571,9 @@ def _preprocess(
         for doc in docs:
             if unicode_form is not None:
                 doc = unicodedata.normalize(unicode_form, doc)
-            out.append(doc.lower() if lowercase else doc)
+            if lowercase:
+                doc = doc.lower()
+            out.append(doc if strip_accents is None else _strip_accents(doc, strip_accents))
         return "\0".join(out), _starts_from_lengths(out), None
     text, points = joined, None
     if unicode_form is not None:
@@ -363,7 +585,11 @@ def _preprocess(
         lowered = text.lower()
         if lowered != text:
             text, points = lowered, None
-    if len(text) == len(joined) and unicode_form is None:
+    if strip_accents is not None:
+        stripped = _strip_accents(text, strip_accents)
+        if stripped != text:
+            text, points = stripped, None
+    if len(text) == len(joined) and unicode_form is None and strip_accents is None:
         # Lowercasing never shortens a character, so equal lengths mean equal offsets.
         return text, _starts_from_lengths(docs), points
     if text.isascii():

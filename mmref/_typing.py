@@ -18,6 +18,8 @@ import numpy.typing as npt
 from .protocols import ClassificationModel, EmbeddingModel
 
 __all__ = [
+    "AccentStrip",
+    "Analyzer",
     "ArrayLike",
     "CentroidMetric",
     "ClassificationModel",
@@ -30,6 +32,7 @@ __all__ = [
     "ImageEncoder",
     "Int64Array",
     "IntArray",
+    "Norm",
     "NormalForm",
     "ProjectionMethod",
     "TextEncoder",
@@ -55,6 +58,12 @@ ProjectionMethod: TypeAlias = Literal["sparse", "gaussian", "srht"]
 Density: TypeAlias = float | Literal["auto"]
 # BagOfWordsTextEncoder(unicode_form=...); None skips normalization
 NormalForm: TypeAlias = Literal["NFC", "NFD", "NFKC", "NFKD"]
+# BagOfWordsTextEncoder(strip_accents=...); None keeps accents
+AccentStrip: TypeAlias = Literal["ascii", "unicode"]
+# BagOfWordsTextEncoder(analyzer=...); a callable is also accepted
+Analyzer: TypeAlias = Literal["word", "char", "char_wb"]
+# BagOfWordsTextEncoder(normalize=...); also True ("l2"), False and None (no normalization)
+Norm: TypeAlias = Literal["l1", "l2"]
 # BagOfWordsTextEncoder(weighting=...)
 Weighting: TypeAlias = Literal["count", "binary", "log", "tfidf"]
 # NearestCentroidClassifier(metric=...)

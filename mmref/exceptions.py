@@ -7,7 +7,13 @@ is expected, or one of the classes below.
 
 from __future__ import annotations
 
-__all__ = ["ConformanceError", "ConvergenceWarning", "ModelFileError", "NotFittedError"]
+__all__ = [
+    "ConformanceError",
+    "ConvergenceWarning",
+    "DataDimensionalityWarning",
+    "ModelFileError",
+    "NotFittedError",
+]
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -48,4 +54,13 @@ class ConvergenceWarning(UserWarning):
     :class:`SoftmaxClassifier` emits it when L-BFGS stops for any reason other
     than its convergence tests (usually ``max_iter`` reached); the fitted
     attribute ``n_iter_`` tells how many iterations ran.
+    """
+
+
+class DataDimensionalityWarning(UserWarning):
+    """Warning that a projection does not reduce the dimension of the data.
+
+    :class:`RandomProjectionImageEncoder` emits it, with scikit-learn's wording
+    (scikit-learn has a class of the same name), when ``n_components`` exceeds
+    the number of pixels per image.
     """

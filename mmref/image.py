@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,7 @@ from ._numeric import normalize_rows
 from ._typing import Density, FloatDTypeLike, ProjectionMethod
 from ._validation import (
     as_array,
+    as_real_matrix,
     check_bool_param,
     check_fitted,
     check_float_param,
@@ -61,6 +63,7 @@ from ._validation import (
     param_error,
     shape_str,
 )
+from .exceptions import DataDimensionalityWarning
 
 __all__ = ["RandomProjectionImageEncoder", "johnson_lindenstrauss_min_dim"]
 
@@ -216,8 +219,8 @@ class RandomProjectionImageEncoder(FeatureNamesMixin, ParamsMixin, TransformerMi
     True
     """
 
-    # The cached matrix is a pure function of the parameters: not pickled, rebuilt on use.
-    _mmref_regenerable_ = ("_cache",)
+    # The cached matrices are pure functions of the parameters: not pickled, rebuilt on use.
+    _mmref_regenerable_ = ("_cache", "_inverse")
     _mmref_requires_fit_ = False
 
     def __init__(
@@ -273,8 +276,18 @@ class RandomProjectionImageEncoder(FeatureNamesMixin, ParamsMixin, TransformerMi
             )
         with np.errstate(over="ignore", invalid="ignore"):
             _proj.check_finite(X2, 0, X2)
-        self._plan(params, X2.shape[1])
-        self.n_features_in_ = X2.shape[1]
+        d, k = X2.shape[1], params.n_components
+        self._plan(params, d)
+        if k > d:
+            # scikit-learn's warning (and wording), also at fit only.
+            warnings.warn(
+                "The number of components is higher than the number of features: "
+                f"n_features < n_components ({d} < {k}).The dimensionality of the problem "
+                "will not be reduced.",
+                DataDimensionalityWarning,
+                stacklevel=2,
+            )
+        self.n_features_in_ = d
         return self
 
     def transform(self, X: Any) -> npt.NDArray[np.floating[Any]]:
@@ -408,12 +421,105 @@ class RandomProjectionImageEncoder(FeatureNamesMixin, ParamsMixin, TransformerMi
             out[:, i0:i1] = columns.T
         return out
 
+    def inverse_transform(self, Y: Any) -> npt.NDArray[np.floating[Any]]:
+        """Map embeddings back to pixel space with the pseudo-inverse of the projection.
+
+        Returns ``Y @ pinv(M).T`` for the projection matrix ``M`` of
+        :meth:`get_projection_matrix`, as scikit-learn's random projections
+        do: an array whose transform (with ``normalize=False``) is ``Y`` when
+        ``n_components <= n_features_in_`` and ``Y`` lies in the range of
+        ``M``. With ``normalize=True`` the row norms that ``transform``
+        removed are not restored.
+
+        Parameters
+        ----------
+        Y : array-like of shape (n_samples, n_components)
+            Embeddings (real numbers, finite).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features_in_) and dtype ``dtype``
+            Flat images (C order); reshape them to ``image_shape`` if needed.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit` (the number of pixels comes from it).
+        ValueError
+            If ``Y`` has the wrong width or non-finite values, or if the
+            pseudo-inverse does not fit in ``max_matrix_bytes``.
+        TypeError
+            If ``Y`` is not an array of real numbers.
+
+        Notes
+        -----
+        The pseudo-inverse (``scipy.linalg.pinv`` of ``M`` in float64, then
+        rounded to ``dtype``) is computed at the first call and cached, like
+        the projection matrix. Computing it takes about
+        ``8 * (2 k d + min(k, d) (k + d))`` bytes for ``k = n_components`` and
+        ``d = n_features_in_`` (the dense matrix, its SVD and the result); a
+        configuration above ``max_matrix_bytes`` is refused with a
+        ``ValueError`` rather than exhausting memory. Time: one SVD,
+        O(k d min(k, d)), then O(n k d) per call.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mmref import RandomProjectionImageEncoder
+        >>> X = np.arange(24.0).reshape(2, 12)
+        >>> encoder = RandomProjectionImageEncoder(4, normalize=False).fit(X)
+        >>> Y = encoder.transform(X)
+        >>> np.allclose(encoder.transform(encoder.inverse_transform(Y)), Y)
+        True
+        """
+        params = self._params()
+        check_fitted(self, "n_features_in_")
+        d, k = self.n_features_in_, params.n_components
+        Y2 = as_real_matrix(Y, name="Y", owner=f"{_OWNER}.inverse_transform")
+        if Y2.shape[1] != k:
+            raise ValueError(
+                f"Y has {Y2.shape[1]} columns (shape {shape_str(Y2.shape)}); "
+                f"{_OWNER}.inverse_transform expects n_components={k} columns."
+            )
+        if not np.isfinite(Y2).all():
+            row = int(np.flatnonzero(~np.isfinite(Y2).all(axis=1))[0])
+            raise ValueError(
+                f"Y contains NaN or infinity (row {row}); inverse_transform needs finite values."
+            )
+        inverse = self._pseudo_inverse(params, d)
+        return np.asarray(Y2.astype(params.dtype, copy=False) @ inverse.T, dtype=params.dtype)
+
     # -- internals ------------------------------------------------------------------------
 
     _mmref_feature_prefix_ = "image"
 
     def _mmref_n_features_out(self) -> int:
         return self._params().n_components
+
+    def _pseudo_inverse(self, params: _Params, d: int) -> npt.NDArray[np.floating[Any]]:
+        """``pinv(M)`` of shape (d, k), computed once per configuration within the budget."""
+        import scipy.linalg
+
+        k = params.n_components
+        key = (params, d)
+        cached: tuple[Any, npt.NDArray[np.floating[Any]]] | None = getattr(self, "_inverse", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        rank = min(k, d)
+        needed = 8 * (2 * k * d + rank * (k + d))
+        if needed > params.max_matrix_bytes:
+            raise ValueError(
+                f"inverse_transform needs about {needed} bytes for the pseudo-inverse of the "
+                f"({k}, {d}) projection matrix, more than the memory budget "
+                f"max_matrix_bytes={params.max_matrix_bytes} of this {_OWNER}. Raise "
+                f"max_matrix_bytes to at least {needed} to allow it."
+            )
+        matrix = self.get_projection_matrix(d)
+        dense = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
+        inverse = scipy.linalg.pinv(dense.astype(np.float64), check_finite=False)
+        result = np.ascontiguousarray(inverse, dtype=params.dtype)
+        self._inverse = (key, result)
+        return result
 
     def _fitted_width(self) -> int | None:
         width: int | None = getattr(self, "n_features_in_", None)

@@ -70,8 +70,8 @@ class MultimodalEncoder(JointFeatureNamesMixin, ParamsMixin):
     >>> joint = encoder.embed(np.zeros((2, 8, 8)), ["a red circle", "一个红色的圆"])
     >>> joint.shape
     (2, 1280)
-    >>> encoder.fit(np.zeros((2, 8, 8))).image_encoder_.n_features_in_
-    64
+    >>> encoder.fit(np.zeros((2, 16, 16))).image_encoder_.n_features_in_
+    256
     """
 
     # Works unfitted: fit only matters for encoders that learn from data.

@@ -50,7 +50,7 @@ class MultimodalPipeline(ParamsMixin):
     --------
     >>> import numpy as np
     >>> from mmref import MultimodalPipeline, joint_embedding, multimodal_classification
-    >>> images = np.zeros((4, 8, 8)); images[2:] = 1.0
+    >>> images = np.zeros((4, 16, 16)); images[2:] = 1.0
     >>> texts = ["a dark square", "a dark one", "a bright square", "a bright one"]
     >>> model = MultimodalPipeline().fit(images, texts, ["dark", "dark", "bright", "bright"])
     >>> joint = joint_embedding(images, texts, model)

@@ -2,11 +2,19 @@
 
 :class:`BagOfWordsTextEncoder` turns each text into a row of term weights.
 
-**Terms.** The text is normalized (``unicode_form``, NFKC by default) and
-lowercased; the tokens are the maximal runs of word characters (Python's
-``\\w``: ``str.isalnum()`` or ``"_"``), except that every CJK character (Han,
-Hiragana, Katakana) is a token by itself. The terms are the n-grams of the
-token sequence for ``n`` in ``ngram_range``, tokens joined with one space.
+**Terms.** The text is preprocessed: normalized (``unicode_form``, NFKC by
+default), lowercased and, with ``strip_accents``, NFKD-decomposed and stripped
+of its non-ASCII (``"ascii"``) or combining (``"unicode"``) characters; a
+callable ``preprocessor`` replaces these steps. With ``analyzer="word"`` the
+tokens are the maximal runs of word characters (Python's ``\\w``:
+``str.isalnum()`` or ``"_"``), except that every CJK character (Han,
+Hiragana, Katakana) is a token by itself (or the matches of
+``token_pattern``, or the output of a callable ``tokenizer``); tokens in
+``stop_words`` are dropped, and the terms are the n-grams of the remaining
+tokens for ``n`` in ``ngram_range``, joined with one space. With ``"char"``
+and ``"char_wb"`` the terms are character n-grams (of the whole text, or of
+each whitespace-separated word padded with one space on both sides), as in
+scikit-learn. A callable ``analyzer`` returns the terms itself.
 
 **Columns.** In hashing mode (``vocabulary=None``) a term ``t`` goes to column
 ``|h| mod n_features`` with sign ``+1 if h >= 0 else -1``, where ``h`` is the
@@ -18,8 +26,9 @@ the ``j``-th vocabulary term and other terms are ignored.
 gives ``v``, ``binary`` ``sign(v)``, ``log`` ``sign(v) (1 + ln |v|)`` and
 ``tfidf`` ``v idf_j`` with scikit-learn's smoothed
 ``idf_j = ln((1 + n) / (1 + df_j)) + 1`` over the ``n`` fitted texts. With
-``normalize`` each row is divided by its Euclidean norm (rows of zeros stay
-zero).
+``normalize`` each row is divided by its Euclidean norm (``"l2"``, the
+default) or by the sum of its absolute values (``"l1"``); rows of zeros stay
+zero.
 
 SPEC.md ("Text encoder") defines every step bit for bit.
 """
@@ -28,7 +37,7 @@ from __future__ import annotations
 
 import numbers
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -38,9 +47,17 @@ import numpy.typing as npt
 from ._atomic import keep_caches, publish, snapshot
 from ._base import ParamsMixin, TransformerMixin
 from ._frames import FeatureNamesMixin, one_column
-from ._text_counts import chunk_counts, chunk_spans, l2_normalize, learn_vocabulary, token_stream
-from ._tokenize import SKLEARN_TOKEN_PATTERN, TermLookup, ngram_spans
-from ._typing import FloatDTypeLike, NormalForm, Weighting
+from ._stopwords import STOP_LISTS
+from ._text_counts import (
+    chunk_counts,
+    chunk_spans,
+    l1_normalize,
+    l2_normalize,
+    learn_vocabulary,
+    term_spans,
+)
+from ._tokenize import SKLEARN_TOKEN_PATTERN, TermLookup
+from ._typing import AccentStrip, Analyzer, FloatDTypeLike, Norm, NormalForm, Weighting
 from ._validation import (
     check_bool_param,
     check_fitted,
@@ -56,6 +73,8 @@ __all__ = ["BagOfWordsTextEncoder"]
 _OWNER = "BagOfWordsTextEncoder"
 _FORMS = (None, "NFC", "NFKC", "NFD", "NFKD")
 _WEIGHTINGS = ("count", "binary", "log", "tfidf")
+_ACCENTS = (None, "ascii", "unicode")
+_ANALYZERS = ("word", "char", "char_wb")
 
 
 class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
@@ -88,8 +107,10 @@ class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
     alternate_sign : bool, default=True
         Hashing mode: give each term the sign of its hash, so that collisions
         cancel in expectation. Ignored with a vocabulary.
-    normalize : bool, default=True
-        Divide every row by its L2 norm.
+    normalize : {"l2", "l1"}, bool or None, default=True
+        Row normalization, as scikit-learn's ``norm``: ``"l2"`` (or ``True``)
+        divides every row by its Euclidean norm, ``"l1"`` by the sum of its
+        absolute values; ``None`` (or ``False``) leaves the rows as they are.
     seed : int, default=0
         MurmurHash3 seed in ``[0, 2**32 - 1]`` (hashing mode).
     dtype : {np.float64, np.float32}, default=np.float64
@@ -101,6 +122,32 @@ class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
     max_features : int or None, default=None
         ``vocabulary="learn"``: keep only the terms with the largest total
         counts, ties going to the earlier term in code point order.
+    strip_accents : {"ascii", "unicode"} or None, default=None
+        After lowercasing, decompose the text (NFKD) and drop its non-ASCII
+        characters (``"ascii"``) or its combining characters
+        (``"unicode"``), as scikit-learn's ``strip_accents_ascii`` and
+        ``strip_accents_unicode`` do. Vectorized.
+    analyzer : {"word", "char", "char_wb"} or callable, default="word"
+        ``"word"``: word n-grams. ``"char"``: character n-grams of the
+        preprocessed text, after every run of two or more whitespace
+        characters became one space. ``"char_wb"``: character n-grams of each
+        whitespace-separated word padded with one space on both sides (a
+        padded word shorter than ``min_n`` is one term). Both are vectorized.
+        A callable takes each raw text and returns its terms (an iterable of
+        str), replacing every other step (``unicode_form``, ``lowercase`` and
+        the others are not applied); it runs once per text, in Python.
+    stop_words : "english", sequence of str or None, default=None
+        ``analyzer="word"``: tokens (after preprocessing) equal to one of these
+        words are dropped before the n-grams are formed. ``"english"`` is
+        scikit-learn's list of 318 words (SPEC.md lists it).
+    preprocessor : callable or None, default=None
+        Takes each raw text and returns a str, replacing normalization,
+        lowercasing and accent stripping (as in scikit-learn). It runs once per
+        text, in Python.
+    tokenizer : callable or None, default=None
+        ``analyzer="word"``: takes each preprocessed text and returns its
+        tokens (an iterable of str), instead of the word rule or
+        ``token_pattern``. It runs once per text, in Python.
 
     Attributes
     ----------
@@ -120,10 +167,22 @@ class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
     least one term reaches is stored in ``transform_sparse`` even when its
     signs cancel to 0, as scikit-learn stores it.
 
-    With ``token_pattern=r"(?u)\\b\\w\\w+\\b"``, ``unicode_form=None``,
-    ``normalize=False`` and the other defaults, ``transform_sparse`` equals
+    With ``token_pattern=r"(?u)\\b\\w\\w+\\b"`` (for ``analyzer="word"``
+    without a ``tokenizer``), ``unicode_form=None`` and the other parameters as
+    in scikit-learn (``normalize`` for ``norm``), ``transform_sparse`` equals
     ``sklearn.feature_extraction.text.HashingVectorizer(n_features=n_features,
-    norm=None, ngram_range=ngram_range).transform`` exactly.
+    norm=norm, ngram_range=ngram_range, strip_accents=..., analyzer=...,
+    stop_words=..., preprocessor=..., tokenizer=...).transform`` exactly, and
+    in vocabulary mode ``CountVectorizer`` gives the same counts.
+
+    Parameters that the analyzer would ignore are refused with a ValueError
+    (scikit-learn warns instead): ``tokenizer``, ``stop_words`` and
+    ``token_pattern`` unless ``analyzer="word"``, ``token_pattern`` with a
+    ``tokenizer``, and ``preprocessor``, ``strip_accents`` and a
+    ``ngram_range`` other than ``(1, 1)`` with a callable ``analyzer``. A
+    callable that raises is reported as a ValueError naming it and the index
+    of the text (the original exception is its ``__cause__``); one that
+    returns the wrong type, as a TypeError.
 
     Memory: a call works through chunks of about 130,000 characters of whole
     texts; a text longer than two chunks is tokenized in pieces of that size,
@@ -168,11 +227,16 @@ class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
         lowercase: bool = True,
         weighting: Weighting = "count",
         alternate_sign: bool = True,
-        normalize: bool = True,
+        normalize: bool | Norm | None = True,
         seed: int = 0,
         dtype: FloatDTypeLike = np.float64,
         min_df: float = 1,
         max_features: int | None = None,
+        strip_accents: AccentStrip | None = None,
+        analyzer: Analyzer | Callable[[str], Iterable[str]] = "word",
+        stop_words: str | Sequence[str] | None = None,
+        preprocessor: Callable[[str], str] | None = None,
+        tokenizer: Callable[[str], Iterable[str]] | None = None,
     ) -> None:
         self.n_features = n_features
         self.vocabulary = vocabulary
@@ -187,6 +251,11 @@ class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
         self.dtype = dtype
         self.min_df = min_df
         self.max_features = max_features
+        self.strip_accents = strip_accents
+        self.analyzer = analyzer
+        self.stop_words = stop_words
+        self.preprocessor = preprocessor
+        self.tokenizer = tokenizer
 
     def _mmref_requires_fit(self) -> bool:
         # Hashing with "count" / "binary" / "log" weighting works unfitted (as
@@ -378,13 +447,24 @@ class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
                 f"{type(text).__name__} instead."
             )
         cfg = self._params()
-        stream = token_stream([text], 0, cfg)
-        terms: list[str] = []
-        for data, starts, lengths, _ in ngram_spans(stream, cfg.ngram_range):
-            raw = data.tobytes()
-            spans = zip(starts.tolist(), lengths.tolist(), strict=True)
-            terms.extend(raw[s : s + n].decode("utf-8") for s, n in spans)
-        return terms
+        parts = term_spans([text], 0, cfg)
+        if not parts:
+            return []
+        data = parts[0][0]
+        raw = data.tobytes()
+        starts = np.concatenate([p[1] for p in parts])
+        lengths = np.concatenate([p[2] for p in parts])
+        if cfg.analyzer == "char_wb":
+            # scikit-learn's order: word by word, then by n, then by position. A padded
+            # word starts at a space that follows a space (or the start of the buffer).
+            space = data == 0x20
+            heads = np.flatnonzero(space & np.concatenate([[True], space[:-1]]))
+            word = np.searchsorted(heads, starts, side="right")
+            part = np.repeat(np.arange(len(parts)), [p[1].size for p in parts])
+            order = np.lexsort((starts, part, word))
+            starts, lengths = starts[order], lengths[order]
+        spans = zip(starts.tolist(), lengths.tolist(), strict=True)
+        return [raw[s : s + n].decode("utf-8") for s, n in spans]
 
     # -- internals ------------------------------------------------------------------------
 
@@ -446,8 +526,10 @@ class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
             values = np.copysign(magnitude, values) * (values != 0)
         elif cfg.weighting == "tfidf":
             values = values * self.idf_[cols]
-        if cfg.normalize:
+        if cfg.norm == "l2":
             l2_normalize(rows, values, span[1] - span[0])
+        elif cfg.norm == "l1":
+            l1_normalize(rows, values, span[1] - span[0])
         return rows, cols, values
 
     def _params(self) -> _Params:
@@ -479,7 +561,7 @@ class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
         lowercase = check_bool_param(self.lowercase, name="lowercase", **own)
         weighting = check_option(self.weighting, name="weighting", options=_WEIGHTINGS, **own)
         alternate_sign = check_bool_param(self.alternate_sign, name="alternate_sign", **own)
-        normalize = check_bool_param(self.normalize, name="normalize", **own)
+        norm = _check_normalize(self.normalize)
         seed = check_int_param(self.seed, name="seed", min_value=0, max_value=2**32 - 1, **own)
         dtype: np.dtype[Any] | None
         try:
@@ -494,6 +576,16 @@ class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
             max_features = check_int_param(
                 self.max_features, name="max_features", min_value=1, **own
             )
+        strip_accents = check_option(
+            self.strip_accents, name="strip_accents", options=_ACCENTS, **own
+        )
+        analyzer = self.analyzer
+        if not callable(analyzer):
+            analyzer = check_option(analyzer, name="analyzer", options=_ANALYZERS, **own)
+        preprocessor = _check_callable(self.preprocessor, "preprocessor")
+        tokenizer = _check_callable(self.tokenizer, "tokenizer")
+        stop_words = _check_stop_words(self.stop_words)
+        _check_unused(self, analyzer, ngram_range)
         if vocabulary != "learn" and (min_df != 1 or max_features is not None):
             raise ValueError(
                 f"The 'min_df' and 'max_features' parameters of {_OWNER} only apply with "
@@ -510,11 +602,17 @@ class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
             lowercase=lowercase,
             weighting=weighting,
             alternate_sign=alternate_sign,
-            normalize=normalize,
+            norm=norm,
             seed=seed,
             dtype=dtype,
             min_df=min_df,
             max_features=max_features,
+            strip_accents=strip_accents,
+            analyzer=analyzer,
+            preprocessor=preprocessor,
+            tokenizer=tokenizer,
+            stop_words=stop_words,
+            stop_lookup=TermLookup(sorted(stop_words)) if stop_words else None,
         )
 
 
@@ -531,11 +629,17 @@ class _Params:
     lowercase: bool
     weighting: Weighting
     alternate_sign: bool
-    normalize: bool
+    norm: Norm | None
     seed: int
     dtype: np.dtype[Any]
     min_df: float
     max_features: int | None
+    strip_accents: AccentStrip | None
+    analyzer: str | Callable[[str], Any]
+    preprocessor: Callable[[str], Any] | None
+    tokenizer: Callable[[str], Any] | None
+    stop_words: frozenset[str] | None
+    stop_lookup: TermLookup | None
 
 
 def _check_vocabulary(value: object) -> str | list[str] | None:
@@ -562,6 +666,90 @@ def _check_vocabulary(value: object) -> str | list[str] | None:
                 f"a lone surrogate; expected valid Unicode text."
             ) from None
     return terms
+
+
+def _check_normalize(value: object) -> Norm | None:
+    """``normalize``: True is "l2", False is None (the spellings before "l1" existed)."""
+    if value is None or value is False or (isinstance(value, np.bool_) and not value):
+        return None
+    if value is True or isinstance(value, np.bool_):
+        return "l2"
+    if isinstance(value, str) and value in ("l1", "l2"):
+        return "l1" if value == "l1" else "l2"
+    raise param_error(_OWNER, "normalize", "'l2', 'l1', None, True ('l2') or False (None)", value)
+
+
+def _check_callable(value: object, name: str) -> Callable[[str], Any] | None:
+    if value is None or callable(value):
+        return value
+    raise TypeError(
+        f"The '{name}' parameter of {_OWNER} must be a callable or None. "
+        f"Got {describe(value)} of type {type(value).__name__} instead."
+    )
+
+
+def _check_stop_words(value: object) -> frozenset[str] | None:
+    expected = "None, 'english' or a sequence of str"
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value in STOP_LISTS:
+            return STOP_LISTS[value]
+        raise param_error(_OWNER, "stop_words", expected, value)
+    if isinstance(value, (bytes, bytearray)) or not isinstance(value, Iterable):
+        raise param_error(_OWNER, "stop_words", expected, value)
+    words = list(value)
+    for i, word in enumerate(words):
+        if not isinstance(word, str):
+            raise TypeError(
+                f"The 'stop_words' parameter of {_OWNER} must be {expected}. "
+                f"Item {i} is {describe(word)} of type {type(word).__name__}."
+            )
+        try:
+            word.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"The 'stop_words' parameter of {_OWNER}: item {i} ({describe(word)}) contains "
+                f"a lone surrogate; expected valid Unicode text."
+            ) from None
+    return frozenset(words)
+
+
+def _check_unused(
+    encoder: BagOfWordsTextEncoder,
+    analyzer: str | Callable[[str], Any],
+    ngram_range: tuple[int, int],
+) -> None:
+    """Refuse parameters that the analyzer would ignore (scikit-learn warns; mmref raises)."""
+    if callable(analyzer):
+        ignored = {
+            "preprocessor": encoder.preprocessor is not None,
+            "ngram_range": ngram_range != (1, 1),
+            "strip_accents": encoder.strip_accents is not None,
+        }
+        word_only = True
+    else:
+        ignored = {}
+        word_only = analyzer != "word"
+    if word_only:
+        ignored["tokenizer"] = encoder.tokenizer is not None
+        ignored["stop_words"] = encoder.stop_words is not None
+        ignored["token_pattern"] = encoder.token_pattern is not None
+    elif encoder.tokenizer is not None:
+        ignored["token_pattern"] = encoder.token_pattern is not None
+    for name, unused in ignored.items():
+        if unused:
+            reason = (
+                "'tokenizer' is set"
+                if not word_only
+                else (
+                    "'analyzer' is a callable" if callable(analyzer) else f"analyzer={analyzer!r}"
+                )
+            )
+            raise ValueError(
+                f"The '{name}' parameter of {_OWNER} has no effect when {reason}. "
+                f"Got {name}={describe(getattr(encoder, name))}; leave it at its default."
+            )
 
 
 def _check_ngram_range(value: object) -> tuple[int, int]:

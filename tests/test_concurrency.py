@@ -217,7 +217,8 @@ def test_zero_shot_classifier() -> None:
 
 def test_multimodal_encoder() -> None:
     model = _slow(MultimodalEncoder)(
-        text_encoder=_slow(mmref.BagOfWordsTextEncoder)(vocabulary="learn")
+        image_encoder=mmref.RandomProjectionImageEncoder(16),
+        text_encoder=_slow(mmref.BagOfWordsTextEncoder)(vocabulary="learn"),
     )
     _race(
         lambda: model.fit(IMAGES, TEXTS_A),

@@ -773,3 +773,71 @@ def test_jl_min_dim_rejects_bad_arguments(
 ) -> None:
     with pytest.raises(error, match=match):
         johnson_lindenstrauss_min_dim(n, eps=eps)
+
+
+# -- inverse_transform and the dimensionality warning (issue 21) ------------------------
+
+
+@pytest.mark.parametrize("method", ["sparse", "gaussian", "srht"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_inverse_transform_is_the_pseudo_inverse(method: str, dtype: Any) -> None:
+    import scipy.linalg
+
+    X = images(5, (6, 5), seed=2).astype(np.float64)
+    encoder = RandomProjectionImageEncoder(
+        8, method=method, normalize=False, dtype=dtype, seed=4
+    ).fit(X)
+    Y = encoder.transform(X)
+    back = encoder.inverse_transform(Y)
+    assert back.shape == (5, 30) and back.dtype == np.dtype(dtype)
+    matrix = encoder.get_projection_matrix()
+    dense = matrix.toarray() if hasattr(matrix, "toarray") else matrix
+    expected = Y.astype(np.float64) @ scipy.linalg.pinv(dense.astype(np.float64)).T
+    tolerance = 1e-9 if dtype is np.float64 else 1e-3
+    np.testing.assert_allclose(back, expected, rtol=tolerance, atol=tolerance * abs(expected).max())
+    # k < d: projecting the pre-image gives Y back.
+    np.testing.assert_allclose(encoder.transform(back), Y, rtol=tolerance, atol=tolerance * 100)
+    assert "_inverse" in vars(encoder)
+    assert encoder.inverse_transform(Y[:0]).shape == (0, 30)
+
+
+def test_inverse_transform_refuses_above_the_memory_budget_naming_it() -> None:
+    X = np.ones((1, 100))
+    encoder = RandomProjectionImageEncoder(50, max_matrix_bytes=10_000).fit(X)
+    with pytest.raises(ValueError, match=r"max_matrix_bytes=10000"):
+        encoder.inverse_transform(np.ones((1, 50)))
+    needed = 8 * (2 * 50 * 100 + 50 * 150)
+    encoder.set_params(max_matrix_bytes=needed)
+    assert encoder.inverse_transform(np.ones((1, 50))).shape == (1, 100)
+
+
+def test_inverse_transform_bad_input() -> None:
+    from mmref.exceptions import NotFittedError
+
+    encoder = RandomProjectionImageEncoder(4)
+    with pytest.raises(NotFittedError):
+        encoder.inverse_transform(np.ones((1, 4)))
+    encoder.fit(np.ones((1, 10)))
+    with pytest.raises(ValueError, match="n_components=4"):
+        encoder.inverse_transform(np.ones((1, 5)))
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        encoder.inverse_transform(np.full((2, 4), np.nan))
+    with pytest.raises(TypeError, match="Y"):
+        encoder.inverse_transform(np.array([["a"] * 4]))
+    with pytest.raises(ValueError, match="Y"):
+        encoder.inverse_transform(np.ones(4))
+
+
+def test_more_components_than_pixels_warns_at_fit_with_sklearns_wording() -> None:
+    from mmref.exceptions import DataDimensionalityWarning
+
+    message = (
+        r"The number of components is higher than the number of features: "
+        r"n_features < n_components \(3 < 4\)\.The dimensionality of the problem will not "
+        r"be reduced\."
+    )
+    with pytest.warns(DataDimensionalityWarning, match=message):
+        RandomProjectionImageEncoder(4).fit(np.ones((2, 3)))
+    # No warning when k <= d, nor from transform (which needs no fit).
+    RandomProjectionImageEncoder(3).fit(np.ones((2, 3)))
+    RandomProjectionImageEncoder(4).transform(np.ones((2, 3)))

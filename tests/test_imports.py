@@ -38,6 +38,7 @@ FLOORS: list[tuple[str, set[str]]] = [
             "_base",
             "_frames",
             "_atomic",
+            "_stopwords",
         },
     ),
     ("validation and the specification", {"_validation", "reference", "_testdata"}),

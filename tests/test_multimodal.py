@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import mmref
+from mmref.exceptions import DataDimensionalityWarning
 
 IMAGES = (np.arange(4 * 8 * 8) % 7).reshape(4, 8, 8).astype(np.float64)
 TEXTS = ["a red circle", "一个蓝色的方块", "", "green cross"]
@@ -40,7 +41,8 @@ def test_embed_is_the_reference_joint_embedding() -> None:
 def test_fit_fits_what_needs_fitting_in_place() -> None:
     text = mmref.BagOfWordsTextEncoder(vocabulary="learn", weighting="tfidf")
     encoder = mmref.MultimodalEncoder(text_encoder=text)
-    assert encoder.fit(IMAGES, TEXTS) is encoder
+    with pytest.warns(DataDimensionalityWarning, match=r"\(64 < 256\)"):
+        assert encoder.fit(IMAGES, TEXTS) is encoder
     assert encoder.text_encoder_ is text and hasattr(text, "vocabulary_")
     assert encoder.encode_text(TEXTS).shape == (4, len(text.vocabulary_))
     assert encoder.image_encoder_.n_features_in_ == 64
@@ -66,7 +68,8 @@ def test_unfitted_has_no_fitted_attributes_and_accepts_any_width() -> None:
 
 
 def test_fit_sets_fitted_encoders_and_they_are_used() -> None:
-    encoder = mmref.MultimodalEncoder().fit(IMAGES, TEXTS)
+    with pytest.warns(DataDimensionalityWarning, match=r"\(64 < 256\)"):
+        encoder = mmref.MultimodalEncoder().fit(IMAGES, TEXTS)
     assert isinstance(encoder.image_encoder_, mmref.RandomProjectionImageEncoder)
     assert isinstance(encoder.text_encoder_, mmref.BagOfWordsTextEncoder)
     assert encoder.image_encoder is None and encoder.text_encoder is None
@@ -79,9 +82,11 @@ def test_fit_sets_fitted_encoders_and_they_are_used() -> None:
 
 
 def test_refitting_a_default_encoder_does_not_change_an_earlier_one() -> None:
-    encoder = mmref.MultimodalEncoder().fit(IMAGES)
+    with pytest.warns(DataDimensionalityWarning, match=r"\(64 < 256\)"):
+        encoder = mmref.MultimodalEncoder().fit(IMAGES)
     first = encoder.image_encoder_
-    encoder.fit(np.zeros((2, 3, 5)))
+    with pytest.warns(DataDimensionalityWarning, match=r"\(15 < 256\)"):
+        encoder.fit(np.zeros((2, 3, 5)))
     assert encoder.image_encoder_ is not first
     assert first.n_features_in_ == 64 and encoder.image_encoder_.n_features_in_ == 15
 
@@ -98,5 +103,7 @@ def test_pickle_keeps_fitted_state_and_drops_the_unfitted_defaults() -> None:
     unfitted = mmref.MultimodalEncoder()
     unfitted.encode_text(TEXTS)
     assert "_default_text_encoder" not in vars(pickle.loads(pickle.dumps(unfitted)))
-    fitted = pickle.loads(pickle.dumps(mmref.MultimodalEncoder().fit(IMAGES, TEXTS)))
+    with pytest.warns(DataDimensionalityWarning, match=r"\(64 < 256\)"):
+        fitted_encoder = mmref.MultimodalEncoder().fit(IMAGES, TEXTS)
+    fitted = pickle.loads(pickle.dumps(fitted_encoder))
     assert fitted.image_encoder_.n_features_in_ == 64

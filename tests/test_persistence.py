@@ -17,7 +17,7 @@ import pytest
 
 import mmref
 from mmref.alignment import AlignedEncoder, CCAAlignment
-from mmref.exceptions import ModelFileError
+from mmref.exceptions import DataDimensionalityWarning, ModelFileError
 from mmref.multimodal import MultimodalEncoder
 from mmref.persistence import load, save
 from mmref.zeroshot import ZeroShotClassifier
@@ -26,6 +26,12 @@ RNG_X = np.linspace(-1.0, 1.0, 60 * 5).reshape(60, 5) ** 3 + np.tile(np.arange(5
 LABELS = np.array(["cat", "dog", "emu"])[np.arange(60) % 3]
 IMAGES = (np.arange(6 * 8 * 8) % 251).reshape(6, 8, 8).astype(np.uint8)
 TEXTS = ["a red circle", "un", "一个蓝色的方块", "", "green cross", "黄色的三角形 yellow"]
+
+
+def _fit_default(model: MultimodalEncoder) -> MultimodalEncoder:
+    """Fit on IMAGES and TEXTS: the default image encoder (256 components) warns on 8x8."""
+    with pytest.warns(DataDimensionalityWarning, match=r"\(64 < 256\)"):
+        return model.fit(IMAGES, TEXTS)
 
 
 def _aligned() -> AlignedEncoder:
@@ -50,10 +56,10 @@ MODELS: dict[str, Callable[[], Any]] = {
         mmref.RandomProjectionImageEncoder(n_components=4), mmref.BagOfWordsTextEncoder()
     ),
     "multimodal-default": lambda: mmref.MultimodalEncoder(),
-    "multimodal-fitted": lambda: MultimodalEncoder().fit(IMAGES, TEXTS),
-    "multimodal-learned": lambda: MultimodalEncoder(
-        text_encoder=mmref.BagOfWordsTextEncoder(vocabulary="learn")
-    ).fit(IMAGES, TEXTS),
+    "multimodal-fitted": lambda: _fit_default(MultimodalEncoder()),
+    "multimodal-learned": lambda: _fit_default(
+        MultimodalEncoder(text_encoder=mmref.BagOfWordsTextEncoder(vocabulary="learn"))
+    ),
     "aligned": lambda: _aligned(),
     "zeroshot": lambda: ZeroShotClassifier(
         _aligned(), {"red": ["a red circle", "red"], "un": "un"}
@@ -248,7 +254,7 @@ def test_zero_shot_parameters_survive_a_round_trip(tmp_path: Path) -> None:
 
 
 def test_a_fitted_default_multimodal_encoder_keeps_its_width_check(tmp_path: Path) -> None:
-    model = MultimodalEncoder().fit(IMAGES, TEXTS)
+    model = _fit_default(MultimodalEncoder())
     save(model, tmp_path / "m.mmref")
     restored = load(tmp_path / "m.mmref")
     assert restored.image_encoder is None and restored.image_encoder_.n_features_in_ == 64
@@ -576,12 +582,12 @@ def test_every_safe_token_pattern_loads(tmp_path: Path) -> None:
         ),
         # Fitted state: what fit sets, of its types, shapes and ranges.
         (
-            mmref.RandomProjectionImageEncoder().fit(np.zeros((1, 64))),
+            mmref.RandomProjectionImageEncoder(16).fit(np.zeros((1, 64))),
             lambda m: _state(m).update(n_features_in_="64"),
             r"n_features_in_ is '64'; expected an int in \[1, ",
         ),
         (
-            mmref.RandomProjectionImageEncoder(image_shape=(8, 8)).fit(np.zeros((1, 8, 8))),
+            mmref.RandomProjectionImageEncoder(16, image_shape=(8, 8)).fit(np.zeros((1, 8, 8))),
             lambda m: _state(m).update(n_features_in_=65),
             r"image_shape \(8, 8\) has 64 pixels",
         ),

@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 import mmref
 from mmref.alignment import AlignedEncoder, CCAAlignment
 from mmref.classifiers import NearestCentroidClassifier, RidgeClassifier, SoftmaxClassifier
-from mmref.exceptions import NotFittedError
+from mmref.exceptions import DataDimensionalityWarning, NotFittedError
 from mmref.image import RandomProjectionImageEncoder
 from mmref.multimodal import MultimodalEncoder
 from mmref.text import BagOfWordsTextEncoder
@@ -160,8 +160,9 @@ def test_grid_search_sets_nested_encoder_parameters() -> None:
     d = 12
     X, y, _ = _pixels_and_captions(40, d)
     name = "features__image__randomprojectionimageencoder__n_components"
-    search = GridSearchCV(_pipeline(d), {name: [4, 16]}, cv=2).fit(X, y)
-    assert search.best_params_[name] in (4, 16)
+    # Both below d = 12 pixels: more components would warn (DataDimensionalityWarning).
+    search = GridSearchCV(_pipeline(d), {name: [4, 8]}, cv=2).fit(X, y)
+    assert search.best_params_[name] in (4, 8)
     width = search.best_estimator_.named_steps["features"].transform(X[:2]).shape[1]
     assert width == search.best_params_[name] + 64
 
@@ -222,7 +223,8 @@ def test_image_encoder_errors_use_the_phrases_sklearn_tools_look_for() -> None:
         encoder.fit(np.zeros((0, 3)))
     with pytest.raises(ValueError, match="Reshape your data"):
         encoder.transform(np.zeros(3))
-    encoder.fit(np.ones((2, 3)))
+    with pytest.warns(DataDimensionalityWarning, match=r"n_features < n_components \(3 < 4\)"):
+        encoder.fit(np.ones((2, 3)))
     with pytest.raises(
         ValueError, match="X has 2 features, but RandomProjectionImageEncoder is expecting 3"
     ):

@@ -594,3 +594,273 @@ def test_a_long_text_is_a_chunk_of_its_own(monkeypatch) -> None:
     chunks = text_module.chunk_spans(docs)
     assert (2, 3) in chunks and (5, 6) in chunks
     assert [i for a, b in chunks for i in range(a, b)] == list(range(len(docs)))
+
+
+# -- scikit-learn's other analyzers: accents, characters, stop words, callables, l1 ------
+
+DATA = __import__("pathlib").Path(__file__).parent / "data"
+
+
+def english_prose() -> list[str]:
+    """Paragraphs of English prose that ships with Python: stdlib module docstrings."""
+    import argparse
+    import collections
+    import functools
+    import inspect
+    import json
+    import textwrap
+    import unittest
+
+    paragraphs = []
+    for obj in (argparse, collections, functools, inspect, json, textwrap, unittest, re, str):
+        paragraphs += [p for p in (obj.__doc__ or "").split("\n\n") if p.strip()]
+    return paragraphs
+
+
+def prose(language: str) -> list[str]:
+    """Lines of committed public-domain prose (tests/data/prose_<language>.txt)."""
+    text = (DATA / f"prose_{language}.txt").read_text(encoding="utf-8")
+    return [line for line in text.split("\n") if line.strip()]
+
+
+# Each analyzer of scikit-learn with the mmref settings that reproduce it.
+ANALYZERS = [
+    ({"analyzer": "char", "ngram_range": (1, 2)}, {}),
+    ({"analyzer": "char", "ngram_range": (2, 5)}, {}),
+    ({"analyzer": "char_wb", "ngram_range": (2, 4)}, {}),
+    ({"analyzer": "char_wb", "ngram_range": (1, 1)}, {}),
+    ({"analyzer": "char_wb", "ngram_range": (3, 6)}, {}),
+    ({"stop_words": "english", "ngram_range": (1, 3)}, {"token_pattern": SK_PATTERN}),
+    ({"stop_words": ["bien", "the", "de", "之"]}, {"token_pattern": SK_PATTERN}),
+    ({"token_pattern": r"\w+", "stop_words": ["a", "é"]}, {}),
+]
+ACCENTS = [None, "ascii", "unicode"]
+
+
+def mmref_twin(settings: dict[str, Any], extra: dict[str, Any], **more: Any) -> Any:
+    return BagOfWordsTextEncoder(unicode_form=None, **settings, **extra, **more)
+
+
+@requires_sklearn
+@given(
+    documents,
+    st.sampled_from(range(len(ANALYZERS))),
+    st.sampled_from(ACCENTS),
+    st.sampled_from([None, "l1", "l2"]),
+)
+def test_analyzers_equal_hashing_vectorizer(docs, which, accents, norm) -> None:
+    settings, extra = ANALYZERS[which]
+    ours = mmref_twin(settings, extra, strip_accents=accents, normalize=norm, n_features=1000)
+    theirs = HashingVectorizer(n_features=1000, norm=norm, strip_accents=accents, **settings)
+    if docs:
+        assert_csr_equal(ours.transform_sparse(docs), theirs.transform(docs))
+        analyzer = theirs.build_analyzer()
+        assert [ours.tokenize(d) for d in docs] == [analyzer(d) for d in docs]
+
+
+@requires_sklearn
+@pytest.mark.parametrize("language", ["en", "fr", "zh"])
+@pytest.mark.parametrize("accents", ACCENTS)
+def test_analyzers_equal_sklearn_on_real_prose(language, accents) -> None:
+    docs = english_prose() if language == "en" else prose(language)
+    assert len(docs) >= 8
+    for settings, extra in ANALYZERS:
+        for norm in (None, "l1", "l2"):
+            ours = mmref_twin(settings, extra, strip_accents=accents, normalize=norm)
+            theirs = HashingVectorizer(
+                n_features=1024, norm=norm, strip_accents=accents, **settings
+            )
+            assert_csr_equal(ours.transform_sparse(docs), theirs.transform(docs))
+        # Vocabulary mode: the same terms and counts as CountVectorizer.
+        learned = mmref_twin(settings, extra, strip_accents=accents, normalize=False)
+        counts = learned.set_params(vocabulary="learn").fit_transform(docs)
+        vectorizer = CountVectorizer(strip_accents=accents, **settings)
+        expected = vectorizer.fit_transform(docs).toarray()
+        assert learned.vocabulary_ == vectorizer.vocabulary_
+        np.testing.assert_array_equal(counts, expected)
+
+
+def test_accent_stripping_examples() -> None:
+    def terms(accents: str | None, text: str) -> list[str]:
+        return BagOfWordsTextEncoder(strip_accents=accents, unicode_form=None).tokenize(text)
+
+    assert terms(None, "C'était très Ǆ") == ["c", "était", "très", "ǆ"]
+    assert terms("ascii", "C'était très Ǆ ß") == ["c", "etait", "tres", "dz"]
+    # "unicode" keeps base characters that have no ASCII form (ß, ø), drops only marks.
+    assert terms("unicode", "C'était très Ǆ ß ø") == ["c", "etait", "tres", "dz", "ß", "ø"]
+
+
+def test_char_wb_pads_words_and_counts_short_ones_once() -> None:
+    enc = BagOfWordsTextEncoder(analyzer="char_wb", ngram_range=(3, 5))
+    assert enc.tokenize("a\u3000bc") == [" a ", " bc", "bc ", " bc "]
+    assert BagOfWordsTextEncoder(analyzer="char", ngram_range=(2, 2)).tokenize("a \n\tb\nc") == [
+        "a ",
+        " b",
+        "b\n",
+        "\nc",
+    ]
+
+
+def test_normalize_spellings() -> None:
+    docs = ["a b b c", "", "c"]
+    for old, new in [(True, "l2"), (False, None)]:
+        a = BagOfWordsTextEncoder(normalize=old).transform(docs)
+        b = BagOfWordsTextEncoder(normalize=new).transform(docs)
+        np.testing.assert_array_equal(a, b)
+    l1 = BagOfWordsTextEncoder(normalize="l1", alternate_sign=False).transform(docs)
+    np.testing.assert_allclose(np.abs(l1).sum(axis=1), [1.0, 0.0, 1.0])
+    with pytest.raises(ValueError, match="'normalize'"):
+        BagOfWordsTextEncoder(normalize="max").transform(docs)
+
+
+def test_callables_run_per_text_and_errors_name_the_text() -> None:
+    seen: list[str] = []
+
+    def tokenizer(text: str) -> list[str]:
+        seen.append(text)
+        if text == "boom":
+            raise KeyError("no")
+        return text.split()
+
+    enc = BagOfWordsTextEncoder(tokenizer=tokenizer, lowercase=True, unicode_form=None)
+    enc.transform(["A b", "C"])
+    assert seen == ["a b", "c"]
+    with pytest.raises(ValueError, match=r"'tokenizer' callable.*KeyError.*texts\[2\]") as info:
+        enc.transform(["x", "y", "BOOM"])
+    assert isinstance(info.value.__cause__, KeyError)
+    bad_returns = [
+        ({"tokenizer": lambda t: 5}, "'tokenizer'.*iterable of str"),
+        ({"tokenizer": lambda t: "a string"}, "'tokenizer'.*iterable of str"),
+        ({"analyzer": lambda t: [1]}, "'analyzer'.*item of type int"),
+        ({"preprocessor": lambda t: b"x"}, "'preprocessor'.*must return a str"),
+    ]
+    for params, match in bad_returns:
+        with pytest.raises(TypeError, match=match):
+            BagOfWordsTextEncoder(**params).transform(["ok", "ok"])
+    with pytest.raises(ValueError, match=r"'analyzer' callable.*lone surrogate.*texts\[1\]"):
+        BagOfWordsTextEncoder(analyzer=lambda t: [t + "\ud800"] * (t == "b")).transform(["a", "b"])
+
+
+def test_a_callable_analyzer_replaces_every_other_step() -> None:
+    enc = BagOfWordsTextEncoder(analyzer=lambda t: t.split("|"), vocabulary=["Ab", "c d"])
+    np.testing.assert_array_equal(
+        enc.set_params(normalize=False).transform(["Ab|c d|Ab", "ab"]), [[2, 1], [0, 0]]
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"strip_accents": "latin"}, ValueError, "strip_accents"),
+        ({"analyzer": "chars"}, ValueError, "analyzer"),
+        ({"stop_words": "french"}, ValueError, "stop_words"),
+        ({"stop_words": 3}, ValueError, "stop_words"),
+        ({"stop_words": ["a", 1]}, TypeError, "stop_words"),
+        ({"stop_words": ["\ud800"]}, ValueError, "stop_words"),
+        ({"preprocessor": "lower"}, TypeError, "preprocessor"),
+        ({"tokenizer": 1}, TypeError, "tokenizer"),
+        ({"analyzer": "char", "stop_words": "english"}, ValueError, "'stop_words'.*char"),
+        ({"analyzer": "char_wb", "tokenizer": str.split}, ValueError, "'tokenizer'"),
+        ({"analyzer": "char", "token_pattern": r"\w+"}, ValueError, "'token_pattern'"),
+        ({"tokenizer": str.split, "token_pattern": r"\w+"}, ValueError, "'token_pattern'"),
+        ({"analyzer": str.split, "ngram_range": (1, 2)}, ValueError, "'ngram_range'.*callable"),
+        ({"analyzer": str.split, "preprocessor": str.lower}, ValueError, "'preprocessor'"),
+        ({"analyzer": str.split, "strip_accents": "ascii"}, ValueError, "'strip_accents'"),
+    ],
+)
+def test_bad_new_parameters_name_the_argument(params, error, match) -> None:
+    enc = BagOfWordsTextEncoder(**params)
+    with pytest.raises(error, match=match):
+        enc.transform(["a b"])
+
+
+LONG_CASES = [
+    ({"analyzer": "char"}, (1, 3)),
+    ({"analyzer": "char_wb"}, (2, 4)),
+    ({"analyzer": "char", "strip_accents": "unicode"}, (2, 2)),
+    ({"stop_words": ["a", "中"]}, (1, 2)),
+]
+
+
+@given(
+    st.lists(st.sampled_from([*PIECES, "  ", "\n\n", "\u3000 "]), max_size=200).map("".join),
+    st.sampled_from(LONG_CASES),
+)
+def test_long_texts_in_pieces_for_the_new_analyzers(monkeypatch_module, text, case) -> None:
+    settings, ngram_range = case
+    enc = BagOfWordsTextEncoder(64, ngram_range=ngram_range, normalize=False, **settings)
+    whole = enc.transform_sparse([text])
+    with monkeypatch_module.context() as patch:
+        patch.setattr(text_module, "_CHUNK_CHARS", 7)
+        pieces = enc.transform_sparse([text])
+    assert_csr_equal(pieces, whole)
+
+
+def test_whitespace_and_combining_tables_follow_python() -> None:
+    space = _tokenize.whitespace_table()
+    combining = _tokenize.combining_table()
+    for code in range(0x110000):
+        char = chr(code)
+        assert space[code] == char.isspace()
+        assert combining[code] == (unicodedata.combining(char) != 0)
+
+
+@requires_sklearn
+def test_english_stop_words_are_sklearns() -> None:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from mmref._stopwords import ENGLISH_STOP_WORDS as ours
+
+    assert ours == ENGLISH_STOP_WORDS
+
+
+def _split_commas(text: str) -> list[str]:
+    return text.split(",")
+
+
+def sklearn_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """scikit-learn warns about its default token_pattern when something replaces it."""
+    word_rule = settings.get("analyzer", "word") == "word" and "tokenizer" not in settings
+    return settings if word_rule else {**settings, "token_pattern": None}
+
+
+CALLABLES = [
+    {"tokenizer": str.split, "ngram_range": (1, 2)},
+    {"tokenizer": str.split, "stop_words": ["a", "é"], "strip_accents": "unicode"},
+    {"preprocessor": str.upper, "analyzer": "char", "ngram_range": (1, 2)},
+    {"preprocessor": str.upper, "analyzer": "char_wb", "ngram_range": (2, 3)},
+    {"analyzer": _split_commas},
+]
+
+
+@requires_sklearn
+@given(documents, st.sampled_from(range(len(CALLABLES))))
+def test_callables_equal_hashing_vectorizer(docs, which) -> None:
+    settings = CALLABLES[which]
+    ours = BagOfWordsTextEncoder(1000, unicode_form=None, normalize=False, **settings)
+    theirs = HashingVectorizer(n_features=1000, norm=None, **sklearn_settings(settings))
+    if docs:
+        assert_csr_equal(ours.transform_sparse(docs), theirs.transform(docs))
+    word_rule = BagOfWordsTextEncoder(
+        1000, token_pattern=SK_PATTERN, preprocessor=str.upper, stop_words=["THE"]
+    )
+    sk_rule = HashingVectorizer(n_features=1000, preprocessor=str.upper, stop_words=["THE"])
+    if docs:
+        assert_csr_equal(word_rule.transform_sparse(docs), sk_rule.transform(docs))
+
+
+@requires_sklearn
+@pytest.mark.parametrize("language", ["en", "fr", "zh"])
+def test_callables_equal_sklearn_on_real_prose(language) -> None:
+    docs = english_prose() if language == "en" else prose(language)
+    for settings in CALLABLES:
+        ours = BagOfWordsTextEncoder(unicode_form=None, normalize=False, **settings)
+        theirs = HashingVectorizer(n_features=1024, norm=None, **sklearn_settings(settings))
+        assert_csr_equal(ours.transform_sparse(docs), theirs.transform(docs))
+        learned = BagOfWordsTextEncoder(
+            vocabulary="learn", unicode_form=None, normalize=False, **settings
+        )
+        counts = learned.fit_transform(docs)
+        vectorizer = CountVectorizer(**sklearn_settings(settings))
+        np.testing.assert_array_equal(counts, vectorizer.fit_transform(docs).toarray())
+        assert learned.vocabulary_ == vectorizer.vocabulary_

@@ -585,6 +585,63 @@ def _text_cases() -> list[dict[str, Any]]:
     )
     for name, value in (("none", None), ("number", [42]), ("nested", [["a"]])):
         cases.append(_encoder_case(f"text/error/{name}", f"{fn}.encode_text", {}, value, rtol=None))
+    return cases + _text_options_cases()
+
+
+# Texts for scikit-learn's other analyzers (SPEC 5.2-5.4): accents, runs of whitespace,
+# stop words, words shorter than min_n.
+_OPTION_TEXTS = [
+    "C'était très   bien,\tn'est-ce pas ?",
+    "The café is not   élite; Ǆ ß ø",
+    "a  b\n\nc\u3000d",
+    "東京は日本の首都です。",
+    "",
+]
+
+
+def _text_options_cases() -> list[dict[str, Any]]:
+    """Cases of strip_accents, analyzer, stop_words and normalize="l1" (issue 21)."""
+    fn = "BagOfWordsTextEncoder"
+    texts = _OPTION_TEXTS
+    exact: dict[str, Any] = {"n_features": 64, "unicode_form": None, "normalize": False}
+    tokenize: list[tuple[str, dict[str, Any]]] = [
+        ("strip-accents-ascii", {"strip_accents": "ascii", "unicode_form": None}),
+        ("strip-accents-unicode", {"strip_accents": "unicode", "unicode_form": None}),
+        ("char-1-2", {"analyzer": "char", "ngram_range": [1, 2], "unicode_form": None}),
+        ("char_wb-2-4", {"analyzer": "char_wb", "ngram_range": [2, 4], "unicode_form": None}),
+        ("char_wb-4-5", {"analyzer": "char_wb", "ngram_range": [4, 5], "unicode_form": None}),
+        ("stop-words-english", {"stop_words": "english", "ngram_range": [1, 2]}),
+    ]
+    cases = [
+        _encoder_case(f"text/tokenize-{name}/{i}", f"{fn}.tokenize", params, t, rtol=None)
+        for name, params in tokenize
+        for i, t in enumerate(texts[:4])
+    ]
+    runs: list[tuple[str, dict[str, Any], float | None]] = [
+        ("strip-accents-ascii", {**exact, "strip_accents": "ascii"}, None),
+        ("strip-accents-unicode", {**exact, "strip_accents": "unicode"}, None),
+        ("char-1-2", {**exact, "analyzer": "char", "ngram_range": [1, 2]}, None),
+        ("char_wb-2-4", {**exact, "analyzer": "char_wb", "ngram_range": [2, 4]}, None),
+        ("stop-words-english", {**exact, "stop_words": "english"}, None),
+        ("stop-words-list", {**exact, "stop_words": ["bien", "the", "東"]}, None),
+        ("l1", {"n_features": 32, "normalize": "l1"}, 1e-12),
+        ("l2-spelled", {"n_features": 32, "normalize": "l2"}, 1e-12),
+    ]
+    for name, params, rtol in runs:
+        cases.append(
+            _encoder_case(f"text/encode_text/{name}", f"{fn}.encode_text", params, texts, rtol=rtol)
+        )
+    errors = [
+        ("strip-accents", {"strip_accents": "latin"}),
+        ("analyzer", {"analyzer": "chars"}),
+        ("stop-words", {"stop_words": "french"}),
+        ("stop-words-with-char", {"analyzer": "char", "stop_words": "english"}),
+        ("normalize", {"normalize": "max"}),
+    ]
+    for name, params in errors:
+        cases.append(
+            _encoder_case(f"text/error/{name}", f"{fn}.encode_text", params, texts, rtol=None)
+        )
     return cases
 
 

@@ -190,7 +190,10 @@ const TEXT_DEFAULTS = {
   n_features: 1024, vocabulary: null, ngram_range: [1, 1], token_pattern: null,
   unicode_form: "NFKC", lowercase: true, weighting: "count", alternate_sign: true,
   normalize: true, seed: 0, dtype: "dtype:float64", min_df: 1, max_features: null,
+  strip_accents: null, analyzer: "word", stop_words: null, preprocessor: null, tokenizer: null,
 };
+// Options of SPEC 5.2-5.4 this port does not implement (their defaults are fine).
+const TEXT_UNSUPPORTED = ["strip_accents", "analyzer", "stop_words", "preprocessor", "tokenizer"];
 
 class BagOfWordsTextEncoder {
   constructor(params = {}) {
@@ -220,6 +223,12 @@ class BagOfWordsTextEncoder {
     }
     if (!["dtype:float64", "dtype:float32"].includes(p.dtype)) {
       throw valueError("The 'dtype' parameter must be float32 or float64");
+    }
+    for (const key of TEXT_UNSUPPORTED) {
+      if (p[key] !== TEXT_DEFAULTS[key]) throw new Unsupported(`${key} is not implemented`);
+    }
+    if (![true, false, null, "l1", "l2"].includes(p.normalize)) {
+      throw valueError("The 'normalize' parameter must be 'l1', 'l2', None, True or False");
     }
     if (p.token_pattern !== null && p.token_pattern !== SKLEARN_TOKEN_PATTERN) {
       throw new Unsupported("a token_pattern other than scikit-learn's is Python's re");
@@ -334,7 +343,11 @@ class BagOfWordsTextEncoder {
             return v;
         }
       });
-      if (p.normalize) {
+      if (p.normalize === "l1") {
+        let sa = 0;
+        for (const x of w) sa += Math.abs(x);
+        if (sa !== 0) for (let i = 0; i < w.length; i++) w[i] /= sa;
+      } else if (p.normalize === true || p.normalize === "l2") {
         let ss = 0;
         for (const x of w) ss += x * x;
         const norm = Math.sqrt(ss);
