@@ -101,8 +101,8 @@ def johnson_lindenstrauss_min_dim(n_samples: Any, eps: Any = 0.1) -> Any:
     Examples
     --------
     >>> from mmref.image import johnson_lindenstrauss_min_dim
-    >>> johnson_lindenstrauss_min_dim(1e6, eps=0.5)
-    np.int64(663)
+    >>> int(johnson_lindenstrauss_min_dim(1e6, eps=0.5))
+    663
     >>> johnson_lindenstrauss_min_dim([1e4, 1e5, 1e6], eps=0.1)
     array([ 7894,  9868, 11841])
     """
