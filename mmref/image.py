@@ -244,7 +244,7 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, *image_shape)
+        X : array-like of shape ``(n_samples, *image_shape)``
             Images, samples along the first axis (see :meth:`transform`).
             Only the shape is used; the values must still be finite.
         y : None
@@ -278,7 +278,7 @@ class RandomProjectionImageEncoder(ParamsMixin, TransformerMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, *image_shape)
+        X : array-like of shape ``(n_samples, *image_shape)``
             With ``image_shape=None`` any array of at least 2 dimensions
             (``(n, d)``, ``(n, H, W)``, ``(n, H, W, C)``, ...); each sample is
             flattened in C order. With ``image_shape`` given, exactly
