@@ -8,7 +8,7 @@ first in the next block's folder. A block that cannot run here (it downloads, ne
 cluster or stands for the reader's own package) is preceded by ``<!-- not run by
 tests/test_readme.py: REASON -->``, and must give a reason. Blocks without a language
 (program output) are not code. The demo's output in the README is checked against
-``mmref demo`` (its accuracies and recalls; its timings vary).
+``mmref demo`` (its accuracies exactly, its recalls to one test pair; its timings vary).
 """
 
 from __future__ import annotations
@@ -134,8 +134,23 @@ def test_the_demo_output_in_the_readme_is_what_mmref_demo_prints() -> None:
         b.body for b in BLOCKS if not b.lang and b.body.startswith("mmref demo: 2000 image")
     )
     printed = format_result(run_demo())
-    # Everything above the timing table is deterministic.
-    assert printed.split("\nstage ")[0] == shown.split("\nstage ")[0]
+    # The accuracies are the same everywhere: compared exactly.
+    assert printed.split("\npaired retrieval")[0] == shown.split("\npaired retrieval")[0]
+    # The recalls go through BLAS and LAPACK's eigensolver (CCA), whose last bits depend on
+    # the NumPy and SciPy builds, and can move a near-tie: one test pair of 500 either way
+    # (NumPy 1.24.0 with SciPy 1.10.0 gives 0.034 where newer releases give 0.032).
+    got = printed.split("\npaired retrieval")[1].split("\nstage ")[0].splitlines()
+    want = shown.split("\npaired retrieval")[1].split("\nstage ")[0].splitlines()
+    assert len(got) == len(want)
+    for got_line, want_line in zip(got, want, strict=True):
+        got_words, want_words = got_line.rsplit(maxsplit=2), want_line.rsplit(maxsplit=2)
+        if got_line.startswith(("img->", "text->", "chance")):
+            assert got_words[0] == want_words[0]
+            for g, w in zip(got_words[1:], want_words[1:], strict=True):
+                assert abs(float(g) - float(w)) <= 0.0021, (got_line, want_line)
+        else:
+            assert got_line == want_line
+    # The timing table names the same stages.
     assert [line.split()[0] for line in printed.split("\nstage ")[1].splitlines()] == [
         line.split()[0] for line in shown.split("\nstage ")[1].splitlines()
     ]
