@@ -57,7 +57,7 @@ def encode_images(images: Any, encoder: Any) -> Any:
 
     Parameters
     ----------
-    images : dask.array.Array of shape (n_samples, *image_shape)
+    images : dask.array.Array of shape ``(n_samples, *image_shape)``
         Chunked along the sample axis only (one chunk along every other axis).
     encoder : object with ``encode_image``
         Called on each block; it must treat a block as a batch (one output
@@ -183,7 +183,7 @@ def joint_embedding(images: Any, texts: Any, model: Any) -> Any:
 
     Parameters
     ----------
-    images : dask.array.Array of shape (n_samples, *image_shape)
+    images : dask.array.Array of shape ``(n_samples, *image_shape)``
         Chunked along the sample axis only.
     texts : dask.bag.Bag of str or dask.array.Array of shape (n_samples,)
         One text per image. An array is rechunked to the images' row chunks;

@@ -108,8 +108,8 @@ def johnson_lindenstrauss_min_dim(n_samples: Any, eps: Any = 0.1) -> Any:
     Examples
     --------
     >>> from mmref.image import johnson_lindenstrauss_min_dim
-    >>> johnson_lindenstrauss_min_dim(1e6, eps=0.5)
-    np.int64(663)
+    >>> int(johnson_lindenstrauss_min_dim(1e6, eps=0.5))
+    663
     >>> johnson_lindenstrauss_min_dim([1e4, 1e5, 1e6], eps=0.1)
     array([ 7894,  9868, 11841])
     """
@@ -251,7 +251,7 @@ class RandomProjectionImageEncoder(FeatureNamesMixin, ParamsMixin, TransformerMi
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, *image_shape)
+        X : array-like of shape ``(n_samples, *image_shape)``
             Images, samples along the first axis (see :meth:`transform`).
             Only the shape is used; the values must still be finite.
         y : None
@@ -295,7 +295,7 @@ class RandomProjectionImageEncoder(FeatureNamesMixin, ParamsMixin, TransformerMi
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, *image_shape)
+        X : array-like of shape ``(n_samples, *image_shape)``
             With ``image_shape=None`` any array of at least 2 dimensions
             (``(n, d)``, ``(n, H, W)``, ``(n, H, W, C)``, ...); each sample is
             flattened in C order. With ``image_shape`` given, exactly

@@ -1,8 +1,10 @@
 """The one test command: lint, type-check and run the whole test suite.
 
-README.md's test set-up command and .ci/run both end in ``python tools/check.py``,
-so what a contributor runs and what CI runs cannot drift apart. Extra arguments
-go to pytest (``python tools/check.py -k axis``).
+README.md's test set-up command ends in ``python tools/check.py`` and .ci/run runs it
+first, so what a contributor runs and what CI runs cannot drift apart (.ci/run then
+also builds the API reference and the packages, and runs the tests on the oldest
+supported versions and the newest Python). Extra arguments go to pytest
+(``python tools/check.py -k axis``).
 """
 
 from __future__ import annotations

@@ -73,11 +73,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="mmref",
-        description="Exact reference implementation of multimodal joint embedding.",
+        description="""\
+mmref: an exact, pure-NumPy/SciPy reference implementation of multimodal joint
+embedding and classification. Run the whole pipeline on synthetic data (demo),
+embed image and caption files (embed), or check another implementation
+against the specification (conform). 'mmref COMMAND --help' explains each
+command, with examples. Exit status: 0 success, 1 bad data or failed checks,
+2 usage error, 130 interrupted.""",
+        epilog="""\
+examples:
+  mmref demo
+  mmref embed --images images.npy --texts captions.txt --output joint.npy
+  mmref conform golden""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"mmref {_version()}")
+    parser.add_argument(
+        "--version", action="version", version=f"mmref {_version()}", help="print the version"
+    )
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND", parser_class=Parser
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        parser_class=Parser,
+        title="commands",
     )
 
     for command in (demo, embed, conform, train, predict):

@@ -47,10 +47,63 @@ _SPEC = "mmref spec 1"
 
 def add_parser(commands: Any) -> None:
     """Add ``conform`` to the subcommands ``commands`` (an argparse subparsers action)."""
-    conform = commands.add_parser("conform", help="check an implementation against the spec")
-    conform.add_argument("kind", choices=(*KINDS, "golden"))
-    conform.add_argument("target", nargs="?", help="MODULE:ATTR (a function, model or factory)")
-    conform.add_argument("--against", metavar="MODULE:ATTR", help="with golden: what to check")
+    conform = commands.add_parser(
+        "conform",
+        help="check an implementation against the spec",
+        description="""\
+Check your own implementation against mmref's specification (SPEC.md) and
+print one line per property: PASS, FAIL (with the minimal counterexample as a
+snippet that reproduces it), XFAIL, XPASS or SKIP, then a summary and the
+verdict, naming the profile met. KIND says what TARGET is:
+
+  joint-embedding       a function fn(image, text, model), like
+                        mmref.joint_embedding
+  classification        a function fn(joint_embedding, labels, model), like
+                        mmref.multimodal_classification
+  embedding-model       an object with encode_image and encode_text (or a
+                        function that builds one)
+  classification-model  an object with predict (or a function that builds one)
+  golden                the golden vectors: the installed mmref, with --against
+                        a module with mmref's names, or with --against-command a
+                        program in any language speaking SPEC.md's line
+                        protocol (no TARGET)
+
+The default profile, core, holds what the specification's two source functions
+do; --strict adds mmref's hardening (exact exception types, non-2-D model
+outputs, NaN scores, ...). The four property kinds draw inputs with Hypothesis
+(pip install "mmref[testing]"); golden needs only NumPy. A call that does not
+return within --timeout seconds fails. Exit status: 0 conforms, 1 does not
+conform, 2 could not check (usage error, a target that cannot be imported or is
+not of the kind, everything skipped).""",
+        epilog="""\
+examples:
+  mmref conform joint-embedding mypackage.fusion:joint_embedding
+  mmref conform joint-embedding mypackage.fusion:joint_embedding --strict
+  mmref conform classification mypackage.fusion:classify --timeout 10
+  mmref conform classification-model mypackage.models:make_classifier --max-examples 200
+  mmref conform golden                       # the installed mmref
+  mmref conform golden --against mypackage.mmref_port
+  mmref conform golden --against-command 'node ports/js/golden-client.js'""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    conform.add_argument(
+        "kind",
+        choices=(*KINDS, "golden"),
+        metavar="KIND",
+        help=f"what to check: {', '.join(KINDS)} or golden (see above)",
+    )
+    conform.add_argument(
+        "target",
+        nargs="?",
+        metavar="TARGET",
+        help="MODULE:ATTR of the function, model or model factory to check "
+        "(required for every KIND but golden)",
+    )
+    conform.add_argument(
+        "--against",
+        metavar="MODULE[:ATTR]",
+        help="with golden: the module or namespace to check instead of the installed mmref",
+    )
     conform.add_argument(
         "--against-command",
         metavar="CMD",
@@ -58,9 +111,17 @@ def add_parser(commands: Any) -> None:
         "line protocol of SPEC.md",
     )
     conform.add_argument(
-        "--max-examples", type=_max_examples, metavar="N", help=f"1 to {MAX_EXAMPLES}"
+        "--max-examples",
+        type=_max_examples,
+        metavar="N",
+        help=f"Hypothesis examples per property, 1 to {MAX_EXAMPLES} (default: the active "
+        "Hypothesis profile's); not used by golden",
     )
-    conform.add_argument("--strict", action="store_true", help="add mmref's hardening to core")
+    conform.add_argument(
+        "--strict",
+        action="store_true",
+        help="the strict profile: core plus mmref's hardening",
+    )
     conform.add_argument(
         "--timeout",
         type=_seconds,

@@ -32,17 +32,55 @@ RETRIEVAL_DIM = 8
 
 def add_parser(commands: Any) -> None:
     """Add ``demo`` to the subcommands ``commands`` (an argparse subparsers action)."""
-    demo = commands.add_parser("demo", help="run the whole pipeline on synthetic data")
-    demo.add_argument("--samples", type=positive_int, default=2000, help="default: 2000")
-    demo.add_argument("--seed", type=int, default=0, help="default: 0")
+    demo = commands.add_parser(
+        "demo",
+        help="run the whole pipeline on synthetic data",
+        description="""\
+Run mmref's whole pipeline on synthetic data and print what it measured. It
+generates image-caption pairs (grey shapes; captions in English and Chinese),
+splits them 75/25, embeds them with MultimodalEncoder() through
+joint_embedding, fits each classifier and classifies the test pairs with
+multimodal_classification (on the joint embedding and on each modality alone),
+then aligns the two modalities with CCA and reports paired retrieval. The
+accuracies and recalls are identical on every run and machine; the timings
+are not.""",
+        epilog="""\
+examples:
+  mmref demo                               # the default run: 2000 pairs, seed 0
+  mmref demo --samples 200 --classifier ridge
+  mmref demo --json > demo.json            # the measurements as JSON
+  mmref demo --save-model demo.mmref       # then: mmref embed --model demo.mmref ...""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument(
+        "--samples",
+        type=positive_int,
+        default=2000,
+        metavar="N",
+        help="number of image-caption pairs to generate (default: 2000)",
+    )
+    demo.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the data set and of the train/test split (default: 0)",
+    )
     demo.add_argument(
         "--classifier",
         choices=("all", *CLASSIFIERS),
         default="all",
-        help="default: all",
+        help="which classifier to fit and evaluate (default: all)",
     )
-    demo.add_argument("--json", action="store_true", help="machine-readable output on stdout")
-    demo.add_argument("--save-model", metavar="PATH", help="save the fitted MultimodalEncoder")
+    demo.add_argument(
+        "--json",
+        action="store_true",
+        help="write the measurements to stdout as JSON instead of the tables",
+    )
+    demo.add_argument(
+        "--save-model",
+        metavar="PATH",
+        help="save the fitted MultimodalEncoder to PATH (a model file for mmref embed --model)",
+    )
     demo.set_defaults(run=run)
 
 

@@ -33,28 +33,81 @@ __all__ = ["add_parser", "run", "run_embed"]
 def add_parser(commands: Any) -> None:
     """Add ``embed`` to the subcommands ``commands`` (an argparse subparsers action)."""
     embed = commands.add_parser(
-        "embed", help="embed image and caption files into a .npy, .npz or .parquet file"
+        "embed",
+        help="embed image and caption files into a .npy, .npz or .parquet file",
+        description="""\
+Embed images, captions or image-caption pairs from files into one .npy, .npz or
+.parquet file, in constant memory. With both --images and --texts (or --table),
+row i of the output is joint_embedding of pair i (image columns first, then
+text); with one of them, that modality's embedding alone. Images are a .npy or
+.npz array, or image files (a directory, a glob or a .txt list of paths, with
+--image-size); captions are .txt, .jsonl, or a column of a .csv, .tsv or
+.parquet table. The model is MultimodalEncoder() with the library defaults, a
+model file written by mmref.save (--model), or the defaults changed by the
+encoder options. The output is written to a temporary file beside OUT and moved
+into place only when complete: a failed or interrupted run leaves no file at
+OUT and keeps an earlier one intact; an OUT that is one of the inputs is
+refused. Exit status: 0 done, 1 bad data, 2 usage error or missing file, 130
+interrupted.""",
+        epilog="""\
+examples:
+  mmref embed --images images.npy --texts captions.txt --output joint.npy
+  mmref embed --images data.npz --key pixels --output image_only.npy --dtype float32
+  mmref embed --texts captions.jsonl --text-field caption --output text_only.npy
+  mmref embed --images photos/ --image-size 64x64 --output photos.npy
+  mmref embed --table pairs.csv --image-column path --text-column caption --output x.parquet
+  mmref embed --images images.npy --texts captions.txt --model demo.mmref --output joint.npy
+  mmref embed --images images.npy --image-method srht --image-components 512 --output x.npy""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     embed.add_argument(
         "--images",
         metavar="IMAGES",
-        help=".npy (N, H, W[, C]), .npz with --key, or image files: a directory, glob or "
-        ".txt list (with --image-size)",
+        help="images: a .npy file of shape (N, H, W) or (N, H, W, C), read in batches, an "
+        ".npz file with --key, or image files: a directory, glob or .txt list of paths (with "
+        "--image-size)",
     )
-    embed.add_argument("--key", help="the array inside an .npz file")
+    embed.add_argument("--key", help="the name of the image array inside an .npz file")
     embed.add_argument(
         "--texts",
         metavar="CAPTIONS",
-        help="UTF-8 .txt (one per line), .jsonl, or .csv/.tsv/.parquet (with --text-column)",
+        help="captions: UTF-8 .txt (one per line), .jsonl (with --text-field), or a "
+        ".csv/.tsv/.parquet table (with --text-column)",
     )
-    embed.add_argument("--text-field", help="the caption field of a .jsonl file (default: text)")
     embed.add_argument(
-        "--output", required=True, metavar="OUT", help="the embeddings: .npy, .npz or .parquet"
+        "--text-field",
+        metavar="FIELD",
+        help="the caption field of each record of a .jsonl file (default: text)",
     )
-    embed.add_argument("--model", metavar="MODEL", help="a model file written by mmref.save")
-    embed.add_argument("--dtype", choices=("float32", "float64"), help="default: float64")
-    embed.add_argument("--batch-size", type=positive_int, help="rows per batch (default: auto)")
-    embed.add_argument("--quiet", action="store_true", help="no progress bar")
+    embed.add_argument(
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="where to write the embeddings, one row per input row (required): .npy, .npz "
+        "or .parquet",
+    )
+    embed.add_argument(
+        "--model",
+        metavar="MODEL",
+        help="a model file written by mmref.save, mmref train or mmref demo --save-model "
+        "(cannot be combined with the encoder options)",
+    )
+    embed.add_argument(
+        "--dtype",
+        choices=("float32", "float64"),
+        help="dtype of the output (default: float64)",
+    )
+    embed.add_argument(
+        "--batch-size",
+        type=positive_int,
+        metavar="ROWS",
+        help="rows embedded at a time (default: about 32 MiB of float64 per batch)",
+    )
+    embed.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar (there is none either when stderr is not a terminal)",
+    )
     embed.add_argument(
         "--scheduler",
         metavar="ADDRESS",
@@ -68,10 +121,28 @@ def add_parser(commands: Any) -> None:
         "(only for a model file you trust)",
     )
     encoder = embed.add_argument_group("encoder options (default: the library defaults)")
-    encoder.add_argument("--image-method", choices=("sparse", "gaussian", "srht"))
-    encoder.add_argument("--image-components", type=positive_int)
-    encoder.add_argument("--text-features", type=positive_int)
-    encoder.add_argument("--seed", type=int)
+    encoder.add_argument(
+        "--image-method",
+        choices=("sparse", "gaussian", "srht"),
+        help="RandomProjectionImageEncoder method (default: sparse)",
+    )
+    encoder.add_argument(
+        "--image-components",
+        type=positive_int,
+        metavar="K",
+        help="width of the image embedding (default: 256)",
+    )
+    encoder.add_argument(
+        "--text-features",
+        type=positive_int,
+        metavar="D",
+        help="width of the text embedding: BagOfWordsTextEncoder n_features (default: 1024)",
+    )
+    encoder.add_argument(
+        "--seed",
+        type=int,
+        help="seed of both encoders (default: 0)",
+    )
     add_file_options(embed, sources=False)
     embed.set_defaults(run=run)
 

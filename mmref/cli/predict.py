@@ -35,7 +35,10 @@ def add_parser(commands: Any) -> None:
         "predict",
         help="classify image-caption files with a model from 'mmref train'",
         description="Classify image-caption pairs with a model file written by\n"
-        "'mmref train': one output row per pair with its id, predicted label and score.",
+        "'mmref train': one output row per pair with its id, predicted label and score,\n"
+        "computed with joint_embedding and multimodal_classification, written to .csv or\n"
+        ".parquet. Images are resized to the size the model was trained on unless\n"
+        "--image-size says otherwise.",
         epilog="examples:\n"
         "  mmref predict --model model.mmref --table new.csv --image-column path \\\n"
         "      --text-column caption --id-column id --output predictions.csv\n"

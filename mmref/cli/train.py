@@ -35,7 +35,10 @@ def add_parser(commands: Any) -> None:
         "train",
         help="fit encoders and a classifier on labelled image-caption files",
         description="Fit the image and text encoders and a classifier on labelled\n"
-        "image-caption pairs, and save them in one model file for 'mmref predict'.",
+        "image-caption pairs (a table, or --images and --texts with a label column), and\n"
+        "save them in one model file (a mmref.MultimodalPipeline) for 'mmref predict' and\n"
+        "'mmref embed --model'. With --test-size, a deterministic share of the rows is held\n"
+        "out and the accuracy on it printed (--json for machines).",
         epilog="examples:\n"
         "  mmref train --table pairs.csv --image-column path --text-column caption \\\n"
         "      --label-column label --image-size 64x64 --test-size 0.2 --save model.mmref\n"

@@ -249,7 +249,7 @@ def image_batches(
 
     Returns
     -------
-    strategy : SearchStrategy of ndarray of shape (N, *shape)
+    strategy : SearchStrategy of ndarray of shape ``(N, *shape)``
         Pixels as in :func:`images`.
     """
     return _arrays(shape=shape, dtype=dtype, batch=st.integers(min_size, max_size))
