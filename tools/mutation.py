@@ -1,6 +1,7 @@
 """Mutation testing: does the test suite notice when mmref goes wrong?
 
     python tools/mutation.py [MODULE ...] [--workers N] [--check] [--no-write]
+    python tools/mutation.py --survivors [MODULE ...]
     python tools/mutation.py --report
 
 mutmut (pinned in the ``dev`` extra) changes one thing at a time in a module (a
@@ -17,8 +18,11 @@ modules not run this time are kept from tests/mutation_results.json.
 
     score = (killed + timed out) / (mutants - equivalent)
 
-``--check`` exits 1 when a chosen module has a survivor that is not recorded as
-equivalent (CI runs it on the two specification functions' modules).
+``--survivors`` reruns only the mutants that survived the stored run (quick, after
+adding tests; tests only ever added cannot revive a killed mutant, and a module
+whose source changed since is run whole). ``--check`` exits 1 when a chosen module
+has a survivor that is not recorded as equivalent (CI runs it on the two
+specification functions' modules).
 
 What the command handles that ``mutmut run`` cannot do with this layout:
 
@@ -48,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import hashlib
 import json
 import os
 import re
@@ -163,6 +168,7 @@ class Outcome:
     diffs: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     when: str = ""
+    source: str = ""  # the module's hash when it was run
 
     def count(self, *statuses: str) -> int:
         return sum(s in statuses for s in self.statuses.values())
@@ -176,6 +182,7 @@ class Outcome:
             "diffs": self.diffs,
             "seconds": self.seconds,
             "when": self.when,
+            "source": self.source,
         }
 
 
@@ -193,6 +200,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--no-write", action="store_true", help="print the table; leave tests/MUTATION.md alone"
+    )
+    parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="rerun only the mutants that survived the stored run (after adding tests; "
+        "a module changed since then is run whole)",
     )
     parser.add_argument(
         "--report",
@@ -252,8 +265,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             continue
 
 
-def run_module(module: str, workers: int) -> Outcome:
+def source_hash(module: str) -> str:
+    return hashlib.sha256((ROOT / module_path(module)).read_bytes()).hexdigest()[:16]
+
+
+def run_module(module: str, workers: int, earlier: Outcome | None = None) -> Outcome:
+    """Run mutmut on ``module``; with ``earlier``, only on the mutants that survived it."""
     start = time.monotonic()
+    only = earlier.survivors() if earlier is not None else []
     scratch = Path(tempfile.mkdtemp(prefix="mmref-mutation-"))
     try:
         prepare(scratch, module)
@@ -270,7 +289,7 @@ def run_module(module: str, workers: int) -> Outcome:
                 [
                     sys.executable,
                     *("-m", "mutmut", "run", "--max-children", str(workers)),
-                    *_patterns(module),
+                    *(only or _patterns(module)),
                 ],
                 cwd=scratch,
                 env=env,
@@ -288,14 +307,17 @@ def run_module(module: str, workers: int) -> Outcome:
         if code != 0 or not meta.exists():
             tail = log.read_text(encoding="utf-8", errors="replace")[-4000:]
             raise SystemExit(f"mutmut failed on {module} (exit {code}):\n{tail}")
-        outcome = Outcome(module, when=time.strftime("%Y-%m-%d"))
+        outcome = Outcome(module, when=time.strftime("%Y-%m-%d"), source=source_hash(module))
         statuses = _statuses(json.loads(meta.read_text(encoding="utf-8")))
-        patterns = _patterns(module)
-        outcome.statuses = {
-            name: status
-            for name, status in statuses.items()
-            if not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)
-        }
+        if earlier is not None:
+            outcome.statuses = earlier.statuses | {n: statuses[n] for n in only}
+        else:
+            patterns = _patterns(module)
+            outcome.statuses = {
+                name: status
+                for name, status in statuses.items()
+                if not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)
+            }
         outcome.diffs = _diffs(scratch, env, module, outcome.survivors())
         outcome.seconds = round(time.monotonic() - start, 1)
         return outcome
@@ -344,7 +366,7 @@ def load_results() -> dict[str, Outcome]:
         return {}
     stored = json.loads(RESULTS.read_text(encoding="utf-8"))
     return {
-        m: Outcome(m, o["statuses"], o["diffs"], o["seconds"], o["when"])
+        m: Outcome(m, o["statuses"], o["diffs"], o["seconds"], o["when"], o.get("source", ""))
         for m, o in stored.items()
         if m in MODULES
     }
@@ -453,9 +475,18 @@ def main(argv: Sequence[str]) -> int:
     fresh: dict[str, Outcome] = {}
     try:
         for module in chosen:
+            earlier = results.get(module) if args.survivors else None
+            if earlier is not None and earlier.source != source_hash(module):
+                print(f"{module_path(module)} changed since its stored run: running it whole")
+                earlier = None
+            if earlier is not None and not earlier.survivors():
+                fresh[module] = earlier
+                continue
             print(f"mutmut: {module_path(module)}", flush=True)
-            fresh[module] = run_module(module, args.workers)
+            fresh[module] = run_module(module, args.workers, earlier)
             print(table([row(fresh[module], reasons)]), flush=True)
+            for n in fresh[module].survivors():
+                print(f"  survived: {n}", flush=True)
     except KeyboardInterrupt:
         print("interrupted: the working tree is unchanged", file=sys.stderr)
         return 130
