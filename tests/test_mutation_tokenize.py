@@ -106,7 +106,7 @@ def _weigh(counts: np.ndarray, weighting: str, normalize: bool) -> np.ndarray:
     return counts
 
 
-@settings(max_examples=120)
+@settings(max_examples=60)
 @given(
     st.lists(texts, min_size=1, max_size=5),
     st.sampled_from(FORMS),
@@ -122,7 +122,7 @@ def test_tokenize_is_the_specified_rule(
         assert encoder.tokenize(doc) == expected, doc
 
 
-@settings(max_examples=120)
+@settings(max_examples=60)
 @given(
     st.lists(texts, min_size=1, max_size=6),
     st.sampled_from(FORMS),

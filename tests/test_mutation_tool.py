@@ -19,6 +19,11 @@ TOOL = ROOT / "tools" / "mutation.py"
 pytestmark = pytest.mark.skipif(not TOOL.exists(), reason="needs the source tree's tools/")
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """Let the child receive Ctrl-C even if this runner ignores it (nohup, background jobs)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _git_status() -> str:
     return subprocess.run(
         ["git", "status", "--porcelain", "--untracked-files=all", "--ignored"],
@@ -58,6 +63,7 @@ def test_ctrl_c_leaves_the_working_tree_exactly_as_it_was(tmp_path: Path) -> Non
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_as_in_a_terminal,
     )
     try:
         # Interrupt once mutmut has written mutated code into its copy: the moment a
