@@ -502,3 +502,90 @@ def test_two_classes_have_one_weight_row(cls: Any) -> None:
     restored.coef_ = np.zeros((2, 2))
     with pytest.raises(ModelFileError, match=r"expected \(1, 2\) for 2 classes and 2 features"):
         restored.predict(np.zeros((1, 2)))
+
+
+# --- parameters: the documented defaults, and refusals naming the parameter ------------
+
+
+def test_documented_defaults() -> None:
+    assert RidgeClassifier().get_params() == {"alpha": 1.0, "fit_intercept": True}
+    assert SoftmaxClassifier().get_params() == {
+        "C": 1.0,
+        "fit_intercept": True,
+        "max_iter": 100,
+        "tol": 1e-4,
+    }
+    assert NearestCentroidClassifier().get_params() == {"metric": "cosine"}
+
+
+@pytest.mark.parametrize(
+    ("clf", "error", "message"),
+    [
+        (
+            RidgeClassifier(alpha=-1),
+            ValueError,
+            "The 'alpha' parameter of RidgeClassifier must be a float >= 0.0. Got -1 instead.",
+        ),
+        (
+            RidgeClassifier(fit_intercept=1),
+            TypeError,
+            "The 'fit_intercept' parameter of RidgeClassifier must be a bool. "
+            "Got 1 of type int instead.",
+        ),
+        (
+            SoftmaxClassifier(C=0),
+            ValueError,
+            "The 'C' parameter of SoftmaxClassifier must be a float > 0.0. Got 0 instead.",
+        ),
+        (
+            SoftmaxClassifier(max_iter=0),
+            ValueError,
+            "The 'max_iter' parameter of SoftmaxClassifier must be an int >= 1. Got 0 instead.",
+        ),
+        (
+            SoftmaxClassifier(tol=-1),
+            ValueError,
+            "The 'tol' parameter of SoftmaxClassifier must be a float >= 0.0. Got -1 instead.",
+        ),
+        (
+            SoftmaxClassifier(fit_intercept="no"),
+            TypeError,
+            "The 'fit_intercept' parameter of SoftmaxClassifier must be a bool. "
+            "Got 'no' of type str instead.",
+        ),
+        (
+            NearestCentroidClassifier(metric="l1"),
+            ValueError,
+            "The 'metric' parameter of NearestCentroidClassifier must be one of "
+            "{'cosine', 'euclidean'}. Got 'l1' instead.",
+        ),
+    ],
+    ids=repr,
+)
+def test_bad_parameters_are_refused_at_fit_naming_them(
+    clf: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error) as info:
+        clf.fit(np.eye(4), [0, 0, 1, 1])
+    assert _message(info) == message
+
+
+def test_the_smallest_valid_parameters_are_accepted() -> None:
+    import warnings
+
+    X, y = _data(20, 2, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one iteration need not converge
+        assert SoftmaxClassifier(max_iter=1).fit(X, y).n_iter_ == 1
+    SoftmaxClassifier(C=1e-300, tol=0.0).fit(X, y)
+    RidgeClassifier(alpha=0.0).fit(X, y)
+
+
+def test_softmax_fits_features_whose_logits_would_overflow_exp() -> None:
+    # Logits in the thousands along the way: exp overflows unless each row is shifted.
+    X = np.array([[0.0], [1000.0], [3000.0], [4000.0], [1800.0], [2200.0]])
+    for k_labels in ([0, 0, 1, 1, 0, 1], [0, 0, 2, 2, 1, 1]):
+        clf = SoftmaxClassifier(C=1e4, max_iter=1000).fit(X, k_labels)
+        proba = clf.predict(X)
+        assert np.isfinite(proba).all()
+        np.testing.assert_array_equal(clf.predict_labels(X), k_labels)
