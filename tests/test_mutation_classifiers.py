@@ -9,6 +9,7 @@ diagnosis. Sizes are chosen so that fitting and predicting run over several row 
 
 from __future__ import annotations
 
+import os
 import pickle
 from typing import Any
 
@@ -207,7 +208,10 @@ def test_softmax_says_when_it_stopped_early() -> None:
         clf = SoftmaxClassifier(max_iter=2, tol=1e-12).fit(X, y)
     assert clf.n_iter_ == 2
     assert "Increase max_iter, scale the features or raise tol." in str(record[0].message)
-    assert record[0].filename == __file__  # points at the caller's fit
+    # Attributed to the caller's fit. (mutmut's trampolines add a frame to the stack: under
+    # tools/mutation.py the attribution cannot be checked, see tests/MUTATION.md.)
+    if "MUTANT_UNDER_TEST" not in os.environ:
+        assert record[0].filename == __file__
 
 
 def test_softmax_with_huge_logits_still_gives_probabilities() -> None:
