@@ -593,3 +593,20 @@ def test_softmax_fits_features_whose_logits_would_overflow_exp() -> None:
         proba = clf.predict(X)
         assert np.isfinite(proba).all()
         np.testing.assert_array_equal(clf.predict_labels(X), k_labels)
+
+
+@pytest.mark.parametrize(
+    ("X", "fit_intercept"),
+    [
+        (np.array([[1e200, 0], [1e200, 1], [-1e200, 0], [1e200, 1.0]]), True),  # primal
+        (np.array([[1e200, 0], [1e200, 1], [-1e200, 0], [1e200, 1.0]]), False),
+        (np.array([[1e200, 0, 1], [1e200, 1, 2.0]]), False),  # dual
+    ],
+)
+def test_ridge_names_a_system_too_large_for_float64(X: np.ndarray, fit_intercept: bool) -> None:
+    with pytest.raises(ValueError) as info:
+        RidgeClassifier(fit_intercept=fit_intercept).fit(X, [0, 1, 0, 1][: len(X)])
+    assert _message(info) == (
+        "RidgeClassifier.fit overflowed float64: the values of X are too large (their "
+        "squares or products exceed about 1e308); rescale X."
+    )

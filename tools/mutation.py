@@ -436,8 +436,8 @@ def markdown(results: dict[str, Outcome], reasons: dict[str, tuple[str, str]]) -
             if m in results:
                 out.append("| " + " | ".join(row(results[m], reasons)) + " |")
             else:
-                why = "being rewritten (issues 15, 17)" if m in _REWRITTEN else "run it"
-                out.append(f"| {m} | not yet run: {why} |" + " |" * 5)
+                why = ": being rewritten (issues 15, 17)" if m in _REWRITTEN else ""
+                out.append(f"| {m} | not yet run{why} |" + " |" * 5)
         out.append("")
     out += ["## Survivors", ""]
     for m in sorted(results):
@@ -508,6 +508,8 @@ def main(argv: Sequence[str]) -> int:
     for m, n in unexplained:
         print(f"survived: {n}\n{fresh[m].diffs.get(n, '')}")
     if not args.no_write:
+        # Read again: another run may have stored other modules meanwhile.
+        results, reasons = load_results() | fresh, load_reasons()
         stored = {m: results[m].as_json() for m in sorted(results)}
         _replace(RESULTS, json.dumps(stored, indent=1, sort_keys=True) + "\n")
         _replace(REPORT, markdown(results, reasons))
