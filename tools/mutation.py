@@ -8,7 +8,9 @@ mutmut (pinned in the ``dev`` extra) changes one thing at a time in a module (a
 comparison, a constant, a removed call, ...) and runs the tests that reach the
 changed function; a mutant the tests do not notice *survives*. For each chosen
 MODULE (``reference``, ``classifiers``, ``conformance._core``, ...; without any,
-every known module) this prints mutants, killed, survived, timed out and the
+every known module; ``module:part`` mutates only some functions, e.g.
+``_validation:reference``, the checks the specification functions call) this
+prints mutants, killed, survived, timed out and the
 score, and rewrites tests/MUTATION.md: the per-module table and every survivor
 with its one-line reason. Reasons are written by hand into tests/MUTATION.md
 (``- `name` (equivalent): why`` or ``(accepted): why``) and kept when the file is
@@ -40,6 +42,9 @@ What the command handles that ``mutmut run`` cannot do with this layout:
   (``--doctest-modules`` stays in ``addopts``); nothing else under mmref/ is
   collected. Tests in subfolders (tests/cli, tests/conformance) are selected by
   path, and the root conftest.py is copied (``also_copy``).
+* mutmut calls each mutated function through a trampoline, one more stack frame:
+  a test of which frame a warning is attributed to can only run outside it
+  (``MUTANT_UNDER_TEST`` is set inside).
 * Hypothesis runs under the ``ci`` profile (derandomized: the same examples for
   every mutant, so a verdict does not depend on luck).
 * Each module runs only the tests chosen for it (mutmut narrows them further to
