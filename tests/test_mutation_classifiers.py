@@ -610,3 +610,13 @@ def test_ridge_names_a_system_too_large_for_float64(X: np.ndarray, fit_intercept
         "RidgeClassifier.fit overflowed float64: the values of X are too large (their "
         "squares or products exceed about 1e308); rescale X."
     )
+
+
+def test_ridge_computes_in_float64_whatever_the_input_dtype() -> None:
+    X, y = _data(300, 6, 3, seed=12)
+    X32 = (X * 1000).astype(np.float32)
+    for fit_intercept in (True, False):
+        clf = RidgeClassifier(alpha=0.1, fit_intercept=fit_intercept).fit(X32, y)
+        coef, b = _ridge(X32.astype(np.float64), y, 3, 0.1, fit_intercept)
+        np.testing.assert_allclose(clf.coef_, coef, rtol=1e-11, atol=1e-14)
+        np.testing.assert_allclose(clf.intercept_, b, rtol=1e-11, atol=1e-14)
