@@ -35,6 +35,8 @@ ALPHABET = (
     "日本語ひらカタｶ々한٣"  # CJK (tokens by themselves), halfwidth kana, Hangul, Arabic digit
     "😀𠀀\U0001d400"  # 4-byte: an emoji (not a word), a Han ideograph, a math letter
     "\0"  # NUL inside a document
+    "\x80\u07ff\u0800\uffff\U00010000"  # the first and last code points of each UTF-8 length
+    "\u00aa\u0800\U00010000"  # ... that are word characters: ª, ࠀ, 𐀀
 )
 texts = st.text(alphabet=ALPHABET, max_size=24)
 FORMS = [None, "NFC", "NFKC", "NFD", "NFKD"]
