@@ -250,7 +250,38 @@ def test_long_documents_count_like_short_ones() -> None:
         np.testing.assert_array_equal(encoder.transform([doc, *short]), expected)
 
 
-def test_lone_surrogates_are_refused_naming_the_document() -> None:
-    encoder = BagOfWordsTextEncoder()
-    with pytest.raises(ValueError, match=r"\b1\b"):
-        encoder.transform(["fine", "bad \ud800 text"])
+@pytest.mark.parametrize("form", ["NFKC", None])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "ba \ud800 x",
+        "\u2126 \ud800",  # with a character whose decomposition is a single one (Ω)
+        "e\u0301 \ud800",  # with a character that normalization composes
+        "AB \ud800",  # with letters that lowercasing changes
+        "\x80\ud800",
+    ],
+)
+def test_lone_surrogates_are_refused_naming_the_document(form: str | None, bad: str) -> None:
+    encoder = BagOfWordsTextEncoder(unicode_form=form)
+    position = bad.index("\ud800")
+    message = (
+        f"texts[1] contains a lone surrogate (U+D800 at position {position}); "
+        "expected valid Unicode text."
+    )
+    for call in (encoder.transform, BagOfWordsTextEncoder(vocabulary="learn").fit):
+        with pytest.raises(ValueError) as info:
+            call(["fine", bad, "fine too"])
+        assert str(info.value) == message
+    with pytest.raises(ValueError) as info:
+        encoder.transform(["fine", bad + " word" * 200_000])  # a long text, cut in pieces
+    assert str(info.value) == message
+
+
+def test_normalization_that_moves_document_boundaries_keeps_each_documents_terms() -> None:
+    # "ﬁ" grows by one character under NFKC and "e" + combining acute shrinks by one: the
+    # batch keeps its length while both documents' boundaries move.
+    docs = ["\ufb01 a", "e\u0301 b", "c"]
+    encoder = BagOfWordsTextEncoder(64, normalize=False)
+    expected = oracle_hashed(docs, n_features=64, seed=0, alternate_sign=True)
+    np.testing.assert_array_equal(encoder.transform(docs), expected)
+    assert [encoder.tokenize(d) for d in docs] == [["fi", "a"], ["\u00e9", "b"], ["c"]]
