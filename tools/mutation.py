@@ -30,8 +30,8 @@ What the command handles that ``mutmut run`` cannot do with this layout:
 
 * The working tree is never touched. mutmut writes its mutated copy into
   ``mutants/`` next to the sources; here it runs in a scratch copy of the tree in
-  a temporary directory, removed afterwards, also on Ctrl-C (which stops mutmut
-  and its workers and exits 130). Only tests/MUTATION.md and
+  a temporary directory, removed afterwards, also on Ctrl-C or SIGTERM (which stop mutmut
+  and its workers and exit 130). Only tests/MUTATION.md and
   tests/mutation_results.json are written, each replaced in one step at the end.
 * Tests that start a fresh interpreter (``python -m mmref``, ``sys.executable -c``)
   would import the installed, unmutated mmref; ``PYTHONPATH`` points them at the
@@ -476,6 +476,10 @@ def _replace(path: Path, text: str) -> None:
         raise
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     results, reasons = load_results(), load_reasons()
@@ -484,6 +488,8 @@ def main(argv: Sequence[str]) -> int:
         return 0
     chosen = args.modules or list(MODULES)
     fresh: dict[str, Outcome] = {}
+    # A SIGTERM (a CI timeout, kill) cleans up as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         for module in chosen:
             earlier = results.get(module) if args.survivors else None
