@@ -240,7 +240,7 @@ def test_long_documents_count_like_short_ones() -> None:
     # A text long enough to be cut into pieces counts every n-gram once, across the cuts.
     rng = np.random.default_rng(5)
     words = ["alpha", "beta", "日本", "é", "zz_9", "ﬁx", "Σας"]
-    doc = " ".join(rng.choice(words, size=60_000))
+    doc = " ".join(rng.choice(words, size=100_000))  # 400 000 characters: cut in 3 pieces
     short = [doc[: len(doc) // 7], "beta alpha"]
     for ngram_range in [(1, 1), (1, 3), (2, 2)]:
         encoder = BagOfWordsTextEncoder(97, ngram_range=ngram_range, normalize=False)
@@ -280,8 +280,20 @@ def test_lone_surrogates_are_refused_naming_the_document(form: str | None, bad: 
 def test_normalization_that_moves_document_boundaries_keeps_each_documents_terms() -> None:
     # "ﬁ" grows by one character under NFKC and "e" + combining acute shrinks by one: the
     # batch keeps its length while both documents' boundaries move.
-    docs = ["\ufb01 a", "e\u0301 b", "c"]
+    docs = ["\ufb01 a", "e\u0301 b", "c", "\ufb03 \ufb03 x", "e\u0301" * 4 + " b"]
     encoder = BagOfWordsTextEncoder(64, normalize=False)
     expected = oracle_hashed(docs, n_features=64, seed=0, alternate_sign=True)
     np.testing.assert_array_equal(encoder.transform(docs), expected)
-    assert [encoder.tokenize(d) for d in docs] == [["fi", "a"], ["\u00e9", "b"], ["c"]]
+    assert [encoder.tokenize(d) for d in docs] == [
+        ["fi", "a"],
+        ["\u00e9", "b"],
+        ["c"],
+        ["ffi", "ffi", "x"],
+        ["\u00e9" * 4, "b"],
+    ]
+    # Each pair of neighbours keeps the batch's length while moving the boundary.
+    for pair in (docs[:2], docs[3:]):
+        np.testing.assert_array_equal(
+            encoder.transform(pair),
+            oracle_hashed(pair, n_features=64, seed=0, alternate_sign=True),
+        )
