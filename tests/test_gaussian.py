@@ -212,19 +212,48 @@ def test_blocks_finishing_out_of_order_are_added_in_order(
 def test_an_interrupt_stops_the_workers_and_restores_blas(
     pipelined: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original, calls = _gaussian.gaussian_block, []
+    # Behaviour, not timing: once the interrupt has stopped the call, no worker starts
+    # another block (each may finish the one it holds), the workers have exited by the
+    # time KeyboardInterrupt reaches the caller, and the BLAS limits are restored.
+    stopped = threading.Event()
+
+    class Recording(_gaussian._Schedule):  # type: ignore[misc]
+        def abort(self) -> None:
+            super().abort()
+            stopped.set()
+
+    original, calls, at_stop = _gaussian.gaussian_block, [], []
+    caller = threading.get_ident()
 
     def interrupting(*args: Any) -> None:
         calls.append(1)
         if len(calls) == 3:
-            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: only the main thread receives it
+            # Ctrl-C, delivered to the calling thread: a signal sent to the process may land
+            # on any thread that does not block it, and the wait would then never see it.
+            signal.pthread_kill(caller, signal.SIGINT)
+            # However busy the machine, this worker goes on only once the main thread
+            # has acted on the interrupt (the wait's bound only turns a hang into a failure).
+            assert stopped.wait(timeout=120)
+            at_stop.append(len(calls))
         original(*args)
 
+    monkeypatch.setattr(_gaussian, "_Schedule", Recording)
     monkeypatch.setattr(_gaussian, "gaussian_block", interrupting)
-    before = _blas_threads()
-    with pytest.raises(KeyboardInterrupt):
-        _encode(images(20, (40_000,)), max_matrix_bytes=20_000)  # about 800 blocks
-    assert len(calls) < 100  # the workers stopped at the flag instead of finishing
+    before, threads_before = _blas_threads(), set(threading.enumerate())
+    # Ctrl-C as in a terminal, also when the test runner was started with SIGINT ignored
+    # (a background job of a non-interactive shell, nohup).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _encode(images(20, (40_000,)), max_matrix_bytes=20_000)  # about 800 blocks
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert at_stop, "the interrupt did not stop the call"
+    # The other worker may have claimed one block before the stop; nothing after it.
+    assert len(calls) - at_stop[0] <= _gaussian._WORKERS - 1
+    # The call's pools (the workers', the generation's) have no thread left running.
+    new_threads = set(threading.enumerate()) - threads_before
+    assert [t.name for t in new_threads if t.name.startswith("ThreadPoolExecutor")] == []
     assert _blas_threads() == before
     assert _gaussian._CONTROL["users"] == 0
 

@@ -335,3 +335,181 @@ def test_classification_passes_shapeless_inputs_through_as_the_source_does() -> 
     result = mmref.multimodal_classification(pair, None, PairModel())
     _same(result, _source_multimodal_classification(pair, None, PairModel()))
     assert result.shape == (5,)
+
+
+# --- the errors a user reads -------------------------------------------------------------
+# Each message is the whole of what a user learns about a broken model: it names the
+# method, what came back and what was expected. Checked whole, so a message that names
+# the wrong method, protocol or count is noticed.
+
+
+class _Nothing:
+    pass
+
+
+class _OnlyImage:
+    def encode_image(self, image: Any) -> Any:
+        return np.zeros((1, 1))
+
+
+class _OnlyText:
+    encode_image = None  # present but not callable
+
+    def encode_text(self, text: Any) -> Any:
+        return np.zeros((1, 1))
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: mmref.joint_embedding(None, None, _Nothing()),
+            "model must implement encode_image() (the EmbeddingModel protocol); "
+            "got an object of type _Nothing without it.",
+        ),
+        (
+            lambda: mmref.joint_embedding(None, None, _OnlyText()),
+            "model must implement encode_image() (the EmbeddingModel protocol); "
+            "got an object of type _OnlyText without it.",
+        ),
+        (
+            lambda: mmref.joint_embedding(None, None, _OnlyImage()),
+            "model must implement encode_text() (the EmbeddingModel protocol); "
+            "got an object of type _OnlyImage without it.",
+        ),
+        (
+            lambda: mmref.multimodal_classification(None, None, _OnlyImage()),
+            "model must implement predict() (the ClassificationModel protocol); "
+            "got an object of type _OnlyImage without it.",
+        ),
+        (
+            lambda: mmref.multimodal_classification(
+                None, None, StubClassifier(np.array([[1 + 2j, 0j]]))
+            ),
+            "The output of model.predict has dtype complex128; "
+            "expected real numbers (bool, integer or float).",
+        ),
+    ],
+    ids=["no-methods", "image-not-callable", "no-text", "no-predict", "complex-scores"],
+)
+def test_type_errors_name_the_method_and_protocol(call: Any, message: str) -> None:
+    with pytest.raises(TypeError) as info:
+        call()
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("joint", "scores", "message"),
+    [
+        (
+            np.zeros((3, 4)),
+            np.zeros((2, 5)),
+            "model.predict returned 2 rows (shape (2, 5)) for a joint_embedding of 3 rows; "
+            "expected one row of scores per sample.",
+        ),
+        (
+            None,
+            np.array([[0.0, 1.0], [2.0, np.nan], [np.nan, 0.0]]),
+            "The output of model.predict contains NaN in 2 row(s): 1, 2. "
+            "NaN scores have no argmax; fix the model or drop those rows.",
+        ),
+        (
+            None,
+            np.zeros((4, 0)),
+            "model.predict returned an array of shape (4, 0) with zero columns; "
+            "expected scores of shape (n_samples, n_classes) with n_classes >= 1.",
+        ),
+    ],
+    ids=["row-count", "nan", "no-columns"],
+)
+def test_classification_value_errors_say_what_is_wrong(
+    joint: Any, scores: np.ndarray, message: str
+) -> None:
+    with pytest.raises(ValueError) as info:
+        mmref.multimodal_classification(joint, None, StubClassifier(scores))
+    assert str(info.value) == message
+
+
+def test_joint_embedding_row_count_error_names_both_counts_and_shapes() -> None:
+    model = StubEmbedding(np.zeros((2, 3)), np.zeros((4, 5)))
+    with pytest.raises(ValueError) as info:
+        mmref.joint_embedding(None, None, model)
+    assert str(info.value) == (
+        "model.encode_image returned 2 rows (shape (2, 3)) but model.encode_text returned "
+        "4 rows (shape (4, 5)); expected one row per image-text pair, the same number for both."
+    )
+
+
+class _Shaped:
+    """An input whose shape does not give a number of samples (a scalar, a symbolic batch)."""
+
+    def __init__(self, shape: Any) -> None:
+        self.shape = shape
+
+
+@pytest.mark.parametrize("shape", [(), (None, 3), ("n", 2), [4, 2], None], ids=repr)
+def test_classification_passes_inputs_without_a_row_count_through(shape: Any) -> None:
+    # Only a shape that starts with an integer says how many samples there are; any other
+    # input goes to predict unchecked, as in the source.
+    scores = np.array([[0.0, 1.0], [3.0, 2.0]])
+    model = StubClassifier(scores)
+    joint = _Shaped(shape)
+    _same(
+        mmref.multimodal_classification(joint, None, model),
+        _source_multimodal_classification(joint, None, model),
+    )
+
+
+def test_classification_of_a_0d_array_input_is_passed_through() -> None:
+    model = StubClassifier(np.array([[0.0, 2.0, 1.0]]))
+    result = mmref.multimodal_classification(np.float64(7.0), None, model)
+    np.testing.assert_array_equal(result, [1])
+
+
+@pytest.mark.parametrize(
+    ("n_bad", "listed"),
+    [
+        (10, "0, 1, 2, 3, 4, 5, 6, 7, 8, 9"),
+        (11, "0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 1 more"),
+        (13, "0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 3 more"),
+    ],
+)
+def test_classification_lists_the_first_ten_nan_rows(n_bad: int, listed: str) -> None:
+    scores = np.zeros((20, 2))
+    scores[:n_bad, 1] = np.nan
+    with pytest.raises(ValueError) as info:
+        mmref.multimodal_classification(scores, None, StubClassifier(scores))
+    assert str(info.value) == (
+        f"The output of model.predict contains NaN in {n_bad} row(s): {listed}. "
+        "NaN scores have no argmax; fix the model or drop those rows."
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.bool_, np.float32])
+def test_classification_of_nan_free_scores_of_any_real_dtype(dtype: Any) -> None:
+    scores = np.array([[0, 1], [1, 0], [1, 1]], dtype=dtype)
+    _same(
+        mmref.multimodal_classification(scores, None, StubClassifier(scores)),
+        _source_multimodal_classification(None, None, StubClassifier(scores)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("output", "shown"),
+    [
+        ([[1], [2, 3]], "[[1], [2, 3]]"),
+        # A long value is cut to 57 characters and "..." (60 in all).
+        ([["x" * 46], [1, 2]], repr([["x" * 46], [1, 2]])),
+        ([["x" * 47], [1, 2]], repr([["x" * 47], [1, 2]])[:57] + "..."),
+        ([["x" * 90], [1, 2]], repr([["x" * 90], [1, 2]])[:57] + "..."),
+    ],
+    ids=["short", "60-chars", "61-chars", "long"],
+)
+def test_an_unconvertible_output_is_shown_briefly(output: Any, shown: str) -> None:
+    model = StubEmbedding(np.zeros((2, 1)), output)
+    with pytest.raises(TypeError) as info:
+        mmref.joint_embedding(None, None, model)
+    message = str(info.value)
+    prefix = f"model.encode_text returned {shown} of type list, which cannot be converted"
+    assert message.startswith(prefix), message
+    assert message.endswith("; expected a 2-D array (n_samples, n_features).")

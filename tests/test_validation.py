@@ -77,3 +77,14 @@ def test_nan_rows_ignores_overflow_to_inf() -> None:
     check_no_nan_rows(big, what="scores")  # the sum is inf - inf = NaN, yet no entry is
     with pytest.raises(ValueError, match=r"1 row\(s\): 1\."):
         check_no_nan_rows(np.array([[0.0, 1.0], [np.nan, 0.0]]), what="scores")
+
+
+def test_describe_shows_arrays_by_shape_and_dtype() -> None:
+    from mmref._validation import describe
+
+    assert describe(np.zeros((2, 3), dtype=np.float32)) == (
+        "an array of shape (2, 3) and dtype float32"
+    )
+    assert describe(np.int8(3)) == "np.int8(3)"
+    assert describe("x" * 58) == repr("x" * 58)  # 60 characters with the quotes
+    assert describe("x" * 59) == repr("x" * 59)[:57] + "..."

@@ -24,6 +24,8 @@ def main(argv: list[str]) -> int:
         ["pytest", "--hypothesis-profile=ci", *argv],
         # Tiny sizes: the benchmarks must keep running; their numbers are not checked here.
         ["benchmarks", "--quick"],
+        # No mutant of the two specification functions or their checks may survive.
+        ["tools.mutation", "reference", "_validation:reference", "--check", "--no-write"],
     ]
     for step in steps:
         print("+", " ".join(step), flush=True)

@@ -1,0 +1,85 @@
+"""The mutation command (tools/mutation.py): bad input, and Ctrl-C leaves the tree as it was."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOL = ROOT / "tools" / "mutation.py"
+
+pytestmark = pytest.mark.skipif(not TOOL.exists(), reason="needs the source tree's tools/")
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    """Let the child receive Ctrl-C even if this runner ignores it (nohup, background jobs)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _git_status() -> str:
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all", "--ignored"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_an_unknown_module_is_named_and_the_known_ones_listed() -> None:
+    result = subprocess.run(
+        [sys.executable, str(TOOL), "reference", "no_such_module"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "unknown module 'no_such_module'" in result.stderr
+    for known in ("reference", "classifiers", "_tokenize", "conformance._core", "persistence"):
+        assert known in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.skipif(
+    os.name != "posix" or shutil.which("git") is None or not (ROOT / ".git").exists(),
+    reason="POSIX signals and a git checkout",
+)
+@pytest.mark.skipif(importlib.util.find_spec("mutmut") is None, reason="mutmut (dev extra)")
+def test_ctrl_c_leaves_the_working_tree_exactly_as_it_was(tmp_path: Path) -> None:
+    before = _git_status()
+    env = dict(os.environ, TMPDIR=str(tmp_path))  # where the scratch copy goes
+    process = subprocess.Popen(
+        [sys.executable, str(TOOL), "reference"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_ctrl_c_as_in_a_terminal,
+    )
+    try:
+        # Interrupt once mutmut has written mutated code into its copy: the moment a
+        # mutated file could be left behind.
+        deadline = time.monotonic() + 300  # a bound on a hang only, not a speed check
+        while time.monotonic() < deadline and process.poll() is None:
+            if any(tmp_path.glob("mmref-mutation-*/mutants/mmref/reference.py.meta")):
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, process.communicate()[1]
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert _git_status() == before
+    assert list(tmp_path.iterdir()) == []  # the scratch copy is gone too

@@ -1,0 +1,534 @@
+"""Mutation testing: does the test suite notice when mmref goes wrong?
+
+    python tools/mutation.py [MODULE ...] [--workers N] [--check] [--no-write]
+    python tools/mutation.py --survivors [MODULE ...]
+    python tools/mutation.py --report
+
+mutmut (pinned in the ``dev`` extra) changes one thing at a time in a module (a
+comparison, a constant, a removed call, ...) and runs the tests that reach the
+changed function; a mutant the tests do not notice *survives*. For each chosen
+MODULE (``reference``, ``classifiers``, ``conformance._core``, ...; without any,
+every known module; ``module:part`` mutates only some functions, e.g.
+``_validation:reference``, the checks the specification functions call) this
+prints mutants, killed, survived, timed out and the
+score, and rewrites tests/MUTATION.md: the per-module table and every survivor
+with its one-line reason. Reasons are written by hand into tests/MUTATION.md
+(``- `name` (equivalent): why`` or ``(accepted): why``) and kept when the file is
+regenerated (``--report`` rewrites the file after such an edit without running
+anything); a survivor without one is listed as ``unexplained``. Results of
+modules not run this time are kept from tests/mutation_results.json.
+
+    score = (killed + timed out) / (mutants - equivalent)
+
+``--survivors`` reruns only the mutants that survived the stored run (quick, after
+adding tests; tests only ever added cannot revive a killed mutant, and a module
+whose source changed since is run whole). ``--check`` exits 1 when a chosen module
+has a survivor that is not recorded as equivalent (CI runs it on the two
+specification functions' modules).
+
+What the command handles that ``mutmut run`` cannot do with this layout:
+
+* The working tree is never touched. mutmut writes its mutated copy into
+  ``mutants/`` next to the sources; here it runs in a scratch copy of the tree in
+  a temporary directory, removed afterwards, also on Ctrl-C or SIGTERM (which stop mutmut
+  and its workers and exit 130). Only tests/MUTATION.md and
+  tests/mutation_results.json are written, each replaced in one step at the end.
+* Tests that start a fresh interpreter (``python -m mmref``, ``sys.executable -c``)
+  would import the installed, unmutated mmref; ``PYTHONPATH`` points them at the
+  mutated copy, and mutmut's ``MUTANT_UNDER_TEST`` reaches them through the
+  environment, so they test the mutant too.
+* pytest's ``testpaths`` includes ``mmref`` for the doctests: each module's test
+  selection below names its own file, so its doctests run against its mutants
+  (``--doctest-modules`` stays in ``addopts``); nothing else under mmref/ is
+  collected. Tests in subfolders (tests/cli, tests/conformance) are selected by
+  path, and the root conftest.py is copied (``also_copy``).
+* mutmut calls each mutated function through a trampoline, one more stack frame:
+  a test of which frame a warning is attributed to can only run outside it
+  (``MUTANT_UNDER_TEST`` is set inside).
+* Hypothesis runs under the ``ci`` profile (derandomized: the same examples for
+  every mutant, so a verdict does not depend on luck).
+* Each module runs only the tests chosen for it (mutmut narrows them further to
+  the tests that reach the mutated function), on ``--workers`` processes (default
+  1: a shared 2-core machine), each mutant under a wall-clock timeout of five
+  times its tests' clean time plus ten seconds (``[tool.mutmut]`` in
+  pyproject.toml); a mutant that times out counts as detected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "tests" / "MUTATION.md"
+RESULTS = ROOT / "tests" / "mutation_results.json"
+
+# Module -> the tests that can notice it going wrong. A path that does not exist
+# (yet) is skipped. The module's own file is listed for its doctests.
+_CLASSIFIER_TESTS = (
+    "tests/test_classifiers.py",
+    "tests/test_sklearn_compat.py",
+    "tests/test_mutation_classifiers.py",
+)
+_IMAGE_TESTS = (
+    "tests/test_image.py",
+    "tests/test_gaussian.py",
+    "tests/test_mutation_projection.py",
+)
+_TEXT_TESTS = (
+    "tests/test_text.py",
+    "tests/test_hashing.py",
+    "tests/test_mutation_tokenize.py",
+    "tests/test_mutation_hashing.py",
+)
+_REFERENCE_TESTS = ("tests/test_reference.py", "tests/test_validation.py")
+MODULES: dict[str, tuple[str, ...]] = {
+    "reference": (*_REFERENCE_TESTS, "mmref/reference.py"),
+    "_validation": (*_REFERENCE_TESTS, "mmref/_validation.py"),
+    "_validation:reference": (*_REFERENCE_TESTS, "mmref/_validation.py"),
+    "classifiers": (*_CLASSIFIER_TESTS, "mmref/classifiers.py"),
+    "_classifier_base": (*_CLASSIFIER_TESTS, "tests/test_base.py", "mmref/_classifier_base.py"),
+    "_projection": (*_IMAGE_TESTS, "mmref/_projection.py"),
+    "image": (*_IMAGE_TESTS, "mmref/image.py"),
+    "_tokenize": (*_TEXT_TESTS, "mmref/_tokenize.py"),
+    "_hashing": (*_TEXT_TESTS, "tests/test_image.py", "mmref/_hashing.py"),
+    "_text_counts": (*_TEXT_TESTS, "mmref/_text_counts.py"),
+    "persistence": ("tests/test_persistence.py", "mmref/persistence.py"),
+    "_stream": ("tests/test_stream.py", "tests/cli", "mmref/_stream.py"),
+    "cli.embed": ("tests/cli", "tests/test_stream.py", "mmref/cli/embed.py"),
+    **{
+        f"conformance.{name}": ("tests/conformance", f"mmref/conformance/{name}.py")
+        for name in (
+            "__init__",
+            "_describe",
+            "_stubs",
+            "strategies",
+            "_examples",
+            "_core",
+            "_targets",
+            "_joint",
+            "_classification",
+            "_models",
+            "_run",
+            "_golden_format",
+            "_golden",
+        )
+    },
+}
+
+# A target ``module:part`` mutates only these functions of the module.
+FUNCTIONS: dict[str, tuple[str, ...]] = {
+    # What the two specification functions call (CI: no survivor allowed).
+    "_validation:reference": (
+        "model_output",
+        "check_real_array",
+        "check_no_nan_rows",
+        "shape_str",
+        "describe",
+    ),
+}
+
+# The areas of issue 25, in the order of the report's table.
+AREAS: dict[str, tuple[str, ...]] = {
+    "reference functions and validation": ("reference", "_validation:reference", "_validation"),
+    "classifiers": ("classifiers", "_classifier_base"),
+    "projections": ("_projection", "image"),
+    "tokenizer and hashing": ("_tokenize", "_hashing", "_text_counts"),
+    "embed output path": ("_stream", "cli.embed"),
+    "model files": ("persistence",),
+    "conformance kit": tuple(m for m in MODULES if m.startswith("conformance.")),
+}
+
+# Being rewritten while the tool arrived: run them once the rewrites are in.
+_REWRITTEN = {"persistence", "_stream", "cli.embed", *AREAS["conformance kit"]}
+
+_DETECTED = {"killed", "timeout", "segfault", "caught by type check"}
+_REASON = re.compile(r"^- `(?P<name>[^`]+)` \((?P<kind>equivalent|accepted)\): (?P<why>.+)$")
+
+
+def module_path(module: str) -> str:
+    return "mmref/" + module.partition(":")[0].replace(".", "/") + ".py"
+
+
+def _patterns(module: str) -> list[str]:
+    """mutmut's names for the mutants of ``module`` (all, or those of its chosen functions)."""
+    dotted = "mmref." + module.partition(":")[0]
+    return [f"{dotted}.x_{f}__mutmut_*" for f in FUNCTIONS.get(module, ())]
+
+
+@dataclass
+class Outcome:
+    """One module's mutants by status, with the diff of each survivor."""
+
+    module: str
+    statuses: dict[str, str] = field(default_factory=dict)
+    diffs: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    when: str = ""
+    source: str = ""  # the module's hash when it was run
+
+    def count(self, *statuses: str) -> int:
+        return sum(s in statuses for s in self.statuses.values())
+
+    def survivors(self) -> list[str]:
+        return sorted(n for n, s in self.statuses.items() if s not in _DETECTED)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "statuses": self.statuses,
+            "diffs": self.diffs,
+            "seconds": self.seconds,
+            "when": self.when,
+            "source": self.source,
+        }
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python tools/mutation.py",
+        description="Run mutmut on mmref modules and report the mutants the tests miss.",
+    )
+    parser.add_argument("modules", nargs="*", metavar="MODULE", help="e.g. reference, classifiers")
+    parser.add_argument("--workers", type=int, default=1, help="mutmut worker processes (1)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if a survivor is not recorded as equivalent in tests/MUTATION.md",
+    )
+    parser.add_argument(
+        "--no-write", action="store_true", help="print the table; leave tests/MUTATION.md alone"
+    )
+    parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="rerun only the mutants that survived the stored run (after adding tests; "
+        "a module changed since then is run whole)",
+    )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="run nothing: rewrite tests/MUTATION.md from the stored results and reasons",
+    )
+    args = parser.parse_args(argv)
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        parser.error(
+            f"unknown module {', '.join(map(repr, unknown))}; the known modules are: "
+            + ", ".join(MODULES)
+        )
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
+    return args
+
+
+def _toml_list(items: Sequence[str]) -> str:
+    return "[" + ", ".join(json.dumps(i) for i in items) + "]"
+
+
+def prepare(scratch: Path, module: str) -> list[str]:
+    """Copy the tree into ``scratch`` and point mutmut at ``module``; return its tests."""
+    ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache", "*.egg-info")
+    for name in ("mmref", "tests"):
+        shutil.copytree(ROOT / name, scratch / name, ignore=ignore)
+    for name in ("conftest.py", "setup.cfg"):
+        shutil.copy2(ROOT / name, scratch / name)
+    # Made now, not by mutmut: PYTHONPATH names it, and an interpreter that found no
+    # directory there at start-up would not look again.
+    (scratch / "mutants").mkdir()
+    tests = [t for t in MODULES[module] if (ROOT / t).exists()]
+    config = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    header = "[tool.mutmut]\n"
+    if header not in config:
+        raise SystemExit("pyproject.toml has no [tool.mutmut] section")
+    chosen = (
+        f"{header}only_mutate = {_toml_list([module_path(module)])}\n"
+        f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n"
+    )
+    (scratch / "pyproject.toml").write_text(config.replace(header, chosen), encoding="utf-8")
+    return tests
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop mutmut and everything it started (its workers, the tests' children)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=10)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def source_hash(module: str) -> str:
+    return hashlib.sha256((ROOT / module_path(module)).read_bytes()).hexdigest()[:16]
+
+
+def run_module(module: str, workers: int, earlier: Outcome | None = None) -> Outcome:
+    """Run mutmut on ``module``; with ``earlier``, only on the mutants that survived it."""
+    start = time.monotonic()
+    only = earlier.survivors() if earlier is not None else []
+    scratch = Path(tempfile.mkdtemp(prefix="mmref-mutation-"))
+    try:
+        prepare(scratch, module)
+        env = dict(os.environ)
+        # Fresh interpreters started by tests import the mutated copy, not the installed mmref.
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(scratch / "mutants"), *filter(None, [env.get("PYTHONPATH")])]
+        )
+        env["HYPOTHESIS_PROFILE"] = "ci"
+        env.pop("MUTANT_UNDER_TEST", None)
+        log = scratch / "mutmut.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    *("-m", "mutmut", "run", "--max-children", str(workers)),
+                    *(only or _patterns(module)),
+                ],
+                cwd=scratch,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # one group to stop on Ctrl-C
+            )
+            try:
+                code = process.wait()
+            except BaseException:
+                _stop(process)
+                raise
+        meta = scratch / "mutants" / (module_path(module) + ".meta")
+        if code != 0 or not meta.exists():
+            tail = log.read_text(encoding="utf-8", errors="replace")[-4000:]
+            raise SystemExit(f"mutmut failed on {module} (exit {code}):\n{tail}")
+        outcome = Outcome(module, when=time.strftime("%Y-%m-%d"), source=source_hash(module))
+        statuses = _statuses(json.loads(meta.read_text(encoding="utf-8")))
+        if earlier is not None:
+            outcome.statuses = earlier.statuses | {n: statuses[n] for n in only}
+        else:
+            patterns = _patterns(module)
+            outcome.statuses = {
+                name: status
+                for name, status in statuses.items()
+                if not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)
+            }
+        outcome.diffs = _diffs(scratch, env, module, outcome.survivors())
+        outcome.seconds = round(time.monotonic() - start, 1)
+        return outcome
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _statuses(meta: dict[str, Any]) -> dict[str, str]:
+    from mutmut.stats import status_by_exit_code  # the dev extra's mutmut
+
+    return {name: status_by_exit_code[code] for name, code in meta["exit_code_by_key"].items()}
+
+
+_SHOW = """
+import json, sys
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+path, names = sys.argv[1], sys.argv[2:]
+print(json.dumps({n: get_diff_for_mutant(n, path=path) for n in names}))
+"""
+
+
+def _diffs(scratch: Path, env: dict[str, str], module: str, names: list[str]) -> dict[str, str]:
+    """The changed lines of each named mutant (``mutmut show``, in one process)."""
+    if not names:
+        return {}
+    shown = subprocess.run(
+        [sys.executable, "-c", _SHOW, module_path(module), *names],
+        cwd=scratch,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {
+        name: "\n".join(
+            line
+            for line in diff.splitlines()
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))
+        )
+        for name, diff in json.loads(shown).items()
+    }
+
+
+def load_results() -> dict[str, Outcome]:
+    if not RESULTS.exists():
+        return {}
+    stored = json.loads(RESULTS.read_text(encoding="utf-8"))
+    return {
+        m: Outcome(m, o["statuses"], o["diffs"], o["seconds"], o["when"], o.get("source", ""))
+        for m, o in stored.items()
+        if m in MODULES
+    }
+
+
+def load_reasons() -> dict[str, tuple[str, str]]:
+    if not REPORT.exists():
+        return {}
+    reasons = {}
+    for line in REPORT.read_text(encoding="utf-8").splitlines():
+        match = _REASON.match(line)
+        if match:
+            reasons[match["name"]] = (match["kind"], match["why"])
+    return reasons
+
+
+def row(o: Outcome, reasons: dict[str, tuple[str, str]]) -> tuple[str, ...]:
+    total, survivors = len(o.statuses), o.survivors()
+    equivalent = sum(reasons.get(n, ("",))[0] == "equivalent" for n in survivors)
+    detected = o.count(*_DETECTED)
+    score = f"{100 * detected / (total - equivalent):.1f}%" if total > equivalent else "-"
+    return (
+        o.module,
+        str(total),
+        str(o.count("killed", "segfault", "caught by type check")),
+        str(len(survivors)),
+        str(o.count("timeout")),
+        str(equivalent),
+        score,
+    )
+
+
+HEADER = ("module", "mutants", "killed", "survived", "timed out", "equivalent", "score")
+
+
+def table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(r[i]) for r in [HEADER, *rows]) for i in range(len(HEADER))]
+    lines = [
+        " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in [HEADER, *rows]
+    ]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def markdown(results: dict[str, Outcome], reasons: dict[str, tuple[str, str]]) -> str:
+    out = [
+        "# Mutation testing",
+        "",
+        "Generated by `python tools/mutation.py [MODULE ...]` (see its docstring and the",
+        "README's section for contributors); only the reasons below are written by hand,",
+        "one line per survivor: ``- `name` (equivalent): why`` or ``(accepted): why``.",
+        "A survivor is *equivalent* when no input can tell it from the original, and",
+        "*accepted* when a test could kill it but only by asserting on something a user",
+        "does not rely on. Score = (killed + timed out) / (mutants - equivalent).",
+        "",
+    ]
+    for area, modules in AREAS.items():
+        out += [f"## {area}", "", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+        for m in modules:
+            if m in results:
+                out.append("| " + " | ".join(row(results[m], reasons)) + " |")
+            else:
+                why = ": being rewritten (issues 15, 17)" if m in _REWRITTEN else ""
+                out.append(f"| {m} | not yet run{why} |" + " |" * 5)
+        out.append("")
+    out += ["## Survivors", ""]
+    for m in sorted(results):
+        o = results[m]
+        survivors = o.survivors()
+        if not survivors:
+            continue
+        out += [f"### {m} ({module_path(m)}; run {o.when}, {o.seconds:.0f} s)", ""]
+        for name in survivors:
+            kind, why = reasons.get(name, ("", ""))
+            if kind:
+                out.append(f"- `{name}` ({kind}): {why}")
+            else:
+                out.append(f"- `{name}` (unexplained, {o.statuses[name]}): no reason recorded yet")
+            diff = o.diffs.get(name, "")
+            if diff:
+                out += ["", "  ```diff", *("  " + line for line in diff.splitlines()), "  ```", ""]
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` in one step: an interrupt leaves the old file whole."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parse_args(argv)
+    results, reasons = load_results(), load_reasons()
+    if args.report:
+        _replace(REPORT, markdown(results, reasons))
+        return 0
+    chosen = args.modules or list(MODULES)
+    fresh: dict[str, Outcome] = {}
+    # A SIGTERM (a CI timeout, kill) cleans up as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        for module in chosen:
+            earlier = results.get(module) if args.survivors else None
+            if earlier is not None and earlier.source != source_hash(module):
+                print(f"{module_path(module)} changed since its stored run: running it whole")
+                earlier = None
+            if earlier is not None and not earlier.survivors():
+                fresh[module] = earlier
+                continue
+            print(f"mutmut: {module_path(module)}", flush=True)
+            fresh[module] = run_module(module, args.workers, earlier)
+            print(table([row(fresh[module], reasons)]), flush=True)
+            for n in fresh[module].survivors():
+                print(f"  survived: {n}", flush=True)
+    except KeyboardInterrupt:
+        print("interrupted: the working tree is unchanged", file=sys.stderr)
+        return 130
+    results.update(fresh)
+    if len(fresh) > 1:
+        print(table([row(fresh[m], reasons) for m in chosen]))
+    unexplained = [
+        (m, n)
+        for m in chosen
+        for n in fresh[m].survivors()
+        if reasons.get(n, ("",))[0] != "equivalent"
+    ]
+    for m, n in unexplained:
+        print(f"survived: {n}\n{fresh[m].diffs.get(n, '')}")
+    if not args.no_write:
+        # Read again: another run may have stored other modules meanwhile.
+        results, reasons = load_results() | fresh, load_reasons()
+        stored = {m: results[m].as_json() for m in sorted(results)}
+        _replace(RESULTS, json.dumps(stored, indent=1, sort_keys=True) + "\n")
+        _replace(REPORT, markdown(results, reasons))
+    if args.check and unexplained:
+        print(f"FAILED: {len(unexplained)} mutant(s) survived", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
