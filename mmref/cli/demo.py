@@ -79,7 +79,8 @@ examples:
     demo.add_argument(
         "--save-model",
         metavar="PATH",
-        help="save the fitted MultimodalEncoder to PATH (a model file for mmref embed --model)",
+        help="save the fitted encoder and classifier (the last one run: softmax with 'all') "
+        "to PATH, a model file for mmref embed --model and mmref predict --model",
     )
     demo.set_defaults(run=run)
 
@@ -170,7 +171,9 @@ def run_demo(
     classifiers : tuple of str, default=("centroid", "ridge", "softmax")
         Which classifiers to evaluate.
     save_model : str or None, default=None
-        Where to save the fitted :class:`~mmref.MultimodalEncoder` (see :func:`mmref.save`).
+        Where to save the fitted encoder and the last of ``classifiers``, fitted on the
+        joint embedding, as one :class:`~mmref.MultimodalPipeline` (see :func:`mmref.save`):
+        a model file for ``mmref embed --model`` and ``mmref predict --model``.
 
     Returns
     -------
@@ -186,10 +189,6 @@ def run_demo(
     encoder = MultimodalEncoder()
     texts = np.asarray(data.texts, dtype=object)
     encoder.fit(data.images[train], list(texts[train]))
-    if save_model is not None:
-        from ..persistence import save
-
-        save(encoder, save_model)
 
     d_image = int(encoder.encode_image(data.images[:1]).shape[1])
     result = DemoResult(
@@ -208,6 +207,7 @@ def run_demo(
     result.widths = {"image": d_image, "text": joint.shape[1] - d_image, "joint": joint.shape[1]}
     views = {"image": joint[:, :d_image], "text": joint[:, d_image:], "joint": joint}
     names = np.asarray(data.label_names)
+    joint_models: dict[str, Any] = {}
     for name in classifiers:
         result.accuracy[name] = {}
         for view, X in views.items():
@@ -226,12 +226,30 @@ def run_demo(
                 )
                 result.seconds[f"classify {name}"] = done - fitted
                 result.items[f"classify {name}"] = len(test)
+                joint_models[name] = model
+    if save_model is not None:
+        _save_pipeline(encoder, classifiers[-1], joint_models[classifiers[-1]], save_model)
     start = time.perf_counter()
     result.retrieval = _retrieval(views["image"], views["text"], train, test)
     result.seconds["CCA align + search"] = time.perf_counter() - start
     result.items["CCA align + search"] = samples
     result.total_seconds = time.perf_counter() - t0
     return result
+
+
+def _save_pipeline(encoder: Any, name: str, classifier: Any, path: str) -> None:
+    """Save the encoder and the joint-view ``classifier`` as one MultimodalPipeline file.
+
+    The file serves ``mmref embed --model`` and ``mmref predict --model`` alike, as one
+    from ``mmref train`` does.
+    """
+    from ..multimodal import MultimodalEncoder
+    from ..persistence import save
+    from ..pipeline import MultimodalPipeline
+
+    pipeline = MultimodalPipeline(MultimodalEncoder(), _make_classifier(name))
+    pipeline.encoder_, pipeline.classifier_ = encoder, classifier
+    save(pipeline, path)
 
 
 def _retrieval(

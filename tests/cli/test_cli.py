@@ -77,12 +77,12 @@ def test_demo_save_model_feeds_embed(tmp_path: Path) -> None:
     model = tmp_path / "demo.mmref"
     args = ["demo", "--samples", "200", "--classifier", "centroid", "--json"]
     assert main([*args, "--save-model", str(model)]) == 0
-    # The saved encoder was fitted on the demo's 28x28 images and checks that width.
+    # The saved pipeline's encoder was fitted on the demo's 28x28 images and checks that width.
     images, captions = _inputs(tmp_path, shape=(28, 28))
     out = tmp_path / "out.npy"
     args = ["embed", "--images", str(images), "--texts", str(captions), "--output", str(out)]
     assert main([*args, "--model", str(model), "--quiet"]) == 0
-    expected = mmref.load(model).embed(np.load(images), CAPTIONS)
+    expected = mmref.joint_embedding(np.load(images), CAPTIONS, mmref.load(model))
     np.testing.assert_array_equal(np.load(out), expected)
 
 

@@ -133,21 +133,24 @@ def test_images_and_texts_sources_and_paths_outside_the_folder(
     assert out.read_text().splitlines()[1].startswith(str(data / "img" / "00.jpg"))
 
 
-def test_demo_model_embeds_files_and_predict_says_it_cannot_classify(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_demo_model_embeds_and_predicts_files(tmp_path: Path) -> None:
     data = _labelled(tmp_path, n=4)
     demo = tmp_path / "demo.mmref"
-    assert main(["demo", "--samples", "60", "--save-model", str(demo)]) == 0
-    capsys.readouterr()
+    assert (
+        main(["demo", "--samples", "60", "--classifier", "ridge", "--save-model", str(demo)]) == 0
+    )
     args = ["embed", "--model", str(demo), "--images", str(data / "img"), "--image-size"]
     assert main([*args, "28x28", "--output", str(tmp_path / "e.npy")]) == 0
     assert np.load(tmp_path / "e.npy").shape == (4, 256)
     predict = ["predict", "--model", str(demo), "--table", str(data / "pairs.csv")]
     predict += ["--image-column", "path", "--text-column", "caption", "--image-size", "28x28"]
-    assert main([*predict, "--output", str(tmp_path / "p.csv")]) == 1
-    assert "does not classify" in capsys.readouterr().err
-    assert not (tmp_path / "p.csv").exists()
+    assert main([*predict, "--output", str(tmp_path / "p.csv")]) == 0
+    model = mmref.load(demo)
+    assert isinstance(model.classifier_, mmref.RidgeClassifier)
+    with (tmp_path / "p.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 4
+    assert {row["label"] for row in rows} <= {str(c) for c in model.classes_}
 
 
 def test_errors_are_one_line_and_write_nothing(
