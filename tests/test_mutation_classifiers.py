@@ -302,6 +302,13 @@ def test_fit_refusals_say_what_is_wrong(cls: Any) -> None:
             X,
             np.array([1, "a", 2, "b", 1, 2], dtype=object),
             TypeError,
+            "y mixes labels of different types (int, str); expected labels of one type (all "
+            "ints, all floats, all bools or all strings), which are kept exactly as given.",
+        ),
+        (
+            X,
+            np.array([1j, 2j, 1j, 2j, 1j, 2j], dtype=object),
+            TypeError,
             "y must hold labels of one sortable type (ints or strings); got an array of shape "
             "(6,) and dtype object.",
         ),
