@@ -8,6 +8,7 @@ two can be run, trusted and checked anywhere. See README.md and SPEC.md.
 """
 
 from . import adapters, datasets
+from ._version import __version__
 from .alignment import AlignedEncoder, CCAAlignment
 from .classifiers import NearestCentroidClassifier, RidgeClassifier, SoftmaxClassifier
 from .exceptions import ConformanceError, ConvergenceWarning, ModelFileError, NotFittedError
@@ -20,8 +21,6 @@ from .protocols import ClassificationModel, EmbeddingModel
 from .reference import joint_embedding, multimodal_classification
 from .text import BagOfWordsTextEncoder
 from .zeroshot import ZeroShotClassifier
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AlignedEncoder",

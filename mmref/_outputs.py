@@ -184,7 +184,7 @@ def _write_parquet(
     pq = parquet_module()
     pa: Any = importlib.import_module("pyarrow")
 
-    from . import __version__
+    from ._version import __version__
 
     stream, width, out_dtype = _first(batches, dtype)
     if out_dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
@@ -241,7 +241,7 @@ def write_predictions(
 
     pq = parquet_module()
     pa: Any = importlib.import_module("pyarrow")
-    from . import __version__
+    from ._version import __version__
 
     table = pa.table(
         {

@@ -256,7 +256,7 @@ def _one_line(message: str) -> str:
 
 
 def _version() -> str:
-    from . import __version__
+    from ._version import __version__
 
     return __version__
 

@@ -9,10 +9,6 @@ functions (lazy imports) included, and resolved to the mmref module it names. Th
 3. No module imports another module's underscore name (``from .x import _name``) or reads
    one through an imported module (``from . import x`` then ``x._name``). Private modules
    themselves (``_hashing``) may be imported; inside them, names need no underscore.
-
-Importing any ``mmref.x`` runs ``mmref/__init__`` first, so reading the package's
-``__version__`` (a constant) from inside a function is not a dependency on the package's
-re-exports: dunder names taken from a package are left out of the graph.
 """
 
 from __future__ import annotations
@@ -39,6 +35,7 @@ FLOORS: list[tuple[str, set[str]]] = [
             "_frames",
             "_atomic",
             "_stopwords",
+            "_version",
         },
     ),
     ("validation and the specification", {"_validation", "reference", "_testdata"}),
@@ -134,9 +131,7 @@ def _imports(module: str) -> list[tuple[str, str | None, str, int]]:
 def _edges() -> dict[str, set[str]]:
     edges: dict[str, set[str]] = {module: set() for module in MODULES}
     for module in MODULES:
-        for target, attribute, _, _ in _imports(module):
-            if attribute is not None and attribute.startswith("__") and attribute.endswith("__"):
-                continue  # __version__ of a package: see the module docstring
+        for target, _, _, _ in _imports(module):
             if target != module:
                 edges[module].add(target)
     return edges

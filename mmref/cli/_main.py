@@ -110,7 +110,7 @@ def _os_message(exc: OSError) -> str:
 
 
 def _version() -> str:
-    from .. import __version__
+    from .._version import __version__
 
     return __version__
 

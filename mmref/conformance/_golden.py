@@ -68,7 +68,7 @@ def make_golden(encoders: Sequence[str] = ("image", "text")) -> dict[str, Any]:
     golden : dict
         The JSON-ready document: ``{"format", "spec", "generated_by", "cases"}``.
     """
-    from .. import __version__
+    from .._version import __version__
 
     cases = _hash_cases() + _murmurhash_cases() + _function_cases()
     if "text" in encoders:
