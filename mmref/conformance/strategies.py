@@ -1,11 +1,11 @@
 """Hypothesis strategies for the mmref specification, and stub models to drive it.
 
-This is the only mmref module that imports Hypothesis (install it with the
-``testing`` extra: ``pip install "mmref[testing]"``); ``import mmref`` and
+With the kit's private driver (``mmref.conformance._examples``, which imports this
+module first), this is the only mmref module that imports Hypothesis (install it with
+the ``testing`` extra: ``pip install "mmref[testing]"``); ``import mmref`` and
 ``import mmref.conformance`` never import it, and the golden vectors are checked
 without it. The conformance kit (:mod:`mmref.conformance`) draws every input
-from here and runs its properties through here, and your own tests can draw
-from here too::
+from here, and your own tests can draw from here too::
 
     from hypothesis import given
     from mmref import strategies as mst
