@@ -10,6 +10,7 @@ before any mmref code runs, so it has no such guard.)
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from types import FrameType
@@ -38,10 +39,12 @@ def main() -> Any:
 
 
 def _interrupted(signum: int, frame: FrameType | None) -> NoReturn:
-    # Nothing has been read or written yet: the CLI's own message, and its status.
+    # Nothing has been read or written yet: the CLI's own message, and its status. An
+    # immediate exit, because a SystemExit raised inside an import can be swallowed by
+    # a library's broad except, and the command would then run on.
     sys.stderr.write("mmref: interrupted; nothing was written\n")
     sys.stderr.flush()
-    raise SystemExit(130)
+    os._exit(130)
 
 
 if __name__ == "__main__":
