@@ -438,7 +438,7 @@ class RandomProjectionImageEncoder(FeatureNamesMixin, ParamsMixin, TransformerMi
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_) and dtype ``dtype``
+        X : ndarray of shape (n_samples, n_features) and dtype ``dtype``
             Flat images (C order); reshape them to ``image_shape`` if needed.
 
         Raises
