@@ -622,8 +622,11 @@ def _no_grad(model: Any) -> Any:
 
 def _claims(model: Any, deterministic: bool | None) -> bool:
     """Cross-process determinism: claimed when told (in eval mode), or by the model itself."""
-    if deterministic is None:
-        return bool(getattr(model, "__mmref_deterministic__", False))
+    if deterministic is None:  # the model's own claim, as SPEC.md 12.6 reads it
+        claim = getattr(model, "__mmref_deterministic__", None)
+        if claim is None:
+            return type(model).__module__.split(".")[0] == "mmref"
+        return bool(claim)
     return bool(deterministic) and not getattr(model, "training", False)
 
 
