@@ -158,11 +158,20 @@ def model_output(value: object, *, method: str) -> np.ndarray[Any, np.dtype[Any]
 
     Array-likes (lists, objects with ``__array__`` such as CPU tensors) go
     through ``np.asarray``, exactly as ``np.concatenate`` / ``np.argmax`` would
-    convert them, so the conversion itself never changes a value.
+    convert them, so the conversion itself never changes a value. A tensor NumPy
+    cannot take (one that requires grad, of a dtype NumPy lacks such as bfloat16,
+    or on a GPU) is a ``TypeError`` naming ``mmref.adapters``' conversions.
     """
     try:
         array = np.asarray(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RuntimeError) as exc:
+        if callable(getattr(value, "detach", None)):  # a tensor: requires grad, bfloat16, GPU
+            adapter = "as_classification_model" if method == "predict" else "as_embedding_model"
+            raise TypeError(
+                f"model.{method} returned a {type(value).__name__} that NumPy cannot convert "
+                f"({exc}); convert it with mmref.adapters.to_numpy, or wrap the model with "
+                f"mmref.adapters.{adapter}, which converts its outputs."
+            ) from None
         raise TypeError(
             f"model.{method} returned {describe(value)} of type {type(value).__name__}, "
             f"which cannot be converted to a numeric array ({exc}); expected a 2-D array "

@@ -87,8 +87,9 @@ def conformance_tests(
         One test per property of the ``strict`` profile (the ``core`` properties
         and mmref's hardening) instead of the ``core`` profile only.
     **options
-        Passed to :func:`mmref.conformance.check_property` (``image_shape``,
-        ``image_dtypes``, ``n_features``, ``rtol``, ``spec``, ``timeout``).
+        Passed to :func:`mmref.conformance.check_property` (``dtypes``,
+        ``image_shape``, ``image_dtypes``, ``n_features``, ``rtol``, ``spec``,
+        ``timeout``).
 
     Returns
     -------

@@ -205,3 +205,18 @@ def test_conversion_never_imports_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_embedding_adapter_claims_determinism_only_as_the_model_does() -> None:
+    from mmref.conformance import claims_determinism
+    from mmref.multimodal import MultimodalEncoder
+
+    assert claims_determinism(as_embedding_model(MultimodalEncoder()))  # an mmref class
+    assert not claims_determinism(as_embedding_model(TensorModel()))  # claims nothing
+    assert claims_determinism(as_embedding_model(TensorModel(), deterministic=True))
+    claiming = TensorModel()
+    claiming.__mmref_deterministic__ = False  # type: ignore[attr-defined]
+    assert not claims_determinism(as_embedding_model(claiming))
+    claiming.__mmref_deterministic__ = True  # type: ignore[attr-defined]
+    assert claims_determinism(as_embedding_model(claiming))
+    assert not claims_determinism(as_embedding_model(claiming, deterministic=False))

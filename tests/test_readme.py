@@ -4,10 +4,12 @@ Every fenced ``python`` block runs, each in a fresh namespace and an empty folde
 block that defines ``test_`` functions runs under pytest, as a user would run it. Every
 ``sh`` block runs with bash, with this interpreter's scripts (``mmref``, ``python``)
 first on PATH. A block preceded by ``<!-- set-up for the next block -->`` also runs
-first in the next block's folder. A block that cannot run here (it downloads, needs a
-cluster or stands for the reader's own package) is preceded by ``<!-- not run by
-tests/test_readme.py: REASON -->``, and must give a reason. Blocks without a language
-(program output) are not code. The demo's output in the README is checked against
+first in the next block's folder. A block preceded by ``<!-- needs torch -->`` runs
+where torch is installed (the ``torch`` extra; CI's main environment) and is skipped
+elsewhere; every run block that imports torch says so. A block that cannot run here (it
+downloads, needs a cluster or stands for the reader's own package) is preceded by
+``<!-- not run by tests/test_readme.py: REASON -->``, and must give a reason. Blocks
+without a language (program output) are not code. The demo's output in the README is checked against
 ``mmref demo`` (its accuracies exactly, its recalls to one test pair; its timings vary).
 """
 
@@ -30,6 +32,8 @@ _BLOCK = re.compile(
 )
 _NOT_RUN = "not run by tests/test_readme.py:"
 _SET_UP = "set-up for the next block"
+_NEEDS_TORCH = "needs torch"
+_IMPORTS_TORCH = re.compile(r"^\s*(?:import torch|from torch[ .])", re.M)
 _LANGUAGES = {"python", "sh", ""}
 
 
@@ -84,7 +88,19 @@ def test_every_block_is_run_or_says_why_not() -> None:
             reason = block.marker[len(_NOT_RUN) :].strip()
             assert len(reason) > 20, f"{block.id}: say why the block is not run"
         else:
-            assert block.marker in ("", _SET_UP), f"{block.id}: unknown marker {block.marker!r}"
+            assert block.marker in ("", _SET_UP, _NEEDS_TORCH), (
+                f"{block.id}: unknown marker {block.marker!r}"
+            )
+
+
+def test_a_block_needs_torch_exactly_when_it_imports_torch() -> None:
+    marked = [b for b in CODE if b.marker == _NEEDS_TORCH]
+    assert marked, "the README's PyTorch section is run where torch is installed"
+    for block in CODE:
+        imports = bool(_IMPORTS_TORCH.search(block.body))
+        assert imports == (block.marker == _NEEDS_TORCH), (
+            f"{block.id}: mark a block that imports torch <!-- {_NEEDS_TORCH} -->, and only such"
+        )
 
 
 def _run_python(block: Block, folder: Path) -> None:
@@ -123,6 +139,8 @@ def _run_sh(block: Block, folder: Path) -> None:
 @pytest.mark.parametrize("block", CODE, ids=[b.id for b in CODE])
 def test_block_runs(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
+    if any(step.marker == _NEEDS_TORCH for step in (*_set_ups(block), block)):
+        pytest.importorskip("torch")
     for step in (*_set_ups(block), block):
         (_run_python if step.lang == "python" else _run_sh)(step, tmp_path)
 

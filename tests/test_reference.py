@@ -513,3 +513,72 @@ def test_an_unconvertible_output_is_shown_briefly(output: Any, shown: str) -> No
     prefix = f"model.encode_text returned {shown} of type list, which cannot be converted"
     assert message.startswith(prefix), message
     assert message.endswith("; expected a 2-D array (n_samples, n_features).")
+
+
+class GradTensor:
+    """A tensor NumPy cannot take, as PyTorch's are (requires grad, bfloat16, on a GPU)."""
+
+    def __init__(self, error: type[Exception], message: str) -> None:
+        self.error, self.message = error, message
+
+    def detach(self) -> Any:
+        return np.zeros((2, 1))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        raise self.error(self.message)
+
+
+REQUIRES_GRAD = "Can't call numpy() on Tensor that requires grad."
+
+
+@pytest.mark.parametrize(
+    ("error", "detail"),
+    [(RuntimeError, REQUIRES_GRAD), (TypeError, "Got unsupported ScalarType BFloat16")],
+)
+def test_a_tensor_numpy_cannot_take_names_the_method_and_the_adapter(
+    error: type[Exception], detail: str
+) -> None:
+    tensor = GradTensor(error, detail)
+    with pytest.raises(TypeError) as info:
+        mmref.joint_embedding(None, None, StubEmbedding(tensor, np.zeros((2, 1))))
+    assert str(info.value) == (
+        f"model.encode_image returned a GradTensor that NumPy cannot convert ({detail}); "
+        "convert it with mmref.adapters.to_numpy, or wrap the model with "
+        "mmref.adapters.as_embedding_model, which converts its outputs."
+    )
+    with pytest.raises(TypeError) as info:
+        mmref.joint_embedding(None, None, StubEmbedding(np.zeros((2, 1)), tensor))
+    assert str(info.value).startswith("model.encode_text returned a GradTensor that NumPy ")
+    assert str(info.value).endswith(
+        " mmref.adapters.as_embedding_model, which converts its outputs."
+    )
+
+    class Scores:
+        def predict(self, X: Any) -> Any:
+            return tensor
+
+    with pytest.raises(TypeError) as info:
+        mmref.multimodal_classification(np.zeros((2, 1)), None, Scores())
+    assert str(info.value) == (
+        f"model.predict returned a GradTensor that NumPy cannot convert ({detail}); "
+        "convert it with mmref.adapters.to_numpy, or wrap the model with "
+        "mmref.adapters.as_classification_model, which converts its outputs."
+    )
+
+
+def test_an_output_whose_conversion_raises_runtime_error_is_a_type_error() -> None:
+    class Refuses:
+        detach = "not a method"  # no callable detach: not a tensor
+
+        def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+            raise RuntimeError("refused")
+
+        def __repr__(self) -> str:
+            return "Refuses()"
+
+    with pytest.raises(TypeError) as info:
+        mmref.joint_embedding(None, None, StubEmbedding(Refuses(), np.zeros((2, 1))))
+    assert str(info.value) == (
+        "model.encode_image returned Refuses() of type Refuses, which cannot be converted to a "
+        "numeric array (refused); expected a 2-D array (n_samples, n_features)."
+    )

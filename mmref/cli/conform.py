@@ -30,6 +30,7 @@ from ..conformance import (
     PROPERTY_PROFILES,
     CheckResult,
     ProtocolError,
+    check_dtypes,
     resolve_target,
     run_checks,
     run_golden,
@@ -80,6 +81,8 @@ examples:
   mmref conform joint-embedding mypackage.fusion:joint_embedding
   mmref conform joint-embedding mypackage.fusion:joint_embedding --strict
   mmref conform classification mypackage.fusion:classify --timeout 10
+  mmref conform joint-embedding mypackage.torch_fusion:joint_embedding --dtypes torch
+  mmref conform embedding-model mypackage.models:make_clip --image-shape 32,32,3
   mmref conform classification-model mypackage.models:make_classifier --max-examples 200
   mmref conform golden                       # the installed mmref
   mmref conform golden --against mypackage.mmref_port
@@ -118,6 +121,21 @@ examples:
         "Hypothesis profile's); not used by golden",
     )
     conform.add_argument(
+        "--dtypes",
+        metavar="LIST",
+        help="comma-separated dtypes to draw (model outputs for the functions, pixels for "
+        "embedding-model, X for classification-model), e.g. float32,float64, or the preset "
+        "torch: the dtypes your implementation supports; promotion is checked within them "
+        "(default: every dtype the spec admits); not used by golden",
+    )
+    conform.add_argument(
+        "--image-shape",
+        type=_image_shape,
+        metavar="H,W[,C]",
+        help="with embedding-model: the shape of one image the model takes (default: the "
+        "model's image_shape attribute, else drawn 2-D shapes)",
+    )
+    conform.add_argument(
         "--strict",
         action="store_true",
         help="the strict profile: core plus mmref's hardening",
@@ -145,6 +163,18 @@ def _max_examples(text: str) -> int:
     return value
 
 
+def _image_shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected sizes >= 1 separated by commas, such as 32,32,3; got {text!r}"
+        )
+    return shape
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -165,6 +195,17 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     target = args.against if args.kind == "golden" else args.target
     if args.kind != "golden" and target is None:
         raise UsageError(f"conform {args.kind} needs a target MODULE:ATTR")
+    dtypes = getattr(args, "dtypes", None)
+    image_shape = getattr(args, "image_shape", None)
+    if args.kind == "golden" and dtypes is not None:
+        raise UsageError("--dtypes goes with a property kind, not golden")
+    if image_shape is not None and args.kind != "embedding-model":
+        raise UsageError("--image-shape goes with embedding-model")
+    if dtypes is not None:
+        try:
+            check_dtypes(args.kind, dtypes)
+        except ValueError as exc:
+            raise UsageError(f"argument --dtypes: {exc}") from None
     return conform_main(
         args.kind,
         target,
@@ -173,6 +214,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         stderr,
         strict=args.strict,
         timeout=args.timeout,
+        dtypes=dtypes,
+        image_shape=image_shape,
     )
 
 
@@ -185,6 +228,8 @@ def conform_main(
     *,
     strict: bool = False,
     timeout: float | None = DEFAULT_TIMEOUT,
+    dtypes: str | None = None,
+    image_shape: tuple[int, ...] | None = None,
 ) -> int:
     """Everything ``mmref conform KIND TARGET [--max-examples N] [--strict] [--timeout S]`` does.
 
@@ -212,6 +257,11 @@ def conform_main(
     timeout : float or None, default=60.0
         Seconds one example's calls (or one golden case, or importing and building
         the target) may take; None: no limit.
+    dtypes : str or None, default=None
+        ``--dtypes``: comma-separated dtype names or a preset (``torch``); the
+        report then says which dtypes were drawn. Not used by ``golden``.
+    image_shape : tuple of int or None, default=None
+        ``--image-shape``: the shape of one image, for ``embedding-model``.
 
     Returns
     -------
@@ -219,7 +269,9 @@ def conform_main(
         0 conforms, 1 does not conform, 2 could not check (see the module docstring).
     """
     try:
-        return _conform(kind, target, max_examples, stdout, stderr, strict, timeout)
+        return _conform(
+            kind, target, max_examples, stdout, stderr, strict, timeout, dtypes, image_shape
+        )
     except KeyboardInterrupt:  # the user's Ctrl-C, in this thread: the caller reports it
         raise
     except Exception as exc:
@@ -239,6 +291,8 @@ def _conform(
     stderr: IO[str],
     strict: bool,
     timeout: float | None,
+    dtypes: str | None = None,
+    image_shape: tuple[int, ...] | None = None,
 ) -> int:
     try:
         timeout = check_timeout(timeout)
@@ -268,13 +322,24 @@ def _conform(
         # Importing the target runs its code: watched, like every call of it.
         obj = _watched(lambda: resolve_target(target, kind), f"importing {target}", timeout)
         results = run_checks(
-            kind, obj, max_examples=max_examples, spec=target, strict=strict, timeout=timeout
+            kind,
+            obj,
+            max_examples=max_examples,
+            spec=target,
+            strict=strict,
+            timeout=timeout,
+            dtypes=dtypes,
+            image_shape=image_shape,
         )
     except Exception as exc:
         _error(stderr, f"cannot check {target!r} as {kind}: {exc}")
         return 2
     profile = "strict" if strict else "core"
     print(f"mmref conform {kind} {target} ({profile} profile)", file=stdout)
+    scope = check_dtypes(kind, dtypes)
+    if scope is not None:
+        drawn = "pixel dtypes" if kind == "embedding-model" else "dtypes"
+        print(f"{drawn} drawn: {', '.join(str(d) for d in scope)}", file=stdout)
     status = _print_results(results, stdout, stderr)
     failed = [r for r in results if r.status == "FAIL"]
     if status == 0:

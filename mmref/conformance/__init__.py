@@ -98,10 +98,12 @@ from ._golden import (
     write_golden,
 )
 from ._run import (
+    DTYPE_PRESETS,
     MAX_EXAMPLES,
     PROPERTIES,
     PROPERTY_PROFILES,
     check_classification_model,
+    check_dtypes,
     check_embedding_model,
     check_joint_embedding,
     check_multimodal_classification,
@@ -114,6 +116,7 @@ from ._watch import DEFAULT_TIMEOUT
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "DTYPE_PRESETS",
     "GOLDEN_FORMAT",
     "KINDS",
     "MAX_EXAMPLES",
@@ -123,6 +126,7 @@ __all__ = [
     "CheckResult",
     "ProtocolError",
     "check_classification_model",
+    "check_dtypes",
     "check_embedding_model",
     "check_golden",
     "check_joint_embedding",

@@ -38,6 +38,7 @@ from ._core import (
     check_rejects,
     deep_equal,
     for_all,
+    in_scope,
     invoke,
     reproduced_by,
 )
@@ -97,10 +98,12 @@ def _cl_run(
         with reproduced_by(lines):
             body(model, example[0], joint, labels)
 
+    scoped = in_scope(ctx, explicit, lambda ex: ex[0])
     if strategy is None:
-        for_all(ctx, classification_examples(), check, explicit, share="classification")
+        strategy = classification_examples(ctx.dtypes)
+        for_all(ctx, strategy, check, scoped, share="classification")
     else:
-        for_all(ctx, strategy, check, explicit)
+        for_all(ctx, strategy, check, scoped)
 
 
 def _cl_out(ctx: Context, model: Any, joint: Any, labels: Any) -> npt.NDArray[Any]:

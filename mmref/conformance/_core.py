@@ -57,6 +57,7 @@ __all__ = [
     "deep_equal",
     "for_all",
     "hash_bytes",
+    "in_scope",
     "invoke",
     "raise_first",
     "reproduced_by",
@@ -122,6 +123,7 @@ class Skip(Exception):
 class Context:
     """Everything a property needs: the target and the options of the run.
 
+    ``dtypes`` is the scope the run draws dtypes from (None: the kit's defaults);
     ``fitted_by_kit`` is True when the kit fitted a copy of a classification model, so
     that snippets and the fresh process do the same; ``state`` holds what a property
     remembers from one example to the next (the first width seen, say); ``watch``
@@ -136,6 +138,7 @@ class Context:
     image_dtypes: Sequence[npt.DTypeLike] | None = None
     n_features: int | None = None
     rtol: float | None = None
+    dtypes: tuple[np.dtype[Any], ...] | None = None
     fitted_by_kit: bool = False
     state: dict[str, Any] = field(default_factory=dict)
     watch: Watch = field(default_factory=lambda: Watch(None))
@@ -375,6 +378,13 @@ def for_all(
             raise _not_reproduced(found) from None
 
 
+def in_scope(ctx: Context, explicit: Sequence[Any], *arrays: Callable[[Any], Any]) -> list[Any]:
+    """The explicit examples whose arrays (``arrays``: how to get each) have dtypes in scope."""
+    if ctx.dtypes is None:
+        return list(explicit)
+    return [ex for ex in explicit if all(np.asarray(get(ex)).dtype in ctx.dtypes for get in arrays)]
+
+
 def _not_reproduced(exc: BaseException) -> Violation:
     """The violation for a failure that did not happen again on replay (Hypothesis's Flaky)."""
     inner = _first_violation(exc)
@@ -558,9 +568,14 @@ def as_array(value: Any, *, call: str) -> npt.NDArray[Any]:
 
 def assert_type(*, call: str, out: Any) -> None:
     if not isinstance(out, np.ndarray):
+        hint = (
+            " Convert a tensor with mmref.adapters.to_numpy(result) before returning it."
+            if callable(getattr(out, "detach", None))
+            else ""
+        )
         raise Violation(
             f"{call} returned an object of type {type(out).__module__}.{type(out).__qualname__}; "
-            f"expected a numpy.ndarray."
+            f"expected a numpy.ndarray.{hint}"
         )
 
 

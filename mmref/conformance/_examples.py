@@ -18,7 +18,9 @@ import numpy.typing as npt
 
 # First, so that a missing Hypothesis raises strategies' one-line install hint.
 from .strategies import (
+    EMBEDDING_DTYPES,
     PIXEL_DTYPES,
+    SCORE_DTYPES,
     embedding_pairs,
     feature_matrices,
     image_batches,
@@ -87,9 +89,14 @@ def _same(exc: BaseException) -> BaseException:
 
 
 @functools.cache
-def joint_embedding_examples(*, min_rows: int) -> st.SearchStrategy[tuple[Any, Any, Any, Any]]:
-    """(image_output, text_output, image, text) with matching row counts."""
-    pairs = embedding_pairs(min_rows=min_rows)
+def joint_embedding_examples(
+    *, min_rows: int, dtypes: tuple[np.dtype[Any], ...] | None = None
+) -> st.SearchStrategy[tuple[Any, Any, Any, Any]]:
+    """(image_output, text_output, image, text) with matching row counts.
+
+    The outputs' dtypes are drawn from ``dtypes`` (None: every one NumPy joins).
+    """
+    pairs = embedding_pairs(min_rows=min_rows, dtypes=dtypes or EMBEDDING_DTYPES)
     sizes = range(6)  # embedding_pairs draws at most 5 rows
     images = [image_batches(min_size=n, max_size=n, shape=(2, 3)) for n in sizes]
     captions = [text_batches(min_size=n, max_size=n, max_text_size=6) for n in sizes]
@@ -158,9 +165,11 @@ def shape_of_ndim(ndim: int, n: int, d: int) -> tuple[int, ...]:
 
 
 @functools.cache
-def classification_examples() -> st.SearchStrategy[tuple[Any, Any, Any]]:
-    """(scores, joint_embedding, labels)."""
-    scores_strategy = score_matrices()
+def classification_examples(
+    dtypes: tuple[np.dtype[Any], ...] | None = None,
+) -> st.SearchStrategy[tuple[Any, Any, Any]]:
+    """(scores, joint_embedding, labels); the scores' dtypes from ``dtypes`` (None: any real)."""
+    scores_strategy = score_matrices(dtypes=dtypes or SCORE_DTYPES)
     joints = [feature_matrices(2, min_rows=n, max_rows=n) for n in range(9)]  # n <= 8
 
     @st.composite

@@ -37,6 +37,7 @@ from ._core import (
     check_missing_methods,
     check_rejects,
     for_all,
+    in_scope,
     invoke,
     reproduced_by,
 )
@@ -97,6 +98,8 @@ def _je_run(
     """Run ``body(model, image_output, text_output, image, text)`` on valid examples.
 
     The drawn examples are shared by every property that runs them (see ``for_all``).
+    Model outputs are drawn in the run's dtypes (``ctx.dtypes``), and explicit examples
+    of other dtypes are left out.
     """
     from ._examples import joint_embedding_examples
 
@@ -105,8 +108,9 @@ def _je_run(
         with reproduced_by(lines):
             body(model, example[0], example[1], image, text)
 
-    strategy = joint_embedding_examples(min_rows=0)
-    for_all(ctx, strategy, check, explicit, share="joint-embedding")
+    strategy = joint_embedding_examples(min_rows=0, dtypes=ctx.dtypes)
+    scoped = in_scope(ctx, explicit, lambda ex: ex[0], lambda ex: ex[1])
+    for_all(ctx, strategy, check, scoped, share="joint-embedding")
 
 
 def _je_out(ctx: Context, model: Any, image: Any, text: Any) -> npt.NDArray[Any]:

@@ -36,7 +36,6 @@ from ._core import (
     for_all,
     hash_bytes,
     invoke,
-    reproduced_by,
 )
 from ._describe import literal, shape_str
 from ._targets import fresh_process, synthetic_classification_data
@@ -81,13 +80,29 @@ def _snippet(ctx: Context, example: Any) -> list[str]:
     return ["import numpy as np", *ctx.setup_lines(), *data]
 
 
+def _calls_snippet(lines: list[str], calls: list[str]) -> list[str]:
+    """The example's snippet with the calls actually made, in order, the failing one last."""
+    n_defaults = 2 if lines[-1].startswith("text_embedding") else 1
+    return [*lines[:-n_defaults], *(f"out = {call}" for call in calls)]
+
+
 def _run(ctx: Context, check: _Check) -> None:
-    """Run ``check(ctx, inputs, snippet)`` on the fixed examples, then on drawn ones."""
+    """Run ``check(ctx, inputs, snippet)`` on the fixed examples, then on drawn ones.
+
+    A violation's snippet repeats the calls the check made, up to the one that failed
+    (``model.encode_image(images[0])`` for a single image, say).
+    """
 
     def body(example: Any) -> None:
         lines = _snippet(ctx, example)
-        with reproduced_by(lines):
+        calls: list[str] = []
+        ctx.state["calls"] = calls
+        try:
             check(ctx, _inputs(ctx, example), lines)
+        except Violation as exc:
+            if not exc.snippet:
+                exc.snippet = "\n".join(_calls_snippet(lines, calls) if calls else lines)
+            raise
 
     if _embedding(ctx):
         for_all(ctx, _em_examples(ctx), body, _em_explicit(ctx), share="model")
@@ -97,6 +112,7 @@ def _run(ctx: Context, check: _Check) -> None:
 
 def _output(ctx: Context, method: str, value: Any, arg: str) -> npt.NDArray[Any]:
     call = f"model.{method}({arg})"
+    ctx.state.setdefault("calls", []).append(call)
     return as_array(invoke(call, getattr(ctx.target, method), value), call=call)
 
 
@@ -179,7 +195,9 @@ def _cm_examples(ctx: Context) -> Any:
     from .strategies import feature_matrices
 
     assert ctx.n_features is not None
-    return feature_matrices(ctx.n_features)
+    if ctx.dtypes is None:
+        return feature_matrices(ctx.n_features)
+    return feature_matrices(ctx.n_features, dtypes=ctx.dtypes)
 
 
 def _cm_explicit(ctx: Context) -> list[npt.NDArray[Any]]:
@@ -187,7 +205,7 @@ def _cm_explicit(ctx: Context) -> list[npt.NDArray[Any]]:
     X, _ = synthetic_classification_data()
     rows = np.resize(X.ravel(), (4, ctx.n_features)).copy()
     rows[1] = 0.0  # an all-zero row: a cosine classifier must still give finite scores
-    return [rows, rows.astype(np.float32)]
+    return [rows.astype(dtype) for dtype in (ctx.dtypes or (np.float64, np.float32))]
 
 
 # --------------------------------------------------------------------------------------
@@ -330,9 +348,15 @@ def _row_independence(ctx: Context, inputs: list[_Input], lines: list[str]) -> N
         for i in range(len(value)):
             item = f"{arg}[{i}:{i + 1}]"
             single = _output(ctx, method, value[i : i + 1], item)
-            _assert_rows_match(
-                ctx, call=f"model.{method}({item})", batch=batch, row=i, single=single
-            )
+            try:
+                _assert_rows_match(
+                    ctx, call=f"model.{method}({item})", batch=batch, row=i, single=single
+                )
+            except Violation:
+                # A random model also gives rows that differ: say so, rather than blame the batch.
+                again = _output(ctx, method, value, arg)
+                _assert_repeatable(f"model.{method}({arg})", again, batch)
+                raise
 
 
 def _tolerance(ctx: Context, dtype: np.dtype[Any]) -> float:
@@ -371,8 +395,21 @@ def _deterministic(ctx: Context, inputs: list[_Input], lines: list[str]) -> None
     for method, value, arg in inputs:
         first = _output(ctx, method, value, arg)
         second = _output(ctx, method, value, arg)
-        call = f"model.{method}({arg})"
+        _assert_repeatable(f"model.{method}({arg})", second, first)
+
+
+# What a model that is not deterministic is told (PyTorch's dropout is the usual cause).
+_RANDOMNESS_HINT = (
+    "The model draws random numbers: a dropout (or other random) layer left in training "
+    "mode (call model.eval() on a PyTorch module), or a random generator without a fixed seed."
+)
+
+
+def _assert_repeatable(call: str, second: npt.NDArray[Any], first: npt.NDArray[Any]) -> None:
+    try:
         assert_same_bits(call=call, out=second, expected=first, ref="the first call")
+    except Violation as exc:
+        raise Violation(f"{exc.detail} {_RANDOMNESS_HINT}") from None
 
 
 @_add_to_both(

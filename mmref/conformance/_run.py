@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import numpy.typing as npt
 
 from ..exceptions import ConformanceError
@@ -34,10 +35,12 @@ from ._targets import check_target, importable_name, prepare_classification_mode
 from ._watch import DEFAULT_TIMEOUT, TimedOut, Watch, check_timeout, run_watched
 
 __all__ = [
+    "DTYPE_PRESETS",
     "MAX_EXAMPLES",
     "PROPERTIES",
     "PROPERTY_PROFILES",
     "check_classification_model",
+    "check_dtypes",
     "check_embedding_model",
     "check_joint_embedding",
     "check_max_examples",
@@ -64,6 +67,91 @@ PROPERTY_PROFILES: dict[str, dict[str, str]] = {
 
 #: The most Hypothesis examples per property a run may ask for (SPEC.md 12.7).
 MAX_EXAMPLES = 100_000
+
+
+_TORCH_INTEGERS = ("uint8", "int8", "int16", "int32", "int64")
+_TORCH_FLOATS = ("float16", "float32", "float64")
+
+#: ``{preset: {kind: dtype names}}``: the dtypes a framework's tensors support, per kind.
+#: ``torch``: no uint16/32/64 (torch cannot promote them), no bool scores (torch.argmax
+#: refuses bool), float32/float64 inputs for a classification model.
+DTYPE_PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
+    "torch": {
+        "joint-embedding": ("bool", *_TORCH_INTEGERS, *_TORCH_FLOATS, "complex64", "complex128"),
+        "classification": (*_TORCH_INTEGERS, *_TORCH_FLOATS),
+        "embedding-model": ("bool", *_TORCH_INTEGERS, *_TORCH_FLOATS),
+        "classification-model": ("float32", "float64"),
+    }
+}
+
+# The dtype kinds each kind of target can be given: embeddings of any number, real scores,
+# real pixels, float features.
+_DTYPE_KINDS = {
+    "joint-embedding": ("biufc", "numbers (bool, integer, float or complex)"),
+    "classification": ("biuf", "real numbers (bool, integer or float)"),
+    "embedding-model": ("biuf", "real numbers (bool, integer or float)"),
+    "classification-model": ("f", "floats"),
+}
+
+
+def check_dtypes(
+    kind: str, dtypes: str | Sequence[npt.DTypeLike] | None
+) -> tuple[np.dtype[Any], ...] | None:
+    """The dtypes a run of ``kind`` draws from: ``dtypes`` checked, or a preset's.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`~mmref.conformance.KINDS`.
+    dtypes : str, sequence of dtype-like, or None
+        The name of a preset of :data:`DTYPE_PRESETS` (``"torch"``), a string of
+        comma-separated dtype names (``"float32,float64"``), or dtypes; None: the
+        kit's defaults (every dtype the specification admits).
+
+    Returns
+    -------
+    dtypes : tuple of numpy.dtype, or None
+        Without repeats, in the order given.
+
+    Raises
+    ------
+    ValueError
+        If ``dtypes`` is empty, names no NumPy dtype, or holds a dtype the kind
+        cannot be given (a complex score, an integer feature matrix).
+
+    Examples
+    --------
+    >>> from mmref.conformance import check_dtypes
+    >>> [str(d) for d in check_dtypes("classification", "torch")]
+    ['uint8', 'int8', 'int16', 'int32', 'int64', 'float16', 'float32', 'float64']
+    """
+    check_kind_name(kind)
+    if dtypes is None:
+        return None
+    if isinstance(dtypes, str):
+        preset = DTYPE_PRESETS.get(dtypes.strip())
+        names: Sequence[Any] = (
+            preset[kind] if preset else [d.strip() for d in dtypes.split(",") if d.strip()]
+        )
+    else:
+        names = list(dtypes)
+    result: list[np.dtype[Any]] = []
+    allowed, what = _DTYPE_KINDS[kind]
+    for name in names:
+        try:
+            dtype = np.dtype(name)
+        except TypeError:
+            raise ValueError(
+                f"dtypes must name NumPy dtypes (or a preset: {', '.join(DTYPE_PRESETS)}). "
+                f"Got {name!r}, which is not a dtype."
+            ) from None
+        if dtype.kind not in allowed:
+            raise ValueError(f"dtypes for {kind} must be {what}. Got {dtype} instead.")
+        if dtype not in result:
+            result.append(dtype)
+    if not result:
+        raise ValueError(f"dtypes must name at least one dtype. Got {dtypes!r} instead.")
+    return tuple(result)
 
 
 def check_max_examples(max_examples: int | None) -> int | None:
@@ -95,6 +183,7 @@ def check_joint_embedding(
     known_failures: Mapping[str, str] | None = None,
     strict: bool = False,
     timeout: float | None = DEFAULT_TIMEOUT,
+    dtypes: str | Sequence[npt.DTypeLike] | None = None,
 ) -> list[CheckResult]:
     """Check a ``joint_embedding(image, text, model)`` implementation against the SPEC.
 
@@ -122,6 +211,11 @@ def check_joint_embedding(
         Seconds the calls of one example may take; a property whose calls take
         longer fails, and the properties after it are skipped. The calls run in a
         daemon thread that cannot be stopped: it is left running. None: no limit.
+    dtypes : str or sequence of dtype-like, default=None
+        Draw the model outputs only in these dtypes: the ones your implementation
+        supports, e.g. ``"float32,float64"`` or the preset ``"torch"`` (see
+        :func:`check_dtypes`); dtype promotion is checked within them. None: every
+        numeric dtype (bool to complex).
 
     Returns
     -------
@@ -152,6 +246,7 @@ def check_joint_embedding(
             known_failures=known_failures,
             strict=strict,
             timeout=timeout,
+            dtypes=dtypes,
         )
     )
 
@@ -163,6 +258,7 @@ def check_multimodal_classification(
     known_failures: Mapping[str, str] | None = None,
     strict: bool = False,
     timeout: float | None = DEFAULT_TIMEOUT,
+    dtypes: str | Sequence[npt.DTypeLike] | None = None,
 ) -> list[CheckResult]:
     """Check a ``multimodal_classification(joint_embedding, labels, model)`` implementation.
 
@@ -177,6 +273,9 @@ def check_multimodal_classification(
         The implementation under test.
     max_examples, known_failures, strict, timeout
         As in :func:`check_joint_embedding`.
+    dtypes : str or sequence of dtype-like, default=None
+        Draw the scores only in these dtypes (real ones), e.g. ``"torch"``
+        (``torch.argmax`` refuses bool); None: every real dtype.
 
     Returns
     -------
@@ -204,6 +303,7 @@ def check_multimodal_classification(
             known_failures=known_failures,
             strict=strict,
             timeout=timeout,
+            dtypes=dtypes,
         )
     )
 
@@ -219,6 +319,7 @@ def check_embedding_model(
     spec: str | None = None,
     strict: bool = False,
     timeout: float | None = DEFAULT_TIMEOUT,
+    dtypes: str | Sequence[npt.DTypeLike] | None = None,
 ) -> list[CheckResult]:
     """Check an embedding model (``encode_image`` and ``encode_text``) against the protocol.
 
@@ -238,6 +339,9 @@ def check_embedding_model(
     image_dtypes : sequence of dtype, default=None
         Pixel dtypes to try; None tries all of
         :data:`mmref.strategies.PIXEL_DTYPES`.
+    dtypes : str or sequence of dtype-like, default=None
+        The same as ``image_dtypes`` (give one of them), also as a string:
+        ``"uint8,float32"`` or the preset ``"torch"``.
     rtol : float, default=None
         Tolerance of ``row_independence``: ``|batch - single| <= rtol *
         max(1, max|row|)``. None derives it from the output dtype: ``1e-9``
@@ -279,6 +383,7 @@ def check_embedding_model(
             spec=spec,
             strict=strict,
             timeout=timeout,
+            dtypes=dtypes,
         )
     )
 
@@ -293,6 +398,7 @@ def check_classification_model(
     spec: str | None = None,
     strict: bool = False,
     timeout: float | None = DEFAULT_TIMEOUT,
+    dtypes: str | Sequence[npt.DTypeLike] | None = None,
 ) -> list[CheckResult]:
     """Check a classification model (``predict``) against the protocol.
 
@@ -307,6 +413,8 @@ def check_classification_model(
         As in :func:`check_embedding_model`.
     n_features : int, default=None
         Input width; None takes ``model.n_features_in_``.
+    dtypes : str or sequence of dtype-like, default=None
+        The float dtypes of the inputs ``X``; None: float64 and float32.
 
     Returns
     -------
@@ -337,6 +445,7 @@ def check_classification_model(
             spec=spec,
             strict=strict,
             timeout=timeout,
+            dtypes=dtypes,
         )
     )
 
@@ -355,6 +464,7 @@ def run_checks(
     rtol: float | None = None,
     strict: bool = False,
     timeout: float | None = DEFAULT_TIMEOUT,
+    dtypes: str | Sequence[npt.DTypeLike] | None = None,
 ) -> list[CheckResult]:
     """Run the properties of ``kind`` on ``target`` and return every result; never raises them.
 
@@ -383,6 +493,10 @@ def run_checks(
         As in :func:`check_embedding_model` (the model kinds only).
     strict, timeout
         As in :func:`check_joint_embedding`.
+    dtypes : str or sequence of dtype-like, default=None
+        The dtypes drawn (see :func:`check_dtypes`): model outputs for the function
+        kinds, pixels for an embedding model (as ``image_dtypes``), inputs for a
+        classification model.
 
     Returns
     -------
@@ -393,8 +507,9 @@ def run_checks(
     Raises
     ------
     ValueError
-        If ``kind``, a name in ``select`` or in ``known_failures`` is unknown, or
-        ``max_examples`` or ``timeout`` is out of bounds.
+        If ``kind``, a name in ``select`` or in ``known_failures`` is unknown,
+        ``max_examples`` or ``timeout`` is out of bounds, ``dtypes`` is not valid
+        for the kind, or both ``dtypes`` and ``image_dtypes`` are given.
     TypeError
         If ``target`` is not of the kind (not callable, or lacks the methods), or
         fitting a copy of a classification model fails.
@@ -404,6 +519,11 @@ def run_checks(
     known = dict(known_failures or {})
     props = properties_of(kind, [*known, *(select or [])])
     max_examples = check_max_examples(max_examples)
+    scope = check_dtypes(kind, dtypes)
+    if kind == "embedding-model" and scope is not None:
+        if image_dtypes is not None:
+            raise ValueError("give dtypes or image_dtypes, not both (they are the same).")
+        image_dtypes = scope
     from . import strategies  # noqa: F401  (here, so that a missing Hypothesis says so, once)
 
     watch = Watch(check_timeout(timeout))
@@ -419,6 +539,7 @@ def run_checks(
         image_dtypes=image_dtypes,
         n_features=n_features,
         rtol=rtol,
+        dtypes=scope,
         watch=watch,
     )
     chosen = [
@@ -479,6 +600,7 @@ def check_property(
     n_features: int | None = None,
     rtol: float | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
+    dtypes: str | Sequence[npt.DTypeLike] | None = None,
 ) -> CheckResult:
     """Run one property (of either profile); raise :class:`ConformanceError` if it fails.
 
@@ -492,7 +614,7 @@ def check_property(
         A property of ``kind`` (a key of ``PROPERTIES[kind]``).
     target : callable or model
         The function or model under test.
-    max_examples, spec, image_shape, image_dtypes, n_features, rtol, timeout
+    max_examples, spec, image_shape, image_dtypes, n_features, rtol, timeout, dtypes
         As in :func:`run_checks`.
 
     Returns
@@ -521,6 +643,7 @@ def check_property(
         n_features=n_features,
         rtol=rtol,
         timeout=timeout,
+        dtypes=dtypes,
     )
     if result.status == "FAIL":
         raise ConformanceError(result.message)
