@@ -385,3 +385,25 @@ def test_profile_text_prints_the_stages_and_the_floor(capsys: pytest.CaptureFixt
     assert "floor: one re.findall" in out
     for stage in ("tokenizing", "hashing", "counting"):
         assert stage in out
+
+
+def test_real_text_is_real_and_offline() -> None:
+    from benchmarks.text import chinese_poems, english_prose_lines
+
+    english = english_prose_lines(50)
+    assert len(english) == 50 and all(len(line) >= 20 for line in english)
+    assert len(set(english_prose_lines(5000))) == 5000  # thousands of distinct lines
+    chinese = chinese_poems(400)
+    assert chinese[0].startswith("兰叶春葳蕤，桂华秋皎洁。")  # the anthology's first poem
+    # 313 poems, four of them with a prose preface of their own: 317 texts, then cycled.
+    assert len(set(chinese[:317])) == 317 and chinese[317:] == chinese[:83]
+    assert not any(text.startswith(("《", "作者")) for text in chinese)
+
+
+def test_float32_image_cases_run_seven_rounds() -> None:
+    by_name = {case.name: case for case in all_cases(quick=False)}
+    for name in ("image.sparse.28x28-256.float32", "image.gaussian.28x28-256.float32",
+                 "image.gaussian.224x224x3-512.float32"):  # fmt: skip
+        assert by_name[name].repeats >= 7
+    real = ("en.parity.1-1", "en.parity.1-2", "en.default.1-1", "zh.default.1-2")
+    assert all(by_name[f"text.real.{name}"].repeats >= 7 for name in real)
