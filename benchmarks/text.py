@@ -94,7 +94,7 @@ def cases(*, quick: bool) -> list[Case]:
         for name, title, language, parity, ngram, target, threshold in specs
     ]
     real_titles = {
-        "en": f"{n_en} lines of real English prose (standard-library docstrings)",
+        "en": f"{n_en} lines of real English prose (Language Reference, docstrings)",
         "zh": f"{n_zh} real Chinese texts (the poems and prefaces of 唐诗三百首)",
     }
     real = [
