@@ -19,7 +19,9 @@ one in sets it, the last one out restores the thread counts it found) and a
 large operation waits until none holds it, as small ones wait for a large one
 to finish; newcomers queue behind a waiter of the other kind, so neither
 starves. An operation nested in another (in the same thread) runs on its
-caller's thread count. Every change is made by one dedicated thread, because OpenBLAS
+caller's thread count. Code inside a block must not wait for another thread
+that enters one (it could wait for ever): mmref's blocks hold BLAS calls only.
+Every change is made by one dedicated thread, because OpenBLAS
 lets only the thread that set a limit change it again, and the jobs run in the
 order they were submitted, so each limit taken is released exactly once, also
 when the caller is interrupted (``KeyboardInterrupt``) or its operation fails.
