@@ -4,6 +4,11 @@ Full runs measure each case's memory in its own fresh subprocess; ``--quick``
 (toy sizes, for CI) measures all selected cases in one subprocess to stay
 within seconds. The exit status is 1 if a case failed (not if it was skipped
 or missed its target: targets are reported, not enforced).
+
+``--busy`` times every case twice, back to back: idle, then while another
+process keeps one core busy (:mod:`benchmarks.busy`, started and stopped
+around each case's busy pass), and checks the busy targets
+(:func:`benchmarks.harness.evaluate_busy`). Memory is measured idle only.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import time
 from pathlib import Path
 
 from . import report
-from .harness import Case, CaseResult, evaluate_target, run_case
+from .busy import busy_core
+from .harness import Case, CaseResult, evaluate_busy, evaluate_target, run_case
 from .memory import measure_in_subprocess
 from .registry import all_cases, select
 
@@ -45,6 +51,16 @@ def _parser() -> argparse.ArgumentParser:
         "--repeats", type=int, metavar="N", help="timed rounds per case (default 5, at least 5)"
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help="time each case idle and again with one core kept busy by another process",
+    )
+    parser.add_argument(
+        "--profile-text",
+        action="store_true",
+        help="print where the time of the real-text cases goes (tokenize, hash, count)",
+    )
     return parser
 
 
@@ -52,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.repeats is not None and args.repeats < 5:
         _parser().error("--repeats must be at least 5 (the median of fewer rounds is noise)")
+    if args.profile_text:
+        from .profile_text import main as profile_main
+
+        return profile_main(quick=args.quick)
     cases = select(all_cases(quick=args.quick), args.patterns)
     if args.list:
         for case in cases:
@@ -63,10 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     env = report.environment()
     print(report.format_environment(env))
     print(report.LEGEND)
-    print(f"mode: {'--quick (toy sizes; targets not checked)' if args.quick else 'full'}\n")
+    mode = "--quick (toy sizes; targets not checked)" if args.quick else "full"
+    print(f"mode: {mode}{', idle and busy (one core kept busy)' if args.busy else ''}\n")
     started = time.perf_counter()
-    results = _run(cases, quick=args.quick, repeats=args.repeats, memory=not args.no_memory)
-    failed = [r.name for r in results if r.status == "error" or _memory_failed(r)]
+    results = _run(
+        cases, quick=args.quick, repeats=args.repeats, memory=not args.no_memory, busy=args.busy
+    )
+    failed = [r.name for r in results if _failed(r)]
     print(
         f"\n{len(results)} cases in {time.perf_counter() - started:.0f} s; "
         f"{sum(r.status == 'skipped' for r in results)} skipped, {len(failed)} failed"
@@ -81,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-def _run(cases: list[Case], *, quick: bool, repeats: int | None, memory: bool) -> list[CaseResult]:
+def _run(
+    cases: list[Case], *, quick: bool, repeats: int | None, memory: bool, busy: bool = False
+) -> list[CaseResult]:
     min_time = 0.002 if quick else 0.05
     # Full runs pause before each timed call so spinning BLAS threads go idle (harness
     # docstring); --quick runs are smoke tests of the code paths and skip the pauses.
@@ -93,6 +118,9 @@ def _run(cases: list[Case], *, quick: bool, repeats: int | None, memory: bool) -
         else:
             start = time.perf_counter()
             result = run_case(case, repeats=repeats, min_time=min_time, settle=settle)
+            if busy and result.status == "ok":
+                with busy_core():
+                    result.busy = run_case(case, repeats=repeats, min_time=min_time, settle=settle)
             if not quick:
                 _finish(case, result, quick=quick, memory=memory)
             result.elapsed = time.perf_counter() - start
@@ -119,7 +147,11 @@ def _finish(case: Case, result: CaseResult, *, quick: bool, memory: bool) -> Non
         result.memory = measure_in_subprocess([case], quick=quick)[case.name]
     if result.status == "ok":
         result.targets = [evaluate_target(t, result, quick=quick) for t in case.targets]
+        if result.busy is not None:
+            result.targets += evaluate_busy(case, result, result.busy, quick=quick)
 
 
-def _memory_failed(result: CaseResult) -> bool:
-    return any(m.error for m in result.memory.values())
+def _failed(result: CaseResult) -> bool:
+    if result.busy is not None and result.busy.status == "error":
+        return True
+    return result.status == "error" or any(m.error for m in result.memory.values())

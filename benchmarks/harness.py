@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "BUSY_SLOWDOWN",
     "MIB",
     "Case",
     "CaseResult",
@@ -50,6 +51,7 @@ __all__ = [
     "Target",
     "TargetResult",
     "Unavailable",
+    "evaluate_busy",
     "evaluate_target",
     "optional_module",
     "paired_ratio",
@@ -186,6 +188,8 @@ class CaseResult:
     notes: list[str] = field(default_factory=list)
     #: Wall-clock seconds the case took (preparation, timing and memory).
     elapsed: float = 0.0
+    #: ``--busy``: the same case timed again while another process keeps a core busy.
+    busy: CaseResult | None = None
 
     def median_time(self, key: str) -> float | None:
         values = self.times.get(key)
@@ -346,6 +350,35 @@ def evaluate_target(target: Target, result: CaseResult, *, quick: bool) -> Targe
         detail = f"peak RSS {value:.0f} MiB, needs <= {target.threshold:.0f} MiB"
         return done("MET" if value <= target.threshold else "NOT MET", value, detail)
     return done("MET" if value >= target.threshold else "NOT MET", value, detail)
+
+
+#: Busy mode (issue 19): with one core busy, mmref's time at most this many times its idle time.
+BUSY_SLOWDOWN = 1.5
+
+
+def evaluate_busy(
+    case: Case, idle: CaseResult, busy: CaseResult, *, quick: bool
+) -> list[TargetResult]:
+    """The busy-mode targets: mmref within ``BUSY_SLOWDOWN`` of its idle time, and every
+    speed target against scikit-learn (``"peer"``) still met with one core busy."""
+    source = "issue 19, busy"
+    text = f"busy: mmref within {BUSY_SLOWDOWN}x of its idle time"
+    out = []
+    idle_time, busy_time = idle.median_time("mmref"), busy.median_time("mmref")
+    if quick:
+        out.append(TargetResult(text, source, "n/a", None, "not checked at --quick sizes"))
+    elif idle_time is None or busy_time is None or busy.status != "ok":
+        out.append(TargetResult(text, source, "n/a", None, "no mmref timing idle and busy"))
+    else:
+        value = busy_time / idle_time
+        status: Status = "MET" if value <= BUSY_SLOWDOWN else "NOT MET"
+        detail = f"busy/idle time {value:.2f}x, needs <= {BUSY_SLOWDOWN:.2f}x"
+        out.append(TargetResult(text, source, status, value, detail))
+    for target in case.targets:
+        if target.metric == "speed" and target.against == "peer":
+            busy_target = Target(f"busy: {target.text}", source, "speed", target.threshold, "peer")
+            out.append(evaluate_target(busy_target, busy, quick=quick))
+    return out
 
 
 def run_case(

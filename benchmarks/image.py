@@ -72,6 +72,7 @@ def cases(*, quick: bool) -> list[Case]:
                         prepare=_transform_preparer(method, size, dtype),
                         targets=_transform_targets(method, size),
                         warmup=_warmup(size),
+                        repeats=_repeats(method, dtype),
                     )
                 )
                 out.append(
@@ -84,6 +85,12 @@ def cases(*, quick: bool) -> list[Case]:
                     )
                 )
     return out
+
+
+def _repeats(method: str, dtype: str) -> int:
+    # Issue 19: the float32 targets must hold at the median of at least 7 interleaved rounds
+    # (their spread over 5 rounds went from 2.45x to 5.1x).
+    return 7 if dtype == "float32" and method in ("sparse", "gaussian") else 5
 
 
 def _warmup(size: _Size) -> int:

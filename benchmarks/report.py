@@ -199,6 +199,18 @@ def format_case(result: CaseResult) -> str:
     for key, ratio in result.ratios.items():
         verdict = "mmref faster" if ratio.median > 1 else "mmref slower"
         lines.append(f"   speed vs {key + ':':<11} {_ratio(ratio)}  {verdict}")
+    busy = result.busy
+    if busy is not None and busy.status != "ok":
+        lines.append(f"   busy: {busy.status}: {busy.reason}")
+    elif busy is not None:
+        for key, label in busy.labels.items():
+            median, idle = busy.median_time(key), result.median_time(key)
+            if median is None:
+                continue
+            slowdown = f"  ({median / idle:.2f}x idle)" if idle else ""
+            lines.append(f"   busy {key:<6} {label:<{width}}  {_seconds(median):>9}{slowdown}")
+        for key, ratio in busy.ratios.items():
+            lines.append(f"   busy speed vs {key + ':':<11} {_ratio(ratio)}")
     if result.memory:
         parts = []
         for key, mem in result.memory.items():
@@ -221,22 +233,25 @@ def format_case(result: CaseResult) -> str:
 def markdown_table(results: list[CaseResult], env: dict[str, Any], *, quick: bool) -> str:
     """The README's table: ratios side by side, with the machine, BLAS and versions."""
     header = [
-        f"Measured with `python -m benchmarks{' --quick' if quick else ''}`: all figures are "
+        f"Measured with `python -m benchmarks{' --quick' if quick else ''}`"
+        f"{' --busy' if any(r.busy is not None for r in results) else ''}: all figures are "
         "ratios of times measured side by side in one process, interleaved, median of "
         "the rounds (min-max in brackets); speed ratio above 1 means mmref is faster. "
-        "Peak RSS is above the baseline before the call (absolute for the embed case).",
+        "Peak RSS is above the baseline before the call (absolute for the embed case). "
+        "Busy: the same case timed right after, while another process keeps one core busy "
+        "(mmref's busy time over its idle time, and the busy speed ratio against the peer).",
         "",
         *(f"    {line}" for line in format_environment(env).splitlines()),
         "",
-        "| case | mmref | speed vs peer (sklearn) | speed vs limit | mmref peak RSS, MiB "
-        "| target | status |",
-        "|---|---|---|---|---|---|---|",
+        "| case | mmref | speed vs peer (sklearn) | speed vs limit | busy: mmref time / idle; "
+        "vs peer | mmref peak RSS, MiB | target | status |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     rows = []
     for r in results:
         if r.status != "ok":
             reason = r.reason if len(r.reason) <= 80 else r.reason[:77] + "..."
-            rows.append(f"| {r.name} | {r.status}: {reason} | | | | | |")
+            rows.append(f"| {r.name} | {r.status}: {reason} | | | | | | |")
             continue
         median = r.median_time("mmref")
         speed = "" if median is None else _rate(r.n_items, median, r.unit)
@@ -250,8 +265,24 @@ def markdown_table(results: list[CaseResult], env: dict[str, Any], *, quick: boo
             )
             or "n/a"
         )
-        rows.append(f"| {r.name} | {speed} | {peer} | {limit} | {rss} | {targets} | {status} |")
+        busy = _busy_cell(r)
+        rows.append(
+            f"| {r.name} | {speed} | {peer} | {limit} | {busy} | {rss} | {targets} | {status} |"
+        )
     return "\n".join([*header, *rows]) + "\n"
+
+
+def _busy_cell(result: CaseResult) -> str:
+    busy = result.busy
+    if busy is None:
+        return ""
+    if busy.status != "ok":
+        return busy.status
+    idle_time, busy_time = result.median_time("mmref"), busy.median_time("mmref")
+    cell = f"{busy_time / idle_time:.2f}x" if idle_time and busy_time else "n/a"
+    if "peer" in busy.ratios:
+        cell += f"; {_short_ratio(busy.ratios['peer'])}"
+    return cell
 
 
 def to_json(results: list[CaseResult], env: dict[str, Any], *, quick: bool) -> dict[str, Any]:

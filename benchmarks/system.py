@@ -6,6 +6,9 @@ the import itself; the peak RSS is the child's ``VmHWM`` above its RSS before
 the import; the tracemalloc peak comes from one more run with tracemalloc
 started before the import.
 
+``system.demo`` (full runs only): ``python -m mmref demo`` timed from outside
+(issue 19 compares it idle and with one core busy, ``--busy``).
+
 ``system.embed`` (full runs only): ``python -m mmref embed`` on a 2 GiB
 ``.npy`` of uint8 images (131072 x 128 x 128) written to a temporary
 directory, timed from outside (wall clock, interpreter start included); the
@@ -85,7 +88,23 @@ def cases(*, quick: bool) -> list[Case]:
             # The input was just written, so it is in the page cache: no warm-up run needed.
             warmup=0,
         ),
+        Case(
+            "system.demo",
+            "mmref demo (2000 pairs), a fresh interpreter, timed from outside",
+            _demo_preparer,
+            memory="self",
+            full_only=True,
+        ),
     ]
+
+
+def _demo_preparer() -> Prepared:
+    command = [sys.executable, "-m", "mmref", "demo"]
+
+    def run() -> object:
+        return subprocess.run(command, capture_output=True, check=True, timeout=600, cwd=_ROOT)
+
+    return Prepared([Contender("mmref", "python -m mmref demo", run)], 1, "runs")
 
 
 def _child(statement: str, *, trace: bool) -> dict[str, float | int | None]:

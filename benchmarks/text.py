@@ -9,6 +9,9 @@ width) without normalization; mmref through ``transform_sparse``.
   HashingVectorizer's exactly (issue 4's parity contract).
 - ``default``: mmref's default tokenizer (NFKC, lowercase, word runs with one
   token per CJK character).
+- ``real.*``: the four cases above on real text (issue 19): lines of the
+  Python Language Reference and standard-library docstrings (English), and the
+  poems and prefaces of 唐诗三百首 (Chinese, ``benchmarks/data/tang300.txt``).
 - ``prose.char``: character n-grams (``analyzer="char"`` (1, 2) and
   ``"char_wb"`` (2, 4), issue 21) on real English prose: the paragraphs of
   the docstrings of standard-library modules and their public functions and
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from . import data
@@ -39,6 +43,8 @@ from .harness import (
 __all__ = ["cases"]
 
 _SOURCE = "issue 4"
+_REAL_SOURCE = "issue 19"
+_DATA = Path(__file__).resolve().parent / "data"
 _PATTERN = r"(?u)\b\w\w+\b"
 _N_FEATURES = 2**20
 
@@ -76,7 +82,7 @@ def cases(*, quick: bool) -> list[Case]:
         )
         for analyzer, ngram in (("char", (1, 2)), ("char_wb", (2, 4)))
     ]
-    return prose + [
+    synthetic = [
         Case(
             f"text.{name}",
             f"{title}, ngram_range={ngram}",
@@ -87,10 +93,38 @@ def cases(*, quick: bool) -> list[Case]:
         )
         for name, title, language, parity, ngram, target, threshold in specs
     ]
+    real_titles = {
+        "en": f"{n_en} lines of real English prose (Language Reference, docstrings)",
+        "zh": f"{n_zh} real Chinese texts (the poems and prefaces of 唐诗三百首)",
+    }
+    real = [
+        Case(
+            f"text.real.{name}",
+            f"{real_titles[language]}, {title.split(', ', 1)[1]}, ngram_range={ngram}",
+            _preparer(
+                language,
+                n_en if language == "en" else n_zh,
+                parity=parity,
+                ngram=ngram,
+                texts_of=english_prose_lines if language == "en" else chinese_poems,
+            ),
+            (Target(f"real text: {target}", _REAL_SOURCE, "speed", threshold, "peer"),),
+            warmup=0,
+            # Seven interleaved rounds: real text is where the ratios were found to spread.
+            repeats=7,
+        )
+        for name, title, language, parity, ngram, target, threshold in specs
+    ]
+    return prose + synthetic + real
 
 
 def _preparer(
-    language: str, n: int, *, parity: bool, ngram: tuple[int, int]
+    language: str,
+    n: int,
+    *,
+    parity: bool,
+    ngram: tuple[int, int],
+    texts_of: Callable[[int], list[str]] | None = None,
 ) -> Callable[[], Prepared]:
     def prepare() -> Prepared:
         cls = require("mmref.text", "BagOfWordsTextEncoder")
@@ -105,7 +139,10 @@ def _preparer(
         encoder = cls(**options)
         if not hasattr(encoder, "transform_sparse"):
             raise Unavailable("BagOfWordsTextEncoder.transform_sparse is not available")
-        texts = data.english_captions(n) if language == "en" else data.chinese_sentences(n)
+        if texts_of is not None:
+            texts = texts_of(n)
+        else:
+            texts = data.english_captions(n) if language == "en" else data.chinese_sentences(n)
         encoder.transform_sparse(texts[:10])
         setting = "parity settings" if parity else "default tokenizer"
         contenders = [
@@ -159,8 +196,42 @@ def _limit(language: str, parity: bool, texts: list[str]) -> Contender:
     )
 
 
+def english_prose_lines(n: int) -> list[str]:
+    """``n`` lines of real English prose that ships with Python, cycled.
+
+    The lines of the Python Language Reference's topics (``pydoc_data.topics``,
+    the text behind ``help("if")``, about 460,000 characters), then those of
+    :func:`english_prose`'s docstring paragraphs: lines of at least 20
+    characters (about 58 on average), each line once (about 8,000), cycled.
+    """
+    from pydoc_data.topics import topics
+
+    texts = [*(topics[key] for key in sorted(topics)), *english_prose(0)]
+    lines = [line.strip() for text in texts for line in text.splitlines()]
+    unique = list(dict.fromkeys(line for line in lines if len(line) >= 20))
+    return [unique[i % len(unique)] for i in range(n)]
+
+
+def chinese_poems(n: int) -> list[str]:
+    """``n`` real Chinese texts: the poems (and prose prefaces) of 唐诗三百首, cycled.
+
+    Read from ``benchmarks/data/tang300.txt`` (public domain; its header names the
+    source). One text per blank-line separated block, its title and author lines
+    dropped, its lines joined (Chinese needs no space between them).
+    """
+    raw = (_DATA / "tang300.txt").read_text(encoding="utf-8")
+    blocks = raw.split("\n\n")[1:]  # the first block is the header
+    texts = []
+    for block in blocks:
+        lines = [line.strip() for line in block.strip().splitlines()]
+        body = [line for line in lines if line and not line.startswith(("《", "作者："))]
+        if body:
+            texts.append("".join(body))
+    return [texts[i % len(texts)] for i in range(n)]
+
+
 def english_prose(n: int) -> list[str]:
-    """``n`` paragraphs of real English: standard-library docstrings, cycled."""
+    """``n`` paragraphs of real English: standard-library docstrings, cycled (all for ``n=0``)."""
     import argparse
     import collections
     import functools
@@ -187,7 +258,7 @@ def english_prose(n: int) -> list[str]:
                 if isinstance(doc, str):
                     paragraphs += [p.strip() for p in doc.split("\n\n") if len(p.strip()) > 40]
     unique = list(dict.fromkeys(paragraphs))
-    return [unique[i % len(unique)] for i in range(n)]
+    return [unique[i % len(unique)] for i in range(n or len(unique))]
 
 
 def _char_preparer(n: int, analyzer: str, ngram: tuple[int, int]) -> Callable[[], Prepared]:

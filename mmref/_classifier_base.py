@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from ._atomic import keep_caches, publish, snapshot
 from ._base import ParamsMixin
+from ._threads import blas_threads_for
 from ._typing import Float64Array
 from ._validation import as_real_matrix, check_fitted, describe, shape_str
 from .exceptions import ModelFileError
@@ -85,7 +86,9 @@ class BaseClassifier(ParamsMixin):
         # Fit a twin and publish its state in one step: a predict running meanwhile uses
         # the old model or the new one, and a failed fit leaves the old one in place.
         fitted = snapshot(self)
-        with np.errstate(over="ignore", invalid="ignore"):
+        n, d = X_arr.shape
+        work = fitted._fit_work(n, d, len(classes))
+        with np.errstate(over="ignore", invalid="ignore"), blas_threads_for(work):
             fitted._fit(X_arr, y_idx, len(classes), params)
         fitted.n_features_in_ = X_arr.shape[1]
         fitted.classes_ = classes
@@ -114,6 +117,10 @@ class BaseClassifier(ParamsMixin):
             NaN or infinity.
         """
         return self._fitted_model()._predict(X)
+
+    def _fit_work(self, n: int, d: int, k: int) -> int:
+        """Multiply-adds of the largest BLAS product ``_fit`` runs: it picks the BLAS threads."""
+        return n * d * k
 
     def _fitted_model(self: _Self) -> _Self:
         """A snapshot of the fitted model (one step), with its scoring arrays derived."""
@@ -145,8 +152,9 @@ class BaseClassifier(ParamsMixin):
         else:
             rows = max(1, _CONVERT_BLOCK_ELEMENTS // max(1, X_arr.shape[1]))
         finite = True
+        work = min(n, rows) * X_arr.shape[1] * len(self.classes_)
         # Overflow and NaN are detected after the loop, with a message instead of a warning.
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"), blas_threads_for(work):
             for start in range(0, n, rows):
                 block = np.asarray(X_arr[start : start + rows], dtype=np.float64)
                 finite &= self._scores(block, scores[start : start + rows])

@@ -55,13 +55,13 @@ import contextlib
 import functools
 import sys
 import threading
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ._hashing import GOLDEN, mix64_inplace
+from ._threads import blas_controller, blas_threads_for, single_threaded_blas
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -76,7 +76,6 @@ __all__ = [
     "gaussian_product",
     "gaussian_rows",
     "prefix_rows",
-    "single_threaded_blas",
 ]
 
 #: Generated rows of the matrix held at a time during a call, over all workers.
@@ -302,9 +301,11 @@ def gaussian_product(
         # One product, which BLAS runs faster than row chunks. No up-front pass over X2:
         # a NaN or inf in a row makes that row of Y non-finite, and the caller then names
         # the first bad image.
-        np.matmul(X2, plan.matrix, out=Y)
+        with blas_threads_for(X2.shape[0] * X2.shape[1] * plan.n_components):
+            np.matmul(X2, plan.matrix, out=Y)
     elif plan.matrix is not None:
-        _chunked_product(X2, plan.matrix, Y, batch_size)
+        with blas_threads_for(min(batch_size, X2.shape[0]) * X2.shape[1] * plan.n_components):
+            _chunked_product(X2, plan.matrix, Y, batch_size)
     else:
         # No up-front pass over X2 either: a NaN or inf in a row, or a value that overflows
         # the conversion to float32, makes that row of Y non-finite whichever block holds
@@ -314,98 +315,9 @@ def gaussian_product(
     Y *= dtype.type(plan.scale)
 
 
-@contextlib.contextmanager
-def single_threaded_blas(controller: Any = None) -> Iterator[bool]:
-    """Limit BLAS to one thread while inside; yields whether that could be done.
-
-    Uses threadpoolctl when it is installed (it is an optional extra); a
-    failure of threadpoolctl only means no limit. The limit is process-wide, so
-    nested and concurrent users share it: the first one in sets it and the last
-    one out restores the previous thread counts. Every change is made by one
-    dedicated thread, because OpenBLAS lets only the thread that set a limit
-    change it again, and because a ``KeyboardInterrupt`` (delivered to the main
-    thread only) must not land between setting and counting a limit.
-
-    Parameters
-    ----------
-    controller : threadpoolctl.ThreadpoolController, optional
-        The BLAS libraries to limit; by default those :func:`_controller` finds.
-    """
-    if controller is None:
-        controller = _controller()
-    if controller is None:
-        yield False
-        return
-    _control(_limit, controller)
-    try:
-        yield True
-    finally:
-        _control(_unlimit)
-
-
-# Only the control thread reads or writes this (see single_threaded_blas).
-_CONTROL: dict[str, Any] = {"executor": None, "users": 0, "saved": []}
-_CONTROL_LOCK = threading.Lock()
-
-
-def _control(job: Any, *args: Any) -> None:
-    """Run ``job(*args)`` in the BLAS control thread and wait for it."""
-    with _CONTROL_LOCK:
-        if _CONTROL["executor"] is None:
-            from concurrent.futures import ThreadPoolExecutor  # lazily: keeps `import mmref` light
-
-            _CONTROL["executor"] = ThreadPoolExecutor(1, thread_name_prefix="mmref-blas")
-        executor = _CONTROL["executor"]
-    executor.submit(job, *args).result()
-
-
-def _limit(controller: Any) -> None:
-    if _CONTROL["users"] == 0:
-        saved = []
-        for lib in controller.lib_controllers:
-            try:
-                threads = lib.get_num_threads()
-                if threads is not None and threads > 1:
-                    lib.set_num_threads(1)
-                    saved.append((lib, threads))
-            except Exception:  # an optional speed-up: a product never fails over it
-                continue
-        _CONTROL["saved"] = saved
-    _CONTROL["users"] += 1
-
-
-def _unlimit() -> None:
-    _CONTROL["users"] -= 1
-    if _CONTROL["users"] == 0:
-        for lib, threads in _CONTROL["saved"]:
-            try:
-                lib.set_num_threads(threads)
-            except Exception:  # as in _limit
-                continue
-        _CONTROL["saved"] = []
-
-
 def _controller() -> Any:
-    """threadpoolctl's controller of the process-wide BLAS thread pools, or None.
-
-    None without threadpoolctl, without a BLAS it finds, if it fails, or if a
-    BLAS limits threads per calling thread (OpenBLAS built with OpenMP), where a
-    limit set by one thread does not reach the workers. Not cached: a BLAS loaded
-    later (SciPy's, say) must be limited too; finding the libraries takes about a
-    millisecond, against products of a tenth of a second and more.
-    """
-    try:
-        from threadpoolctl import ThreadpoolController
-
-        controller = ThreadpoolController().select(user_api="blas")
-        libs = controller.lib_controllers
-        per_thread = any(
-            lib.internal_api == "openblas" and getattr(lib, "threading_layer", "") == "openmp"
-            for lib in libs
-        )
-    except Exception:  # ImportError, or threadpoolctl failing: run without the pipeline
-        return None
-    return controller if libs and not per_thread else None
+    """The BLAS controller of :mod:`mmref._threads` (a seam for the tests)."""
+    return blas_controller()
 
 
 def _generated_product(

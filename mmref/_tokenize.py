@@ -578,9 +578,7 @@ def _preprocess(
     text, points = joined, None
     if unicode_form is not None:
         text, points = _decompose_singletons(text, unicode_form)
-        normalized = unicodedata.normalize(unicode_form, text)
-        if normalized != text:
-            text, points = normalized, None
+        text, points = _normalize_documents(text, points, unicode_form)
     if lowercase:
         lowered = text.lower()
         if lowered != text:
@@ -621,6 +619,81 @@ def _decompose_singletons(text: str, form: NormalForm) -> tuple[str, npt.NDArray
     if np.array_equal(mapped, points):
         return text, points
     return str(mapped.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")), mapped
+
+
+def _normalize_documents(
+    text: str, points: npt.NDArray[np.uint32] | None, form: NormalForm
+) -> tuple[str, npt.NDArray[np.uint32] | None]:
+    """``unicodedata.normalize(form, text)`` for NUL-separated documents free of NUL.
+
+    NUL neither composes nor reorders with its neighbours, so each document
+    normalizes on its own; a document made only of characters that
+    :func:`_unstable` clears is unchanged by it. Only the other documents go
+    through ``unicodedata`` (one call for all of them): real text in a Latin
+    script has a few characters outside ASCII in a few lines, which would
+    otherwise send the whole batch through the full normalization. Returns the
+    code points too when the text is unchanged (None for ASCII text).
+    """
+    if points is None:  # ASCII: every normal form of it is itself
+        return text, None
+    unstable = _unstable(points, form)
+    if not unstable.any():
+        return text, points
+    nul = np.flatnonzero(points == 0)
+    docs = np.unique(np.searchsorted(nul, np.flatnonzero(unstable)))
+    if 2 * docs.size > nul.size + 1:  # most documents: one call over the whole text
+        normalized = unicodedata.normalize(form, text)
+        return (text, points) if normalized == text else (normalized, None)
+    starts = np.concatenate(([0], nul + 1))[docs].tolist()
+    ends = np.concatenate((nul, [len(text)]))[docs].tolist()
+    pieces = [text[a:b] for a, b in zip(starts, ends, strict=True)]
+    normalized_pieces = unicodedata.normalize(form, "\0".join(pieces)).split("\0")
+    if normalized_pieces == pieces:
+        return text, points
+    out: list[str] = []
+    previous = 0
+    for a, b, piece in zip(starts, ends, normalized_pieces, strict=True):
+        out += (text[previous:a], piece)
+        previous = b
+    out.append(text[previous:])
+    return "".join(out), None
+
+
+# Per normal form, per code point: 1 if it may change under normalization in some context
+# (see _unstable), 0 if not, -1 not looked up yet. Filled as code points are met.
+_STABILITY: dict[str, npt.NDArray[np.int8]] = {}
+
+
+def _unstable(points: npt.NDArray[np.uint32], form: NormalForm) -> npt.NDArray[np.bool_]:
+    """Which characters may change, or change a neighbour, under normalization to ``form``.
+
+    Stable: the character is its own normal form, has combining class 0 (never
+    reordered) and is not a mark (general category M) nor a Hangul vowel or final
+    jamo: every second character of a canonical composition is one of those, so a
+    stable character never composes with what precedes it. A string of stable
+    characters is its own normal form. Everything else counts as unstable (a
+    superset is safe).
+    """
+    table = _STABILITY.get(form)
+    if table is None:
+        table = _STABILITY.setdefault(form, np.full(0x110000, -1, dtype=np.int8))
+    flags = table[points]
+    unknown = flags < 0
+    if unknown.any():
+        for code in np.unique(points[unknown]).tolist():
+            char = chr(code)
+            stable = (
+                unicodedata.is_normalized(form, char)
+                and unicodedata.combining(char) == 0
+                # Marks: every second character of a canonical composition is one.
+                and not unicodedata.category(char).startswith("M")
+                and not 0x1160 <= code <= 0x11FF  # Hangul vowels and finals compose
+                and not 0xD800 <= code <= 0xDFFF
+            )
+            table[code] = 0 if stable else 1
+        flags = table[points]
+    result: npt.NDArray[np.bool_] = flags > 0
+    return result
 
 
 @functools.cache

@@ -237,6 +237,10 @@ class RidgeClassifier(LinearClassifier):
             fit_intercept=check_bool_param(self.fit_intercept, name="fit_intercept", owner=owner),
         )
 
+    def _fit_work(self, n: int, d: int, k: int) -> int:
+        # The Gram matrix of a block of rows, or of all of X for the dual form.
+        return min(n, max(1, _GRAM_BLOCK_ELEMENTS // d)) * d * d if d <= n else n * n * d
+
     def _fit(
         self, X: npt.NDArray[Any], y_idx: npt.NDArray[np.intp], k: int, params: _RidgeParams
     ) -> None:

@@ -271,3 +271,139 @@ def test_full_runs_pause_before_each_timed_call_and_not_during_warmup() -> None:
     events.clear()
     time_contenders([make("mmref")], repeats=2, warmup=0, min_time=0.0, clock=clock, sleep=sleep)
     assert events == ["mmref", "mmref"]
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is not running: reaped children raise above, unreaped show state Z
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def test_busy_core_starts_a_spinning_process_and_stops_it() -> None:
+    from benchmarks.busy import busy_core
+
+    with busy_core(max_seconds=60) as load:
+        assert load.poll() is None  # running while inside
+        pid = load.pid
+    assert load.poll() is not None  # stopped and reaped on leaving
+    assert not _alive(pid)
+
+
+def test_busy_core_stops_its_process_on_an_error_and_on_ctrl_c() -> None:
+    from benchmarks.busy import busy_core
+
+    for error in (RuntimeError("case failed"), KeyboardInterrupt()):
+        with pytest.raises(type(error)), busy_core(max_seconds=60) as load:
+            assert load.poll() is None
+            raise error
+        assert load.poll() is not None
+        assert not _alive(load.pid)
+
+
+def test_the_load_process_stops_by_itself_after_its_bound() -> None:
+    import subprocess
+
+    from benchmarks.busy import SPIN
+
+    load = subprocess.run(
+        [sys.executable, "-c", SPIN, "0.2"], capture_output=True, text=True, timeout=60
+    )
+    assert load.returncode == 0
+    assert load.stdout == "spinning\n"
+
+
+def test_busy_mode_times_each_case_again_under_load(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import benchmarks.cli as cli
+    from benchmarks import busy
+
+    started: list[int] = []
+    original = busy.busy_core
+
+    def recording(*args: object, **kwargs: object) -> object:
+        manager = original(*args, **kwargs)  # type: ignore[arg-type]
+
+        class Recorder:
+            def __enter__(self) -> object:
+                load = manager.__enter__()
+                started.append(load.pid)
+                return load
+
+            def __exit__(self, *exc: object) -> object:
+                return manager.__exit__(*exc)  # type: ignore[arg-type]
+
+        return Recorder()
+
+    monkeypatch.setattr(cli, "busy_core", recording)
+    out_json = tmp_path / "busy.json"
+    table = tmp_path / "table.md"
+    argv = ["--quick", "--busy", "--no-memory", "-k", "text.en.parity.1-1", "-k", "classifiers"]
+    assert main([*argv, "--json", str(out_json), "--markdown", str(table)]) == 0
+    out = capsys.readouterr().out
+    cases = json.loads(out_json.read_text())["cases"]
+    ran = [c for c in cases if c["status"] == "ok"]
+    assert ran and len(started) == len(ran)  # one load per case's busy pass
+    assert all(not _alive(pid) for pid in started)  # no load left behind
+    for case in ran:
+        assert case["busy"]["status"] == "ok"
+        assert case["busy"]["times"]["mmref"]
+        assert any(t["source"] == "issue 19, busy" for t in case["targets"])
+    assert "busy mmref" in out
+    assert "busy: mmref time / idle" in table.read_text()
+
+
+def test_busy_targets_compare_busy_with_idle() -> None:
+    from benchmarks.harness import evaluate_busy
+
+    case = Case("c", "c", lambda: Prepared([], 1, "x"),
+                (Target("t", "issue 4", "speed", 2.0, "peer"),))  # fmt: skip
+    idle = CaseResult("c", "c", "ok", times={"mmref": [1.0, 1.0, 1.0], "peer": [3.0] * 3})
+    busy = CaseResult("c", "c", "ok", times={"mmref": [1.4, 1.6, 1.4]},
+                      ratios={"peer": Ratio(2.5, 2.0, 3.0)})  # fmt: skip
+    slowdown, peer = evaluate_busy(case, idle, busy, quick=False)
+    assert (slowdown.status, slowdown.value) == ("MET", pytest.approx(1.4))
+    assert peer.status == "MET" and peer.text == "busy: t"
+    busy.times["mmref"] = [1.6, 1.6, 1.6]
+    busy.ratios["peer"] = Ratio(1.5, 1.0, 2.0)
+    slowdown, peer = evaluate_busy(case, idle, busy, quick=False)
+    assert (slowdown.status, peer.status) == ("NOT MET", "NOT MET")
+    assert all(t.status == "n/a" for t in evaluate_busy(case, idle, busy, quick=True))
+
+
+def test_profile_text_prints_the_stages_and_the_floor(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--profile-text", "--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "floor: one re.findall" in out
+    for stage in ("tokenizing", "hashing", "counting"):
+        assert stage in out
+
+
+def test_real_text_is_real_and_offline() -> None:
+    from benchmarks.text import chinese_poems, english_prose_lines
+
+    english = english_prose_lines(50)
+    assert len(english) == 50 and all(len(line) >= 20 for line in english)
+    assert len(set(english_prose_lines(5000))) == 5000  # thousands of distinct lines
+    chinese = chinese_poems(400)
+    assert chinese[0].startswith("兰叶春葳蕤，桂华秋皎洁。")  # the anthology's first poem
+    # 313 poems, four of them with a prose preface of their own: 317 texts, then cycled.
+    assert len(set(chinese[:317])) == 317 and chinese[317:] == chinese[:83]
+    assert not any(text.startswith(("《", "作者")) for text in chinese)
+
+
+def test_float32_image_cases_run_seven_rounds() -> None:
+    by_name = {case.name: case for case in all_cases(quick=False)}
+    for name in ("image.sparse.28x28-256.float32", "image.gaussian.28x28-256.float32",
+                 "image.gaussian.224x224x3-512.float32"):  # fmt: skip
+        assert by_name[name].repeats >= 7
+    real = ("en.parity.1-1", "en.parity.1-2", "en.default.1-1", "zh.default.1-2")
+    assert all(by_name[f"text.real.{name}"].repeats >= 7 for name in real)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from helpers import images
 
-from mmref import _gaussian, _projection
+from mmref import _gaussian, _projection, _threads
 from mmref.image import RandomProjectionImageEncoder
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
@@ -154,26 +154,6 @@ def test_values_too_large_for_float32_are_named_on_the_generated_path(pipelined:
         _encode(X, dtype=np.float32, max_matrix_bytes=20_000)
 
 
-def test_single_threaded_blas_nests_and_restores_the_original_limits() -> None:
-    before = _blas_threads()
-    with _gaussian.single_threaded_blas() as outer:
-        assert outer is True
-        assert set(_blas_threads()) == {1}
-        with _gaussian.single_threaded_blas() as inner:
-            assert inner is True
-            assert set(_blas_threads()) == {1}
-        assert set(_blas_threads()) == {1}  # the outer user still holds the limit
-    assert _blas_threads() == before
-
-
-def test_single_threaded_blas_says_when_it_cannot_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_gaussian, "_controller", lambda: None)
-    before = _blas_threads()
-    with _gaussian.single_threaded_blas() as limited:
-        assert limited is False
-        assert _blas_threads() == before
-
-
 def test_two_workers_generate_with_blas_on_one_thread(
     pipelined: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -255,7 +235,7 @@ def test_an_interrupt_stops_the_workers_and_restores_blas(
     new_threads = set(threading.enumerate()) - threads_before
     assert [t.name for t in new_threads if t.name.startswith("ThreadPoolExecutor")] == []
     assert _blas_threads() == before
-    assert _gaussian._CONTROL["users"] == 0
+    assert _threads._CONTROL["users"] == 0
 
 
 def test_a_failing_threadpoolctl_only_costs_the_pipeline(
@@ -268,5 +248,6 @@ def test_a_failing_threadpoolctl_only_costs_the_pipeline(
         raise OSError("cannot read the loaded libraries")
 
     monkeypatch.setattr(threadpoolctl, "ThreadpoolController", broken)
+    monkeypatch.setattr(_threads, "_FOUND", {"modules": -1, "controller": None})
     assert _gaussian._controller() is None
     assert _encode(X, max_matrix_bytes=20_000).tobytes() == expected.tobytes()

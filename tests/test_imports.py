@@ -36,6 +36,7 @@ FLOORS: list[tuple[str, set[str]]] = [
             "_atomic",
             "_stopwords",
             "_version",
+            "_threads",
         },
     ),
     ("validation and the specification", {"_validation", "reference", "_testdata"}),

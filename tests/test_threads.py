@@ -1,0 +1,240 @@
+"""BLAS threads chosen per operation (mmref/_threads.py): limits, restoring, concurrency, results.
+
+Behaviour only: which thread counts BLAS has inside and after a call, never how
+long anything takes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mmref import _threads
+from mmref.classifiers import NearestCentroidClassifier, RidgeClassifier, SoftmaxClassifier
+from mmref.image import RandomProjectionImageEncoder
+
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+
+def _blas_threads() -> list[int]:
+    info = threadpoolctl.threadpool_info()
+    return [lib["num_threads"] for lib in info if lib["user_api"] == "blas"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_a_controllable_blas() -> None:
+    if _threads.blas_controller() is None:
+        pytest.skip("no BLAS threadpoolctl can limit process-wide")
+
+
+def test_a_small_operation_runs_on_one_thread_and_the_settings_come_back() -> None:
+    before = _blas_threads()
+    with _threads.blas_threads_for(_threads.SMALL_WORK - 1) as limited:
+        assert limited is True
+        assert set(_blas_threads()) == {1}
+    assert _blas_threads() == before
+
+
+def test_a_large_operation_keeps_the_callers_settings() -> None:
+    before = _blas_threads()
+    with _threads.blas_threads_for(_threads.SMALL_WORK) as limited:
+        assert limited is False
+        assert _blas_threads() == before
+    assert _blas_threads() == before
+
+
+def test_the_settings_come_back_after_an_exception() -> None:
+    before = _blas_threads()
+    with pytest.raises(RuntimeError, match="inside"), _threads.blas_threads_for(1):
+        assert set(_blas_threads()) == {1}
+        raise RuntimeError("inside")
+    assert _blas_threads() == before
+    assert _threads._CONTROL["users"] == 0
+
+
+def test_nested_limits_hold_until_the_outermost_leaves() -> None:
+    before = _blas_threads()
+    with _threads.single_threaded_blas() as outer:
+        assert outer is True
+        with _threads.blas_threads_for(1) as inner:
+            assert inner is True
+            assert set(_blas_threads()) == {1}
+        assert set(_blas_threads()) == {1}  # the outer user still holds the limit
+    assert _blas_threads() == before
+
+
+def test_concurrent_users_each_run_on_their_own_thread_count() -> None:
+    before = _blas_threads()
+    n_threads, rounds = 6, 40
+    start = threading.Barrier(n_threads)
+    seen: list[tuple[bool, list[int]]] = []
+    errors: list[BaseException] = []
+
+    def user(index: int) -> None:
+        small = index % 2 == 0
+        work = 1 if small else _threads.SMALL_WORK
+        try:
+            start.wait()
+            for i in range(rounds):
+                # Entries and exits of the threads interleave; some raise on the way out.
+                failing = (index + i) % 5 == 0
+                raising = pytest.raises(ValueError) if failing else contextlib.nullcontext()
+                with raising, _threads.blas_threads_for(work):
+                    seen.append((small, _blas_threads()))
+                    if failing:
+                        raise ValueError("failed inside")
+        except BaseException as exc:  # reported below: a thread's failure is not the test's
+            errors.append(exc)
+
+    workers = [threading.Thread(target=user, args=(i,)) for i in range(n_threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    assert len(seen) == n_threads * rounds
+    # Never lifted under a small user, never set under a large one.
+    assert all(threads == ([1] * len(before) if small else before) for small, threads in seen)
+    assert _blas_threads() == before
+    assert _threads._CONTROL["users"] == 0
+    assert _threads._ROOM_STATE == {"mode": None, "inside": 0, "waiting": [0, 0]}
+
+
+def test_without_a_controller_nothing_is_limited(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_threads, "blas_controller", lambda: None)
+    before = _blas_threads()
+    with _threads.blas_threads_for(1) as limited:
+        assert limited is False
+        assert _blas_threads() == before
+
+
+def test_a_failing_threadpoolctl_means_no_controller(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> Any:
+        raise OSError("cannot read the loaded libraries")
+
+    monkeypatch.setattr(threadpoolctl, "ThreadpoolController", broken)
+    monkeypatch.setattr(_threads, "_FOUND", {"modules": -1, "controller": None})
+    assert _threads.blas_controller() is None
+
+
+def test_the_controller_is_found_again_after_an_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_threads, "_FOUND", {"modules": -1, "controller": None})
+    first = _threads.blas_controller()
+    assert first is not None
+    assert _threads.blas_controller() is first  # kept while no module is imported
+    monkeypatch.setitem(sys.modules, "mmref_test_new_module", object())
+    assert _threads.blas_controller() is not first
+
+
+def _fit_and_predict(make: Any) -> bytes:
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(1500, 256))  # large enough for OpenBLAS to use two threads
+    y = rng.integers(0, 5, size=1500)
+    model = make().fit(X, y)
+    return model.predict(X).tobytes() + np.asarray(getattr(model, "coef_", 0.0)).tobytes()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: SoftmaxClassifier(max_iter=30),
+        lambda: RidgeClassifier(alpha=0.5),
+        NearestCentroidClassifier,
+    ],
+    ids=["softmax", "ridge", "centroid"],
+)
+def test_small_results_do_not_depend_on_the_callers_thread_count(make: Any) -> None:
+    # OpenBLAS's last bits depend on its thread count; mmref picks one thread here.
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        one = _fit_and_predict(make)
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        two = _fit_and_predict(make)
+    assert one == two
+
+
+def test_a_small_projection_does_not_depend_on_the_callers_thread_count() -> None:
+    X = np.random.default_rng(3).random((500, 784)).astype(np.float32)
+    encoder = RandomProjectionImageEncoder(n_components=64, method="gaussian", seed=1)
+    encoder.fit(X)
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        one = encoder.transform(X)
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        two = encoder.transform(X)
+    assert one.tobytes() == two.tobytes()
+
+
+def test_a_large_operation_waits_for_the_small_ones_beside_it() -> None:
+    before = _blas_threads()
+    inside, release = threading.Event(), threading.Event()
+    log: list[tuple[str, list[int]]] = []
+
+    def small() -> None:
+        with _threads.blas_threads_for(1):
+            log.append(("small in", _blas_threads()))
+            inside.set()
+            release.wait(timeout=60)
+            log.append(("small out", _blas_threads()))
+
+    def large() -> None:
+        with _threads.blas_threads_for(_threads.SMALL_WORK):
+            log.append(("large", _blas_threads()))
+
+    first = threading.Thread(target=small)
+    first.start()
+    assert inside.wait(timeout=60)
+    second = threading.Thread(target=large)
+    second.start()
+    # Behaviour, not timing: the large operation has not run while the small one holds
+    # the limit, however long we give it; then it runs on the caller's threads.
+    second.join(timeout=0.2)
+    assert [entry for entry, _ in log] == ["small in"]
+    release.set()
+    first.join()
+    second.join()
+    assert log == [("small in", [1] * len(before)), ("small out", [1] * len(before)),
+                   ("large", before)]  # fmt: skip
+    assert _blas_threads() == before
+
+
+def test_an_operation_nested_in_another_runs_on_its_callers_threads() -> None:
+    before = _blas_threads()
+    with _threads.blas_threads_for(1), _threads.blas_threads_for(_threads.SMALL_WORK) as inner:
+        assert inner is True  # no deadlock, and the caller's one thread holds
+        assert set(_blas_threads()) == {1}
+    with _threads.blas_threads_for(_threads.SMALL_WORK), _threads.blas_threads_for(1):
+        assert _blas_threads() == before
+    assert _blas_threads() == before
+
+
+def test_a_small_fit_runs_its_optimizer_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[int]] = []
+    original = SoftmaxClassifier._fit
+
+    def recording(self: Any, *args: Any) -> None:
+        seen.append(_blas_threads())
+        original(self, *args)
+
+    monkeypatch.setattr(SoftmaxClassifier, "_fit", recording)
+    before = _blas_threads()
+    rng = np.random.default_rng(0)
+    SoftmaxClassifier().fit(rng.normal(size=(50, 8)), rng.integers(0, 3, size=50))
+    assert seen and set(seen[0]) == {1}
+    assert _blas_threads() == before
+
+
+def test_a_failing_fit_restores_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(self: Any, *args: Any) -> None:
+        assert set(_blas_threads()) == {1}
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(SoftmaxClassifier, "_fit", failing)
+    before = _blas_threads()
+    rng = np.random.default_rng(0)
+    with pytest.raises(MemoryError, match="no room"):
+        SoftmaxClassifier().fit(rng.normal(size=(50, 8)), rng.integers(0, 3, size=50))
+    assert _blas_threads() == before
