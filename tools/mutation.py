@@ -267,6 +267,22 @@ def prepare(scratch: Path, module: str) -> list[str]:
     # Made now, not by mutmut: PYTHONPATH names it, and an interpreter that found no
     # directory there at start-up would not look again.
     (scratch / "mutants").mkdir()
+    # Tests read these relative to their own file, which mutmut runs from mutants/tests.
+    for name in ("SPEC.md", "README.md", "examples", "ports"):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, scratch / "mutants" / name, ignore=ignore)
+        elif (ROOT / name).exists():
+            shutil.copy2(ROOT / name, scratch / "mutants" / name)
+    # A fresh interpreter started by a test during mutmut's stats phase (which records
+    # which tests reach which function) would record its hits through mutmut's config,
+    # which it looks for in its working directory (a test's tmp_path, say) and cannot
+    # find; its hits would be lost anyway, so it runs the original functions.
+    (scratch / "mutants" / "sitecustomize.py").write_text(
+        "import os\n"
+        "if os.environ.get('MUTANT_UNDER_TEST') == 'stats':\n"
+        "    os.environ['MUTANT_UNDER_TEST'] = ''\n",
+        encoding="utf-8",
+    )
     tests = [t for t in MODULES[module] if (ROOT / t).exists()]
     config = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     header = "[tool.mutmut]\n"
