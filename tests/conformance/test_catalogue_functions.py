@@ -633,3 +633,144 @@ def test_correct_implementations_pass_every_property(kind: str, right: Fn, stric
     assert set(results) <= set(PROPERTIES[kind])
     assert failing(results) == []
     assert {r.status for r in results.values()} == {"PASS"}
+
+
+# --- more wrong implementations, each checked on the one property it must fail ------------
+
+
+def je_text_columns_reversed(image: Any, text: Any, model: Any) -> Any:
+    image_embedding = model.encode_image(image)
+    text_embedding = np.asarray(model.encode_text(text))
+    return np.concatenate((image_embedding, text_embedding[:, ::-1]), axis=1)
+
+
+def je_drops_empty_batches(image: Any, text: Any, model: Any) -> Any:
+    out = mmref.joint_embedding(image, text, model)
+    return out if out.shape[0] else np.zeros((0,), dtype=out.dtype)
+
+
+def cl_argmax_of_the_features(joint_embedding: Any, labels: Any, model: Any) -> Any:
+    return np.argmax(joint_embedding, axis=1)  # the model is never asked
+
+
+def cl_flat_argmax(joint_embedding: Any, labels: Any, model: Any) -> Any:
+    scores = np.asarray(model.predict(joint_embedding))
+    return np.full(scores.shape[0], np.argmax(scores) % max(scores.shape[1], 1), dtype=np.intp)
+
+
+def cl_out_of_range(joint_embedding: Any, labels: Any, model: Any) -> Any:
+    scores = np.asarray(model.predict(joint_embedding))
+    return np.argmax(scores, axis=1) + 1  # 1-based class indices
+
+
+def cl_accepts_nan(joint_embedding: Any, labels: Any, model: Any) -> Any:
+    scores = np.asarray(model.predict(joint_embedding))
+    if scores.dtype.kind == "f" and np.isnan(scores).any():
+        return np.nanargmax(np.where(np.isnan(scores), -np.inf, scores), axis=1)
+    return mmref.multimodal_classification(joint_embedding, labels, _Scores(scores))
+
+
+def cl_ignores_row_counts(joint_embedding: Any, labels: Any, model: Any) -> Any:
+    scores = np.asarray(model.predict(joint_embedding))
+    return mmref.multimodal_classification(scores, labels, _Scores(scores))
+
+
+def cl_accepts_complex(joint_embedding: Any, labels: Any, model: Any) -> Any:
+    scores = np.asarray(model.predict(joint_embedding))
+    if scores.dtype.kind == "c":
+        scores = scores.real
+    return mmref.multimodal_classification(joint_embedding, labels, _Scores(scores))
+
+
+MESSAGES: list[tuple[str, Fn, str, list[str]]] = [
+    (
+        "joint-embedding",
+        je_text_columns_reversed,
+        "order",
+        ["out[:, d_image:] (d_image = 2)", "expected the text embedding"],
+    ),
+    (
+        "joint-embedding",
+        je_drops_empty_batches,
+        "axis",
+        ["returned shape (0,); expected (0, 0) (one row per sample, d_image + d_text columns)."],
+    ),
+    (
+        "joint-embedding",
+        je_passes_a_copy_of_text,
+        "calls",
+        ["(got array of shape (2, 2, 3) and dtype uint8:", "and ['a cat', '猫'])"],
+    ),
+    (
+        "classification",
+        cl_argmax_of_the_features,
+        "calls",
+        ["called model.predict 0 time(s); expected once, with joint_embedding itself."],
+    ),
+    (
+        "classification",
+        cl_flat_argmax,
+        "axis",
+        ["returned [1, 1, 1]; each row's only maximum is in columns [1, 2, 2]."],
+    ),
+    (
+        "classification",
+        cl_out_of_range,
+        "maximum",
+        ["out[2] = 3 but row 2 of the scores is [-inf, -inf, -5.0]", "is not at column 3."],
+    ),
+    (
+        "classification",
+        cl_argmin,
+        "reference",
+        ["differs from mmref.multimodal_classification bit for bit: at index (0,)"],
+    ),
+    (
+        "classification",
+        cl_source,
+        "raises",
+        [],  # passes: the source raises wherever the source raises
+    ),
+    (
+        "classification",
+        cl_accepts_nan,
+        "rejects_nan",
+        ["returned array of shape (1,)", "expected ValueError (the scores contain NaN)"],
+    ),
+    (
+        "classification",
+        cl_ignores_row_counts,
+        "row_mismatch",
+        ["expected ValueError (2 score rows for a joint_embedding of 3 rows)"],
+    ),
+    (
+        "classification",
+        cl_accepts_complex,
+        "rejects_non_numeric",
+        ["expected TypeError (the scores have dtype complex128; they must be real numbers)"],
+    ),
+    (
+        "classification",
+        cl_source,
+        "rejects_missing_method",
+        ["raised AttributeError", "expected TypeError (the model has no predict)"],
+    ),
+    (
+        "classification",
+        cl_accepts_3d_scores,
+        "raises",
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "wrong", "prop", "words"),
+    MESSAGES,
+    ids=[f"{entry[1].__name__}-{entry[2]}" for entry in MESSAGES],
+)
+def test_the_message_says_what_is_wrong(kind: str, wrong: Fn, prop: str, words: list[str]) -> None:
+    (result,) = run_checks(kind, wrong, max_examples=FEW, select=[prop])
+    assert result.status == ("FAIL" if words else "PASS")
+    for word in words:
+        assert word in result.message
