@@ -247,3 +247,36 @@ def test_every_property_of_a_kind_is_run_and_reported_once() -> None:
     core = [r.name for r in results]
     assert core == [n for n in PROPERTIES["classification"] if n in core]
     assert len(set(core)) == len(core) and {r.kind for r in results} == {"classification"}
+
+
+class UnfittedInfiniteScores:
+    """A classifier the kit must fit first, whose first class always scores inf."""
+
+    def fit(self, X: Any, y: Any) -> UnfittedInfiniteScores:
+        self.n_features_in_ = np.shape(X)[1]
+        return self
+
+    def predict(self, X: Any) -> Any:
+        out = np.zeros((np.shape(X)[0], 3))
+        out[:, 0] = np.inf
+        return out
+
+
+UNFITTED = UnfittedInfiniteScores()
+
+
+def test_the_snippet_of_a_model_the_kit_fitted_fits_it_too() -> None:
+    (result,) = run_checks(
+        "classification-model",
+        UNFITTED,
+        max_examples=2,
+        select=["finite"],
+        spec="test_mutation_core:UNFITTED",
+    )
+    assert result.status == "FAIL"
+    assert "model.predict(X) returned" in result.message
+    lines = textwrap.dedent(result.message.split("reproduces it:\n", 1)[1]).splitlines()
+    assert "from mmref.conformance import resolve_target, prepare_classification_model" in lines
+    assert "model = resolve_target('test_mutation_core:UNFITTED', 'classification-model')" in lines
+    assert "model, _ = prepare_classification_model(model)" in lines
+    assert not hasattr(UNFITTED, "n_features_in_")  # the kit fitted a copy
