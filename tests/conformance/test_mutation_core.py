@@ -280,3 +280,54 @@ def test_the_snippet_of_a_model_the_kit_fitted_fits_it_too() -> None:
     assert "model = resolve_target('test_mutation_core:UNFITTED', 'classification-model')" in lines
     assert "model, _ = prepare_classification_model(model)" in lines
     assert not hasattr(UNFITTED, "n_features_in_")  # the kit fitted a copy
+
+
+def test_a_failure_that_does_not_recur_keeps_its_snippet() -> None:
+    # Shared examples: the failing one is run again at once; here it passes the second time.
+    calls = [0]
+
+    def fails_on_first_big_batch(image: Any, text: Any, model: Any) -> Any:
+        out = mmref.joint_embedding(image, text, model)
+        if len(text) >= 3 and calls[0] == 0:
+            calls[0] += 1
+            return out.tolist()
+        return out
+
+    (result,) = run_checks(
+        "joint-embedding", fails_on_first_big_batch, max_examples=60, select=["type"]
+    )
+    assert "did not reproduce when the same example was run again" in result.message
+    assert "Minimal counterexample, as a snippet that reproduces it:" in result.message
+    assert "    out = fn(image, text, model)" in result.message
+
+
+def test_a_flaky_failure_in_a_propertys_own_search_is_reported_as_nondeterminism() -> None:
+    # 'raises' draws its own examples (none shared): Hypothesis replays the failure, it
+    # does not recur, and the kit says the implementation is not deterministic, quoting
+    # the first failure and its snippet.
+    calls = [0]
+
+    def forgets_to_raise_once(joint_embedding: Any, labels: Any, model: Any) -> Any:
+        scores = np.asarray(model.predict(joint_embedding))
+        if scores.ndim == 1 and scores.size >= 3 and calls[0] == 0:
+            calls[0] += 1
+            return np.zeros(1, dtype=np.intp)
+        return mmref.multimodal_classification(joint_embedding, labels, _Scores(scores))
+
+    (result,) = run_checks(
+        "classification", forgets_to_raise_once, max_examples=100, select=["raises"]
+    )
+    assert calls[0] == 1 and result.status == "FAIL"
+    assert "The failure did not reproduce when the same example was run again" in result.message
+    assert "implementation is not deterministic" in result.message
+    assert "First failure: fn(joint_embedding, labels, model) returned array" in result.message
+    assert "Minimal counterexample, as a snippet that reproduces it:" in result.message
+    assert "model = StubClassificationModel(np.array([" in result.message
+
+
+class _Scores:
+    def __init__(self, scores: Any) -> None:
+        self.scores = scores
+
+    def predict(self, X: Any) -> Any:
+        return self.scores
