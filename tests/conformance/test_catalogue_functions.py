@@ -12,6 +12,7 @@ every property.
 from __future__ import annotations
 
 import itertools
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -774,3 +775,41 @@ def test_the_message_says_what_is_wrong(kind: str, wrong: Fn, prop: str, words: 
     assert result.status == ("FAIL" if words else "PASS")
     for word in words:
         assert word in result.message
+
+
+def je_checks_its_inputs(image: Any, text: Any, model: Any) -> Any:
+    """Correct, and strict about its inputs: one image per text."""
+    if len(image) != len(text):
+        raise ValueError("one image per text")
+    return mmref.joint_embedding(image, text, model)
+
+
+def je_byte_images_in_float32(image: Any, text: Any, model: Any) -> Any:
+    out = mmref.joint_embedding(image, text, model)
+    return out.astype(np.float32) if np.asarray(image).dtype == np.uint8 else out
+
+
+def test_an_implementation_that_checks_its_inputs_gets_the_inputs_it_is_given() -> None:
+    assert failing(statuses("joint-embedding", je_checks_its_inputs)) == []
+
+
+def test_a_failure_that_depends_on_the_image_is_reproduced_by_its_snippet() -> None:
+    (result,) = run_checks(
+        "joint-embedding", je_byte_images_in_float32, max_examples=FEW, select=["dtype"]
+    )
+    assert "returned dtype float32; expected float64" in result.message
+    snippet = textwrap.dedent(result.message.split("reproduces it:\n", 1)[1])
+    namespace: dict[str, Any] = {}
+    exec(snippet, namespace)
+    assert namespace["image"].dtype == np.uint8
+    assert namespace["out"].dtype == np.float32 and namespace["expected"].dtype == np.float64
+
+
+def raises_value_error(image: Any, text: Any, model: Any) -> Any:
+    raise ValueError("not today")
+
+
+@pytest.mark.parametrize("prop", ["shape", "order", "dtype", "reference", "deterministic"])
+def test_an_exception_from_fn_is_quoted_by_every_property(prop: str) -> None:
+    (result,) = run_checks("joint-embedding", raises_value_error, max_examples=FEW, select=[prop])
+    assert result.message.splitlines()[1] == "fn(image, text, model) raised ValueError: not today"
