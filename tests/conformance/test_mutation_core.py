@@ -140,7 +140,9 @@ def test_a_refusal_of_the_wrong_type_names_both_types() -> None:
         "joint-embedding", attribute_error, max_examples=FEW, select=["rejects_missing_method"]
     )
     assert result.status == "FAIL"
-    assert "raised AttributeError" in result.message
+    assert (
+        "fn(image, text, model) raised AttributeError: nope; expected TypeError" in result.message
+    )
     assert "expected TypeError (the model has no encode_image)" in result.message
 
 
@@ -331,3 +333,45 @@ class _Scores:
 
     def predict(self, X: Any) -> Any:
         return self.scores
+
+
+def _splitmix64_finalizer(z: int) -> int:
+    mask = (1 << 64) - 1
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return z ^ (z >> 31)
+
+
+class RecordsItsTraining:
+    def fit(self, X: Any, y: Any) -> RecordsItsTraining:
+        self.X_, self.y_ = np.array(X), np.array(y)
+        self.n_features_in_ = self.X_.shape[1]
+        return self
+
+    def predict(self, X: Any) -> Any:
+        return np.zeros((np.shape(X)[0], 3))
+
+
+def test_an_unfitted_model_is_fitted_on_the_data_set_of_the_specification() -> None:
+    # SPEC.md: 60 samples, 6 features, y[i] = i mod 3, X[i] = 4 e_{y[i]} + u[i] - 0.5 with
+    # u = (mix64(m + GOLDEN) >> 11) * 2**-53 for m = 0..359, row-major.
+    golden = 0x9E3779B97F4A7C15
+    u = [(_splitmix64_finalizer((m + golden) % (1 << 64)) >> 11) * 2.0**-53 for m in range(360)]
+    y = np.arange(60) % 3
+    X = np.array(u).reshape(60, 6) - 0.5
+    X[np.arange(60), y] += 4.0
+    fitted, n_features = mmref.conformance.prepare_classification_model(RecordsItsTraining())
+    assert n_features == 6
+    assert fitted.y_.tolist() == y.tolist()
+    assert fitted.X_.dtype == np.float64 and fitted.X_.tobytes() == X.tobytes()
+
+
+def test_a_single_failure_lists_no_others() -> None:
+    def calls_text_first(image: Any, text: Any, model: Any) -> Any:
+        text_embedding = model.encode_text(text)
+        return np.concatenate((model.encode_image(image), text_embedding), axis=1)
+
+    with pytest.raises(mmref.ConformanceError) as info:
+        mmref.conformance.check_joint_embedding(calls_text_first, max_examples=FEW)
+    assert str(info.value).startswith("[joint-embedding] property 'calls' failed")
+    assert "Other failing properties" not in str(info.value)
