@@ -813,3 +813,28 @@ def raises_value_error(image: Any, text: Any, model: Any) -> Any:
 def test_an_exception_from_fn_is_quoted_by_every_property(prop: str) -> None:
     (result,) = run_checks("joint-embedding", raises_value_error, max_examples=FEW, select=[prop])
     assert result.message.splitlines()[1] == "fn(image, text, model) raised ValueError: not today"
+
+
+def cl_raises_value_error(joint_embedding: Any, labels: Any, model: Any) -> Any:
+    raise ValueError("not today")
+
+
+@pytest.mark.parametrize(
+    "prop", ["type", "shape", "dtype", "axis", "maximum", "reference", "labels_unused"]
+)
+def test_an_exception_from_a_classification_fn_is_quoted_by_every_property(prop: str) -> None:
+    (result,) = run_checks("classification", cl_raises_value_error, max_examples=FEW, select=[prop])
+    assert result.message.splitlines()[1] == (
+        "fn(joint_embedding, labels, model) raised ValueError: not today"
+    )
+
+
+def cl_checks_its_inputs(joint_embedding: Any, labels: Any, model: Any) -> Any:
+    """Correct, and strict about its input: a 2-D joint embedding."""
+    if np.ndim(joint_embedding) != 2:
+        raise ValueError("joint_embedding must be 2-D")
+    return np.argmax(model.predict(joint_embedding), axis=1)
+
+
+def test_a_classification_fn_that_checks_its_input_gets_the_input_it_is_given() -> None:
+    assert failing(statuses("classification", cl_checks_its_inputs)) == []
