@@ -838,3 +838,45 @@ def cl_checks_its_inputs(joint_embedding: Any, labels: Any, model: Any) -> Any:
 
 def test_a_classification_fn_that_checks_its_input_gets_the_input_it_is_given() -> None:
     assert failing(statuses("classification", cl_checks_its_inputs)) == []
+
+
+class _NoArray:
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        raise RuntimeError("no array for you")
+
+
+def cl_returns_unconvertible(joint_embedding: Any, labels: Any, model: Any) -> Any:
+    return _NoArray()
+
+
+def test_a_classification_result_numpy_cannot_convert_is_named() -> None:
+    (result,) = run_checks(
+        "classification", cl_returns_unconvertible, max_examples=FEW, select=["shape"]
+    )
+    assert result.message.splitlines()[1] == (
+        "fn(joint_embedding, labels, model) returned _NoArray, which np.asarray cannot "
+        "convert (RuntimeError: no array for you)."
+    )
+
+
+def cl_float32_features_tie_last(joint_embedding: Any, labels: Any, model: Any) -> Any:
+    if np.asarray(joint_embedding).dtype == np.float32:
+        return cl_ties_to_last(joint_embedding, labels, model)
+    return mmref.multimodal_classification(joint_embedding, labels, model)
+
+
+def test_the_classification_snippet_passes_the_same_joint_embedding_and_labels() -> None:
+    (result,) = run_checks(
+        "classification", cl_float32_features_tie_last, max_examples=30, select=["ties"]
+    )
+    namespace: dict[str, Any] = {}
+    exec(textwrap.dedent(result.message.split("reproduces it:\n", 1)[1]), namespace)
+    assert namespace["joint_embedding"].dtype == np.float32
+    assert not np.array_equal(namespace["out"], namespace["expected"])
+
+    (result,) = run_checks(
+        "classification", cl_sorts_labels, max_examples=FEW, select=["no_mutation"]
+    )
+    namespace = {}
+    exec(textwrap.dedent(result.message.split("reproduces it:\n", 1)[1]), namespace)
+    assert namespace["labels"] == ["bird", "cat", "dog"]  # sorted in place by the call
