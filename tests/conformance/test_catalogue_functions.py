@@ -471,7 +471,7 @@ CL_CATALOGUE: list[tuple[Fn, bool, list[str], str, list[str]]] = [
         False,
         ["dtype", "reference"],
         "dtype",
-        ["returned dtype int32; expected " + str(np.dtype(np.intp))],
+        ["returned dtype int32; expected " + str(np.dtype(np.intp)) + ".\n"],
     ),
     (
         cl_returns_list,
@@ -685,6 +685,30 @@ def cl_accepts_complex(joint_embedding: Any, labels: Any, model: Any) -> Any:
 
 MESSAGES: list[tuple[str, Fn, str, list[str]]] = [
     (
+        "classification",
+        cl_drops_the_last_row_of_big_batches,
+        "shape",
+        ["fn(joint_embedding, labels, model) returned shape (2,); expected (3,).\n"],
+    ),
+    (
+        "classification",
+        cl_drops_the_last_row_of_big_batches,
+        "reference",
+        [
+            "fn(joint_embedding, labels, model) returned shape (2,); expected (3,) "
+            "(as mmref.multimodal_classification).\n"
+        ],
+    ),
+    (
+        "joint-embedding",
+        je_upcasts_to_float64,
+        "reference",
+        [
+            "fn(image, text, model) returned dtype float64; expected int16 "
+            "(as mmref.joint_embedding).\n"
+        ],
+    ),
+    (
         "joint-embedding",
         je_text_columns_reversed,
         "order",
@@ -880,3 +904,14 @@ def test_the_classification_snippet_passes_the_same_joint_embedding_and_labels()
     namespace = {}
     exec(textwrap.dedent(result.message.split("reproduces it:\n", 1)[1]), namespace)
     assert namespace["labels"] == ["bird", "cat", "dog"]  # sorted in place by the call
+
+
+def test_the_snippet_of_a_missing_refusal_calls_fn() -> None:
+    (result,) = run_checks(
+        "joint-embedding", je_broadcasts_one_text_row, max_examples=FEW, select=["raises"]
+    )
+    lines = textwrap.dedent(result.message.split("reproduces it:\n", 1)[1]).splitlines()
+    assert lines[-1] == "out = fn(image, text, model)"  # no reference call: it raises
+    namespace: dict[str, Any] = {}
+    exec("\n".join(lines), namespace)
+    assert namespace["out"].shape == (2, 4)
