@@ -250,3 +250,10 @@ def test_stub_partial_model_has_only_its_methods_and_returns_copies() -> None:
     )
     # copy and pickle-like protocols look attributes up before __init__ has run
     assert copy.deepcopy(model).calls == model.calls
+
+
+def test_stub_partial_model_returns_deep_copies() -> None:
+    model = testing.StubPartialModel({"predict": [[1, 2]]})
+    first = model.predict(None)
+    first[0][0] = 99  # changing what one call returned, inside
+    assert model.predict(None) == [[1, 2]]
