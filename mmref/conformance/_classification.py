@@ -172,8 +172,9 @@ def _cl_axis(ctx: Context) -> None:
                 f"columns {expected.tolist()}."
             )
 
+    # Square, and the column-wise argmax ([0, 0, 1]) differs from the row-wise one.
     diagonal = (
-        np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]),
+        np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]]),
         np.zeros((3, 2)),
         None,
     )
