@@ -268,3 +268,29 @@ def test_the_dimensionality_warning_points_at_the_callers_fit() -> None:
     # under tools/mutation.py the attribution cannot be checked, see tests/MUTATION.md.)
     if "MUTANT_UNDER_TEST" not in os.environ:
         assert record[0].filename == __file__
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_large_srht_projection_matrix_is_built_in_chunks_of_columns(dtype: Any) -> None:
+    # d = 2100 pixels: the unit images go through in chunks of 16 MiB; column i of M
+    # is the projection of pixel i alone.
+    d = 2100
+    encoder = RandomProjectionImageEncoder(6, method="srht", dtype=dtype, normalize=False)
+    M = encoder.get_projection_matrix(d)
+    assert M.shape == (6, d) and M.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(M.T, encoder.transform(np.eye(d)), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_sparse_matrix_costs_its_documented_bytes_per_nonzero(dtype: Any) -> None:
+    # About d * k * density * (itemsize + 4) bytes: 32-bit positions for images of fewer
+    # than 2**31 pixels, values in the encoder's dtype, as held and as returned.
+    itemsize = np.dtype(dtype).itemsize
+    for budget in (64 * 2**20, 0):
+        encoder = RandomProjectionImageEncoder(
+            30, density=0.2, dtype=dtype, max_matrix_bytes=budget
+        )
+        M = encoder.get_projection_matrix(500)
+        assert M.dtype == np.dtype(dtype)
+        assert M.data.nbytes + M.indices.nbytes == M.nnz * (itemsize + 4)
+        assert abs(M.nnz - 500 * 30 * 0.2) < 0.1 * 500 * 30 * 0.2
