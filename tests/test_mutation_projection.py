@@ -294,3 +294,17 @@ def test_a_sparse_matrix_costs_its_documented_bytes_per_nonzero(dtype: Any) -> N
         assert M.dtype == np.dtype(dtype)
         assert M.data.nbytes + M.indices.nbytes == M.nnz * (itemsize + 4)
         assert abs(M.nnz - 500 * 30 * 0.2) < 0.1 * 500 * 30 * 0.2
+
+
+def test_a_sparse_matrix_of_many_column_groups_equals_it_generated_block_by_block() -> None:
+    # Over 2**21 draws (density 1, 2**16 pixels, 33 columns): the columns are generated in
+    # groups; whole or in blocks of 8 columns, the matrix and the projection are the same.
+    d, k = 2**16, 33
+    X = images(2, (d,), seed=6)
+    whole = RandomProjectionImageEncoder(k, density=1.0, normalize=False)
+    blocks = RandomProjectionImageEncoder(
+        k, density=1.0, normalize=False, max_matrix_bytes=8 * 12 * d
+    )
+    assert whole.transform(X).tobytes() == blocks.transform(X).tobytes()
+    M = whole.get_projection_matrix(d)
+    assert M.nnz == d * k and np.array_equal(np.diff(M.indptr), np.full(k, d))
