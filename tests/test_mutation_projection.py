@@ -185,12 +185,20 @@ def test_jl_min_dim_default_eps_and_errors_name_the_function() -> None:
     sk = pytest.importorskip("sklearn.random_projection")
     for n in (10, 1e4, 1e6):
         assert johnson_lindenstrauss_min_dim(n) == sk.johnson_lindenstrauss_min_dim(n)
-    with pytest.raises(ValueError, match=r"'eps' parameter of johnson_lindenstrauss_min_dim"):
+    where = "parameter of johnson_lindenstrauss_min_dim must be"
+    eps_rule = rf"The 'eps' {where} a float in \(0, 1\), or an array of them\. Got 1\.5 instead\."
+    with pytest.raises(ValueError, match=f"^{eps_rule}$"):
         johnson_lindenstrauss_min_dim(100, eps=1.5)
-    with pytest.raises(ValueError, match=r"'n_samples' parameter of johnson_lindenstrauss_min"):
-        johnson_lindenstrauss_min_dim(0.5)
-    with pytest.raises(TypeError, match=r"'eps' parameter of johnson_lindenstrauss_min_dim"):
-        johnson_lindenstrauss_min_dim(100, eps="x")
+    n_rule = rf"The 'n_samples' {where} a number >= 1, or an array of positive numbers\. Got "
+    for bad, shown in [(0.5, "0.5"), (float("nan"), "nan"), ([0, 5], r"\[0, 5\]")]:
+        with pytest.raises(ValueError, match=f"^{n_rule}{shown} instead\\.$"):
+            johnson_lindenstrauss_min_dim(bad)
+    for name, kwargs in [
+        ("eps", {"n_samples": 100, "eps": "x"}),
+        ("n_samples", {"n_samples": "x"}),
+    ]:
+        with pytest.raises(TypeError, match=f"^The '{name}' {where} a real number"):
+            johnson_lindenstrauss_min_dim(**kwargs)
 
 
 # -- fit, transform and get_projection_matrix ---------------------------------------------
