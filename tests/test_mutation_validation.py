@@ -339,3 +339,19 @@ def _message(func: Any, *args: Any) -> str:
     with pytest.raises(ValueError) as info:
         func(*args, name="E")
     return str(info.value)
+
+
+def test_check_fitted_passes_a_fitted_estimator_and_names_fit_otherwise() -> None:
+    from mmref import NotFittedError
+    from mmref._validation import check_fitted
+
+    class Model:
+        pass
+
+    model = Model()
+    with pytest.raises(
+        NotFittedError, match=r"^This Model instance is not fitted yet\. Call 'fit'"
+    ):
+        check_fitted(model, "coef_")
+    model.coef_ = 1  # type: ignore[attr-defined]
+    assert check_fitted(model, "coef_") is None
