@@ -225,6 +225,17 @@ def test_as_array_names_the_first_two_shapes_of_a_ragged_list() -> None:
     )
 
 
+def test_as_array_calls_an_element_without_a_shape_ragged() -> None:
+    _raises(
+        ValueError,
+        "X is a ragged list of images: image 0 has shape (2,) but image 1 has shape ragged; "
+        "expected images of equal shape.",
+        as_array,
+        [np.zeros(2), [[1], [1, 2]]],
+        what="X",
+    )
+
+
 def test_as_array_refuses_what_numpy_cannot_convert() -> None:
     class Bad:
         def __array__(self, *args: Any, **kwargs: Any) -> Any:
