@@ -366,3 +366,30 @@ def test_check_fitted_passes_a_fitted_estimator_and_names_fit_otherwise() -> Non
         check_fitted(model, "coef_")
     model.coef_ = 1  # type: ignore[attr-defined]
     assert check_fitted(model, "coef_") is None
+
+
+def test_as_embeddings_names_its_argument_and_rows_whose_sum_is_nan() -> None:
+    # inf - inf in the check's sum is NaN: reported as the row, not as a warning.
+    E = np.zeros((3, 2))
+    E[1] = [np.inf, -np.inf]
+    _raises(
+        ValueError,
+        "E contains NaN or infinity in 1 row(s): 1; expected finite values.",
+        as_embeddings,
+        E,
+        name="E",
+    )
+    _raises(
+        ValueError,
+        "E has shape (3,); expected a 2-D array (n_samples, n_features).",
+        as_embeddings,
+        np.ones(3),
+        name="E",
+    )
+    _raises(
+        TypeError,
+        "E has dtype <U1; expected real numbers (bool, integer or float).",
+        as_embeddings,
+        [["a"]],
+        name="E",
+    )
