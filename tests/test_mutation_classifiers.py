@@ -627,3 +627,69 @@ def test_ridge_computes_in_float64_whatever_the_input_dtype() -> None:
         coef, b = _ridge(X32.astype(np.float64), y, 3, 0.1, fit_intercept)
         np.testing.assert_allclose(clf.coef_, coef, rtol=1e-11, atol=1e-14)
         np.testing.assert_allclose(clf.intercept_, b, rtol=1e-11, atol=1e-14)
+
+
+# --- the shared contract, continued (mmref/_classifier_base.py) -------------------------
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_mixed_label_types_are_named_by_kind(cls: Any) -> None:
+    X = _data(4, 2, 2)[0]
+    for y, kinds in [
+        ([True, 1.5, True, 1.5], "bool, float"),
+        ([b"a", "b", b"a", "b"], "bytes, str"),
+        ([1, 2.5, 1, 2.5], "float, int"),
+        ([[0, "a"], [1, "b"], [0, "a"], [1, "b"]], "int, str"),  # also when not 1-D
+    ]:
+        with pytest.raises(TypeError, match=rf"^y mixes labels of different types \({kinds}\);"):
+            cls().fit(X, y)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_the_rows_listed_stop_at_ten_and_count_the_rest(cls: Any) -> None:
+    clf = _fitted(cls)
+    for n_bad, more in [(10, ""), (11, " and 1 more"), (12, " and 2 more")]:
+        X = np.ones((15, 2))
+        X[:n_bad, 0] = np.nan
+        listed = ", ".join(str(i) for i in range(10))
+        with pytest.raises(ValueError) as info:
+            clf.predict(X)
+        assert _message(info).startswith(
+            f"X contains NaN or infinity in {n_bad} row(s): {listed}{more}. "
+        ), _message(info)
+
+
+@pytest.mark.parametrize("cls", [RidgeClassifier, SoftmaxClassifier])
+def test_integer_input_whose_scores_overflow_is_named_as_overflow(cls: Any) -> None:
+    # Integers are finite: scores that overflow float64 are the model's doing, not a bad row.
+    clf = _fitted(cls)
+    clf.coef_ = np.full_like(clf.coef_, 1e300)
+    clf = pickle.loads(pickle.dumps(clf))  # the scoring arrays are derived from coef_ again
+    with pytest.raises(ValueError, match=r"^The class scores of .* overflow float64"):
+        clf.predict(np.array([[10**10, 10**10]], dtype=np.int64))
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_tampered_classes_out_of_order_are_refused(cls: Any) -> None:
+    for classes in (np.array([1, 3, 2]), np.array([2, 1]), np.array(["b", "a"])):
+        clf = pickle.loads(pickle.dumps(_fitted(cls, k=len(classes))))
+        clf.classes_ = classes
+        with pytest.raises(ModelFileError, match=r"sorted unique labels"):
+            clf.predict(np.zeros((1, 2)))
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_unpickled_classifiers_keep_any_label_kind_and_a_single_feature(cls: Any) -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 1))
+    for y in (
+        np.array(["cat", "dog", "emu"] * 4),
+        np.array([b"cat", b"dog", b"emu"] * 4),
+        np.array(["cat", "dog", "emu"] * 4, dtype=object),
+        np.array(["2020-01-01", "2021-01-01", "2022-01-01"] * 4, dtype="datetime64[D]"),
+        np.array([0.5, 1.5, 2.5] * 4),
+    ):
+        clf = cls().fit(X, y)
+        loaded = pickle.loads(pickle.dumps(clf))
+        np.testing.assert_array_equal(loaded.predict_labels(X), clf.predict_labels(X))
+        assert loaded.n_features_in_ == 1
