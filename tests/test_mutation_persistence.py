@@ -52,7 +52,9 @@ KINDS: dict[str, Callable[[], Any]] = {
     "text-tfidf": lambda: mmref.BagOfWordsTextEncoder(
         vocabulary="learn", weighting="tfidf", max_features=8
     ).fit(TEXTS),
-    "text-fixed": lambda: mmref.BagOfWordsTextEncoder(vocabulary=["red", "un", "zz"]).fit(TEXTS),
+    "text-fixed": lambda: mmref.BagOfWordsTextEncoder(vocabulary=["zz", "red", "é", "un"]).fit(
+        TEXTS
+    ),
     "multimodal": lambda: MultimodalEncoder(
         mmref.RandomProjectionImageEncoder(4), mmref.BagOfWordsTextEncoder(8)
     ).fit(IMAGES, TEXTS),
@@ -530,3 +532,154 @@ def test_a_non_finite_value_anywhere_in_a_large_array_is_refused(
         members = {n: zf.read(n) for n in zf.namelist()}
     error = _refused(_write(tmp_path / "nan.mmref", members), where)
     assert "RidgeClassifier.coef_ holds NaN or infinity" in str(error)
+
+
+def _references(node: dict[str, Any]) -> Iterator[str]:
+    """The array names of an OBJECT depth-first, parameters before state, names sorted."""
+    for section in ("params", "state"):
+        for key in sorted(node[section]):
+            yield from _value_references(node[section][key])
+
+
+def _value_references(value: Any) -> Iterator[str]:
+    if isinstance(value, list):
+        for item in value:
+            yield from _value_references(item)
+    elif isinstance(value, dict):
+        ((tag, inner),) = value.items()
+        if tag == "array":
+            yield inner
+        elif tag == "object":
+            yield from _references(inner)
+        elif tag in ("tuple", "dict"):
+            for item in inner if tag == "tuple" else inner.values():
+                yield from _value_references(item)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_saved_file_is_exactly_the_bytes_the_specification_gives(kind: str) -> None:
+    # SPEC.md section 10: the zip's members, their order and fields, the manifest's JSON
+    # layout and the .npy members are fixed, so that a file's bytes depend only on the model.
+    _, data, members = _saved(kind)
+    manifest = _manifest(kind)
+    names = [f"arrays/{i}.npy" for i in range(len(manifest["arrays"]))]
+    assert list(_references(manifest["object"])) == names
+    assert [e["name"] for e in manifest["arrays"]] == names
+    assert list(members) == ["manifest.json", *names]
+    expected = io.BytesIO()
+    with zipfile.ZipFile(expected, "w", zipfile.ZIP_STORED) as zf:
+        text = json.dumps(manifest, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False)
+        written = [("manifest.json", text.encode("utf-8"))]
+        for entry in manifest["arrays"]:
+            array = np.load(io.BytesIO(members[entry["name"]]), allow_pickle=False)
+            member = _npy(array)
+            assert entry["sha256"] == hashlib.sha256(member).hexdigest()
+            assert entry["dtype"] == np.lib.format.dtype_to_descr(array.dtype)
+            assert entry["shape"] == list(array.shape)
+            written.append((entry["name"], member))
+        for name, member in written:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, member)
+    assert data == expected.getvalue()
+
+
+def test_the_size_caps_hold_exactly(tmp_path: Path) -> None:
+    _, data, members = _saved("ridge")
+    path = tmp_path / "ridge.mmref"
+    path.write_bytes(data)
+    total = sum(len(m) for m in members.values())
+    _assert_same_state(_saved("ridge")[0], load(path, max_bytes=total))
+    assert "declares" in str(_refused(path, "one byte below", max_bytes=total - 1))
+    for wrong in (0, -1, True, 1.5, "1000"):
+        _refused(path, f"max_bytes={wrong!r}", max_bytes=wrong)
+
+
+def test_the_manifest_may_be_16_mib_and_no_more(tmp_path: Path) -> None:
+    members = _saved("ridge")[2]
+    text = members["manifest.json"]
+    for size, loads in ((16 << 20, True), ((16 << 20) + 1, False)):
+        padded = text[:-1] + b" " * (size - len(text)) + b"}"
+        path = _write(tmp_path / "big.mmref", {**members, "manifest.json": padded})
+        if loads:
+            _assert_same_state(_saved("ridge")[0], load(path))
+        else:
+            assert "declares" in str(_refused(path, size))
+
+
+def test_arrays_declaring_more_than_max_bytes_together_are_refused_before_reading(
+    tmp_path: Path,
+) -> None:
+    # Each of the two weight arrays declares 60% of the cap, the members themselves are
+    # small: the sum is refused from the manifest alone.
+    manifest = copy.deepcopy(_manifest("ridge"))
+    cap = 1 << 20
+    for entry in manifest["arrays"]:
+        if entry["dtype"] == "<f8":
+            entry["shape"] = [int(0.6 * cap) // 8]
+    error = _refused(_with_manifest(tmp_path, "ridge", manifest), "sum", max_bytes=cap)
+    assert "declare" in str(error)
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_members_compressed_other_than_by_deflate_are_refused(tmp_path: Path, method: int) -> None:
+    path = tmp_path / "other.mmref"
+    with zipfile.ZipFile(path, "w", method) as zf:
+        for name, member in _saved("ridge")[2].items():
+            zf.writestr(name, member)
+    assert "compression" in str(_refused(path, method))
+
+
+def test_a_directory_or_unreadable_path_is_a_model_file_error(tmp_path: Path) -> None:
+    assert "could not be read" in str(_refused(tmp_path, "a directory"))
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "absent.mmref")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [{"array": "NAN"}],
+        {"tuple": [1, {"array": "NAN"}]},
+        {"dict": {"a": {"array": "NAN"}}},
+        [[{"array": "NAN"}]],
+    ],
+    ids=["list", "tuple", "dict", "nested"],
+)
+def test_a_non_finite_array_nested_in_the_state_is_refused(tmp_path: Path, value: Any) -> None:
+    members = dict(_saved("ridge")[2])
+    manifest = copy.deepcopy(_manifest("ridge"))
+    data = _npy(np.array([1.0, np.nan]))
+    members["arrays/9.npy"] = data
+    manifest["arrays"].append(
+        {"name": "arrays/9.npy", "dtype": "<f8", "shape": [2],
+         "sha256": hashlib.sha256(data).hexdigest()}
+    )  # fmt: skip
+    old = manifest["object"]["state"]["coef_"]["array"]
+    manifest["arrays"] = [e for e in manifest["arrays"] if e["name"] != old]
+    del members[old]
+    text = json.dumps(value).replace('"NAN"', '"arrays/9.npy"')
+    manifest["object"]["state"]["coef_"] = json.loads(text)
+    members["manifest.json"] = json.dumps(manifest).encode()
+    error = _refused(_write(tmp_path / "nested.mmref", members), value)
+    assert "RidgeClassifier.coef_ holds NaN or infinity" in str(error)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"dtype": "U3"}, {"dtype": "object"}, {"dtype": "not a dtype"}, {"dtype": 3},
+     {"float": "Infinity"}, {"float": 1.0}, {"array": 3}, {"tuple": "ab"}, {"dict": [1]},
+     {"object": None}, {"object": {"class": "RidgeClassifier"}}],
+)  # fmt: skip
+def test_a_tagged_value_that_is_not_valid_is_refused(tmp_path: Path, value: Any) -> None:
+    manifest = _edited("text-tfidf", ("object", "params", "dtype"), value)
+    _refused(_with_manifest(tmp_path, "text-tfidf", manifest), value)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_dtype_parameter_comes_back_as_the_numpy_type(tmp_path: Path, dtype: str) -> None:
+    manifest = _edited("image", ("object", "params", "dtype"), {"dtype": dtype})
+    restored = load(_with_manifest(tmp_path, "image", manifest))
+    assert restored.dtype is np.dtype(dtype).type
+    assert restored.encode_image(IMAGES).dtype == np.dtype(dtype)
