@@ -683,3 +683,29 @@ def test_a_dtype_parameter_comes_back_as_the_numpy_type(tmp_path: Path, dtype: s
     restored = load(_with_manifest(tmp_path, "image", manifest))
     assert restored.dtype is np.dtype(dtype).type
     assert restored.encode_image(IMAGES).dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_a_non_finite_parameter_is_saved_and_refused_by_name_at_load(
+    tmp_path: Path, value: float
+) -> None:
+    # save stores any float (JSON has no inf or NaN: they are tagged); load then runs the
+    # constructor's validation, which names the parameter and the value.
+    path = tmp_path / "alpha.mmref"
+    save(mmref.RidgeClassifier(alpha=value), path)
+    error = str(_refused(path, value))
+    assert "The 'alpha' parameter of RidgeClassifier" in error and repr(value) in error
+
+
+def test_numpy_scalars_are_saved_as_the_python_values_they_hold(tmp_path: Path) -> None:
+    model = mmref.RandomProjectionImageEncoder(
+        np.int64(3), normalize=np.True_, seed=np.uint8(5), batch_size=np.int32(7)
+    )
+    save(model, tmp_path / "np.mmref")
+    restored = load(tmp_path / "np.mmref")
+    params = restored.get_params()
+    assert (params["n_components"], params["seed"], params["batch_size"]) == (3, 5, 7)
+    assert params["normalize"] is True
+    model.set_params(normalize=np.False_)
+    save(model, tmp_path / "np.mmref")
+    assert load(tmp_path / "np.mmref").get_params()["normalize"] is False
