@@ -176,9 +176,9 @@ def test_a_batch_that_is_not_rows_is_refused(
     tmp_path: Path, suffix: str, shape: tuple[int, ...]
 ) -> None:
     def batches() -> Iterator[tuple[int, int, np.ndarray]]:
-        yield 0, 3, np.zeros(shape)
+        yield 5, 8, np.zeros(shape)
 
-    with pytest.raises(DataError):
+    with pytest.raises(DataError, match=r"^rows 5\+: embedding shape "):
         write_output(str(tmp_path / f"e{suffix}"), 3, batches(), None)
     assert _listing(tmp_path) == []
 
@@ -375,3 +375,38 @@ def test_fsync_directory_of_a_missing_directory_does_nothing(tmp_path: Path) -> 
     fsync_directory(tmp_path / "nowhere")
     fsync_directory(tmp_path)
     assert _listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz", ".parquet"])
+def test_without_a_dtype_the_rows_keep_theirs(tmp_path: Path, suffix: str) -> None:
+    rows = ROWS.astype(np.float32)
+    out = tmp_path / f"e{suffix}"
+    write_output(str(out), 7, _batches(rows, 3), None)
+    if suffix == ".parquet":
+        kind = pq.read_table(out).schema.field("embedding").type
+        assert kind.value_type == pa.float32()
+        return
+    got = np.load(out) if suffix == ".npy" else np.load(out)["embedding"]
+    assert got.dtype == np.float32 and got.tobytes() == rows.tobytes()
+
+
+def test_parquet_metadata_is_canonical_json(tmp_path: Path) -> None:
+    # Sorted keys: equal models give equal bytes, whatever order their attributes were set.
+    model = mmref.MultimodalEncoder(
+        mmref.RandomProjectionImageEncoder(4), mmref.BagOfWordsTextEncoder(8)
+    ).fit(np.ones((2, 4, 4)), ["a", "b"])
+    out = tmp_path / "e.parquet"
+    write_output(str(out), 7, _batches(ROWS, 7), None, model=model)
+    raw = pq.read_table(out).schema.metadata[b"mmref"]
+    assert raw == json.dumps(json.loads(raw), sort_keys=True).encode()
+    assert list(json.loads(raw)["model"]) == ["class", "fitted", "params"]
+
+
+def test_describe_model_lists_the_parameters_of_each_model_once() -> None:
+    encoder = mmref.MultimodalEncoder(
+        mmref.RandomProjectionImageEncoder(4), mmref.BagOfWordsTextEncoder(8)
+    )
+    description = describe_model(encoder)
+    assert sorted(description["params"]) == ["image_encoder", "text_encoder"]
+    inner = description["params"]["text_encoder"]["params"]
+    assert sorted(inner) == sorted(mmref.BagOfWordsTextEncoder().get_params())
