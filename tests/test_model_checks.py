@@ -498,3 +498,28 @@ def test_a_zero_shot_classifier_with_duplicate_prompts_is_refused(tmp_path: Path
     assert load(_file(tmp_path, model)).classes_.tolist() == ["a", "b"]
     _refused(_file(tmp_path, model, lambda o: _params(o, class_prompts=["a", "a"])),
              "class_prompts")  # fmt: skip
+
+
+def test_the_smallest_fitted_models_load(tmp_path: Path) -> None:
+    # One component, one column: the lower bounds themselves are valid.
+    cca = CCAAlignment(1).fit(X, X[:, ::-1] ** 2)
+    restored = load(_file(tmp_path, cca))
+    assert restored.transform_image(X).tobytes() == cca.transform_image(X).tobytes()
+    one = mmref.BagOfWordsTextEncoder(n_features=1).fit(TEXTS)
+    assert load(_file(tmp_path, one)).n_features_out_ == 1
+
+
+def test_a_missing_text_attribute_is_named_with_the_configuration(tmp_path: Path) -> None:
+    model = mmref.BagOfWordsTextEncoder(vocabulary=["a", "b"]).fit(TEXTS)
+    edited = _file(tmp_path, model, lambda o: o["state"].pop("vocabulary_"))
+    _refused(
+        edited,
+        "BagOfWordsTextEncoder with vocabulary=['a', 'b'] and weighting='count' is fitted "
+        "with n_features_out_, vocabulary_; the file holds n_features_out_",
+    )
+    tfidf = mmref.BagOfWordsTextEncoder(n_features=4, weighting="tfidf").fit(TEXTS)
+    edited = _file(tmp_path, tfidf, lambda o: _state(o, extra_=1))
+    _refused(edited, "extra_")
+    edited = _file(tmp_path, tfidf, lambda o: o["state"].update(vocabulary_={"dict": {"a": 0}}))
+    _refused(edited, "is fitted with idf_, n_features_out_; the file holds idf_, n_features_out_, "
+             "vocabulary_")  # fmt: skip
