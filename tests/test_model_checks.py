@@ -523,3 +523,29 @@ def test_a_missing_text_attribute_is_named_with_the_configuration(tmp_path: Path
     edited = _file(tmp_path, tfidf, lambda o: o["state"].update(vocabulary_={"dict": {"a": 0}}))
     _refused(edited, "is fitted with idf_, n_features_out_; the file holds idf_, n_features_out_, "
              "vocabulary_")  # fmt: skip
+
+
+def test_an_int_below_its_lower_bound_is_named_with_the_bound(tmp_path: Path) -> None:
+    model = mmref.BagOfWordsTextEncoder(n_features=8).fit(TEXTS)
+    edited = _file(tmp_path, model, lambda o: _state(o, n_features_out_=0))
+    _refused(edited, "BagOfWordsTextEncoder.n_features_out_ is 0; expected an int >= 1.")
+    y = np.arange(40) % 2
+    softmax = mmref.SoftmaxClassifier(max_iter=7).fit(X, y)
+    edited = _file(tmp_path, softmax, lambda o: _state(o, n_iter_=8))
+    _refused(edited, "SoftmaxClassifier.n_iter_ is 8; expected an int in [0, 7].")
+
+
+def test_a_pipeline_is_fitted_whole_or_not_at_all(tmp_path: Path) -> None:
+    images = np.arange(6 * 16.0).reshape(6, 4, 4) % 5
+    encoder = mmref.MultimodalEncoder(
+        mmref.RandomProjectionImageEncoder(4), mmref.BagOfWordsTextEncoder(8)
+    )
+    pipeline = mmref.MultimodalPipeline(encoder, mmref.NearestCentroidClassifier())
+    pipeline.fit(images, TEXTS, ["a", "b"] * 3)
+    restored = load(_file(tmp_path, pipeline))
+    joint = mmref.joint_embedding(images, TEXTS, pipeline)
+    assert mmref.joint_embedding(images, TEXTS, restored).tobytes() == joint.tobytes()
+    assert restored.predict(joint).tobytes() == pipeline.predict(joint).tobytes()
+    for name, kept in (("encoder_", "classifier_"), ("classifier_", "encoder_")):
+        edited = _file(tmp_path, pipeline, lambda o, n=name: o["state"].pop(n))
+        _refused(edited, f"MultimodalPipeline has the fitted attribute {kept} but lacks {name}")
