@@ -161,7 +161,8 @@ def _check_text(obj: Any, state: dict[str, Any], max_bytes: int, trust: bool) ->
             f"file holds {', '.join(sorted(state))}"
         )
     if "vocabulary_" in state:
-        _check_vocabulary(state["vocabulary_"], cfg)
+        # The file's JSON sorts keys; fit's dict lists the terms in column order.
+        obj.vocabulary_ = _check_vocabulary(state["vocabulary_"], cfg)
     out = _int_attr(owner, "n_features_out_", state["n_features_out_"], 1, None)
     if out != width:
         raise ModelFileError(f"{owner}.n_features_out_ is {out}; fit sets it to {width} here.")
@@ -171,24 +172,25 @@ def _check_text(obj: Any, state: dict[str, Any], max_bytes: int, trust: bool) ->
             raise ModelFileError(f"{owner}.idf_ holds values below 1; fit gives ln(...) + 1 >= 1.")
 
 
-def _check_vocabulary(vocabulary: Any, cfg: Any) -> None:
+def _check_vocabulary(vocabulary: Any, cfg: Any) -> dict[str, int]:
+    """The checked vocabulary, its terms in column order."""
     owner = "BagOfWordsTextEncoder"
     if not isinstance(vocabulary, dict) or not vocabulary:
         raise ModelFileError(
             f"{owner}.vocabulary_ is {describe(vocabulary)}; expected a non-empty dict of "
             f"term to column."
         )
-    terms = list(vocabulary)
-    if list(vocabulary.values()) != list(range(len(terms))) or any(
-        type(v) is not int for v in vocabulary.values()
-    ):
+    columns = list(vocabulary.values())
+    if any(type(v) is not int for v in columns) or sorted(columns) != list(range(len(columns))):
         raise ModelFileError(
             f"{owner}.vocabulary_ must map its terms, in order, to the columns 0, 1, 2, ..."
         )
+    terms = sorted(vocabulary, key=vocabulary.__getitem__)
+    ordered = {term: i for i, term in enumerate(terms)}
     if isinstance(cfg.vocabulary, list):
         if terms != cfg.vocabulary:
             raise ModelFileError(f"{owner}.vocabulary_ differs from the vocabulary parameter.")
-        return
+        return ordered
     try:
         for term in terms:
             term.encode("utf-8")
@@ -203,6 +205,7 @@ def _check_vocabulary(vocabulary: Any, cfg: Any) -> None:
             f"{owner}.vocabulary_ has {len(terms)} terms, more than max_features="
             f"{cfg.max_features}."
         )
+    return ordered
 
 
 def _check_classifier(obj: Any, state: dict[str, Any]) -> None:
