@@ -39,7 +39,7 @@ def test_an_unknown_module_is_named_and_the_known_ones_listed() -> None:
         [sys.executable, str(TOOL), "reference", "no_such_module"],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
     )
     assert result.returncode == 2
     assert "unknown module 'no_such_module'" in result.stderr
@@ -75,7 +75,7 @@ def test_ctrl_c_leaves_the_working_tree_exactly_as_it_was(tmp_path: Path) -> Non
             time.sleep(0.05)
         assert process.poll() is None, process.communicate()[1]
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=120)
+        _, stderr = process.communicate(timeout=600)
     finally:
         if process.poll() is None:
             process.kill()
