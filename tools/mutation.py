@@ -260,13 +260,24 @@ def _toml_list(items: Sequence[str]) -> str:
 def prepare(scratch: Path, module: str) -> list[str]:
     """Copy the tree into ``scratch`` and point mutmut at ``module``; return its tests."""
     ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache", "*.egg-info")
-    for name in ("mmref", "tests"):
+    # What the tests read besides mmref/ and tests/ (SPEC.md, the example golden clients).
+    for name in ("mmref", "tests", "examples", "ports"):
         shutil.copytree(ROOT / name, scratch / name, ignore=ignore)
-    for name in ("conftest.py", "setup.cfg"):
+    for name in ("conftest.py", "setup.cfg", "SPEC.md", "README.md"):
         shutil.copy2(ROOT / name, scratch / name)
     # Made now, not by mutmut: PYTHONPATH names it, and an interpreter that found no
     # directory there at start-up would not look again.
     (scratch / "mutants").mkdir()
+    # mutmut's stats run records which tests reach which function in the test process
+    # only; in a fresh interpreter started elsewhere (a test's cwd), its recorder cannot
+    # find its configuration and the call under test fails. Such a child runs unmutated.
+    (scratch / "site").mkdir()
+    (scratch / "site" / "sitecustomize.py").write_text(
+        "import os\n"
+        "if os.environ.get('MUTANT_UNDER_TEST') == 'stats':\n"
+        "    del os.environ['MUTANT_UNDER_TEST']\n",
+        encoding="utf-8",
+    )
     tests = [t for t in MODULES[module] if (ROOT / t).exists()]
     config = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     header = "[tool.mutmut]\n"
@@ -308,7 +319,11 @@ def run_module(module: str, workers: int, earlier: Outcome | None = None) -> Out
         env = dict(os.environ)
         # Fresh interpreters started by tests import the mutated copy, not the installed mmref.
         env["PYTHONPATH"] = os.pathsep.join(
-            [str(scratch / "mutants"), *filter(None, [env.get("PYTHONPATH")])]
+            [
+                str(scratch / "mutants"),
+                str(scratch / "site"),
+                *filter(None, [env.get("PYTHONPATH")]),
+            ]
         )
         env["HYPOTHESIS_PROFILE"] = "ci"
         env.pop("MUTANT_UNDER_TEST", None)
