@@ -112,6 +112,38 @@ _EMBED_TESTS = (
     "tests/test_mutation_embed.py",
     "tests/cli",
 )
+_KIT = ("tests/conformance",)
+# Kit modules whose tests are chosen more narrowly: mutmut runs a mutant only through the
+# tests that call the mutated function in the test process, so tests that reach the kit
+# only through a child process (the CLI tests) would cost their time in mutmut's stats
+# run and kill nothing.
+_KIT_TESTS = {
+    name: tuple(f"tests/conformance/test_{t}.py" for t in tests)
+    for name, tests in {
+        "_models": ("models", "catalogue_models", "targets", "testing", "mutation_targets"),
+        "_run": (
+            "run",
+            "mutation_run",
+            "models",
+            "catalogue_models",
+            "functions",
+            "testing",
+            "targets",
+        ),
+        "_targets": (
+            "targets",
+            "mutation_targets",
+            "models",
+            "catalogue_models",
+            "run",
+            "mutation_run",
+        ),
+        "_watch": ("run", "mutation_run", "golden", "mutation_golden"),
+        "_command": ("command", "mutation_command"),
+        "_golden": ("golden", "command", "run", "mutation_golden", "mutation_command"),
+        "_golden_format": ("golden", "command", "mutation_golden", "mutation_command"),
+    }.items()
+}
 MODULES: dict[str, tuple[str, ...]] = {
     "reference": (*_REFERENCE_TESTS, "mmref/reference.py"),
     "_validation": (*_REFERENCE_TESTS, "mmref/_validation.py"),
@@ -130,7 +162,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "_outputs": (*_EMBED_TESTS, "mmref/_outputs.py"),
     "cli.embed": (*_EMBED_TESTS, "mmref/cli/embed.py"),
     **{
-        f"conformance.{name}": ("tests/conformance", f"mmref/conformance/{name}.py")
+        f"conformance.{name}": (*_KIT_TESTS.get(name, _KIT), f"mmref/conformance/{name}.py")
         for name in (
             "__init__",
             "_describe",
