@@ -384,6 +384,12 @@ def test_tolerance_rules() -> None:
         judged(expected + np.array([0.0, 0.0, 0.5]), expected, {"atol": 0.25, "rtol": 0.25}) == ""
     )
     assert "beyond" in judged(np.array([np.nan, -0.0, 1.0]), expected, {"rtol": 1.0})
+    # complex values: the distance in the complex plane, both parts count
+    z = np.array([3 + 4j])
+    assert judged(z, z, {"rtol": 1e-12}) == ""
+    assert judged(np.array([3 + 4.5j]), z, {"rtol": 0.11}) == ""  # 0.5 <= 0.11 * |3+4j|
+    assert "beyond" in judged(np.array([3 + 4.5j]), z, {"rtol": 0.09})
+    assert "beyond" in judged(np.array([3 - 4j]), z, {"atol": 1.0})
 
 
 def test_an_expected_error_that_is_not_raised_fails() -> None:
@@ -449,7 +455,7 @@ def test_the_mmref_namespace_gives_the_spec_names() -> None:
     assert MMREF.murmurhash3_32(b"a", 0) == 0x3C2569B2  # MurmurHash3_x86_32("a", 0)
     assert MMREF.joint_embedding is mmref.joint_embedding
     assert MMREF.multimodal_classification is mmref.multimodal_classification
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match="not_in_the_spec"):
         MMREF.not_in_the_spec  # noqa: B018
     assert getattr(MMREF, "unknown", None) is None
 
