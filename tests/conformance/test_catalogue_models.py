@@ -9,6 +9,7 @@ Hypothesis examples (the fixed examples come on top).
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -578,3 +579,48 @@ def test_check_classification_model_takes_n_features() -> None:
         check_classification_model(WrongWidth(), max_examples=FEW)
     results = check_classification_model(WrongWidth(), n_features=4, max_examples=FEW)
     assert {r.status for r in results} == {"PASS", "SKIP"}
+
+
+# --- the snippet in a report reproduces the failure ----------------------------------------
+
+
+def snippet_of(message: str) -> str:
+    head = "Minimal counterexample, as a snippet that reproduces it:\n"
+    assert head in message, message
+    return textwrap.dedent(message.split(head, 1)[1])
+
+
+def test_an_embedding_failure_snippet_runs_and_shows_the_batch_dependence() -> None:
+    spec = f"{__name__}:SmallBatchDependence"
+    (result,) = run_checks(
+        "embedding-model",
+        SmallBatchDependence(),
+        max_examples=FEW,
+        select=["row_independence"],
+        spec=spec,
+    )
+    assert result.status == "FAIL"
+    namespace: dict[str, Any] = {}
+    exec(snippet_of(result.message), namespace)  # the kit's own report
+    model, images = namespace["model"], namespace["images"]
+    assert isinstance(model, SmallBatchDependence) and len(images) > 1
+    batch = namespace["image_embedding"]
+    assert namespace["text_embedding"].shape == (len(namespace["texts"]), 2)
+    assert not np.array_equal(batch[:1], model.encode_image(images[0:1]))
+
+
+def test_a_classification_failure_snippet_runs_and_shows_the_batch_dependence() -> None:
+    spec = f"{__name__}:SoftmaxOverTheBatch"
+    (result,) = run_checks(
+        "classification-model",
+        SoftmaxOverTheBatch(),
+        max_examples=FEW,
+        select=["row_independence"],
+        spec=spec,
+    )
+    assert result.status == "FAIL"
+    namespace: dict[str, Any] = {}
+    exec(snippet_of(result.message), namespace)  # the kit's own report
+    model, X, scores = namespace["model"], namespace["X"], namespace["scores"]
+    assert isinstance(model, SoftmaxOverTheBatch) and X.shape[1] == 4
+    assert not np.allclose(scores[:1], model.predict(X[0:1]))
