@@ -120,7 +120,7 @@ _KIT = ("tests/conformance",)
 _KIT_TESTS = {
     name: tuple(f"tests/conformance/test_{t}.py" for t in tests)
     for name, tests in {
-        "_models": ("models", "catalogue_models", "targets", "testing", "mutation_targets"),
+        "_models": ("models", "catalogue_models"),
         "_run": (
             "run",
             "mutation_run",
