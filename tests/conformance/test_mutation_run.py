@@ -8,6 +8,8 @@ wrong (or slow) in one way and asserts the verdict and what the report says.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -403,3 +405,41 @@ def test_an_exception_in_the_worker_is_raised_as_it_is() -> None:
 def test_a_positive_finite_timeout_is_accepted_as_seconds(value: float) -> None:
     assert check_timeout(value) == float(value)
     assert isinstance(check_timeout(value), float)
+
+
+def test_a_quick_target_passes_under_a_one_second_deadline() -> None:
+    # Every step of mmref's own function takes milliseconds: none may be cut short.
+    results = run_checks("joint-embedding", mmref.joint_embedding, max_examples=FEW, timeout=1.0)
+    assert {r.status for r in results} == {"PASS"}
+
+
+HANGING_RUN = """
+import subprocess
+import sys
+import threading
+from mmref.conformance import run_checks
+
+def hangs(image, text, model):
+    threading.Event().wait()
+
+results = run_checks("joint-embedding", hangs, max_examples=1, timeout=0.2)
+print(results[0].status)
+"""
+
+
+def test_an_abandoned_call_does_not_keep_the_interpreter_from_exiting(
+    release: threading.Event,
+) -> None:
+    # In this process first (the same code path), then in a fresh interpreter that must exit.
+    def work() -> None:
+        with watch.step("a call that never returns"):
+            release.wait()
+
+    watch = Watch(0.1)
+    with pytest.raises(TimedOut):
+        run_watched(work, watch)
+    done = subprocess.run(
+        [sys.executable, "-c", HANGING_RUN], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["FAIL"]
