@@ -272,7 +272,11 @@ EMBEDDING_CATALOGUE: list[tuple[type[Embedder], set[str], str]] = [
     (DtypeFollowsPixels, {"dtype"}, "float32"),
     (DeclaredDtypeIgnored, {"dtype"}, "model.dtype"),
     (TextDtypeByBatch, {"dtype"}, "model.encode_text(texts)"),
-    (ExtraColumnForUint8, {"width"}, "4 for the first example"),
+    (
+        ExtraColumnForUint8,
+        {"width"},
+        "4 for the first example checked:\n    import numpy as np\n    model = ",
+    ),
     (VocabularyOfTheBatch, {"width", "row_independence"}, "model.encode_text(texts)"),
     (FlatSingleText, {"protocol_2d"}, "model.encode_text(texts[0]) returned shape"),
     (ExtraRowForSingleImage, {"protocol_2d"}, "model.encode_image(images[0])"),
@@ -351,6 +355,13 @@ class ReturnsLabels(Scorer):
         return np.argmax(self.scores(X), axis=1)
 
 
+class ScalarScore(Scorer):
+    """predict returns one number for the whole batch."""
+
+    def predict(self, X: Any) -> Any:
+        return np.float64(self.scores(X).sum())
+
+
 class ComplexScores(Scorer):
     """Scores as complex numbers (a leftover FFT): not real scores."""
 
@@ -416,7 +427,8 @@ class WrongWidth(Scorer):
 
 CLASSIFICATION_CATALOGUE: list[tuple[type[Scorer], set[str], str]] = [
     (SoftmaxOverTheBatch, {"row_independence"}, "rows must not depend on the rest"),
-    (ReturnsLabels, {"protocol_2d", "width"}, "expected (4, n_classes)"),
+    (ReturnsLabels, {"protocol_2d", "width"}, "returned 4 columns but the model has 3 classes_"),
+    (ScalarScore, {"protocol_2d", "width"}, "returned None columns but the model has 3 classes_"),
     (ComplexScores, {"protocol_2d"}, "expected real numbers"),
     (TwoClassesScoredOfThree, {"width"}, "3 columns but the model has 2 classes_"),
     (ColumnsOfClassesSeen, {"width", "row_independence"}, "columns"),
