@@ -125,7 +125,7 @@ _EMBED_TESTS = (
 # test_command.py drive the kit mostly in child processes, which mutmut's stats do not
 # see, so they are hardly ever chosen for such a module's mutants; they add minutes to
 # its clean and stats runs, and their timeouts fail those runs on a busy machine.
-_KIT_TESTS = tuple(
+_KIT_IN_PROCESS = tuple(
     sorted(
         p.relative_to(ROOT).as_posix()
         for p in (ROOT / "tests" / "conformance").glob("test_*.py")
@@ -134,6 +134,38 @@ _KIT_TESTS = tuple(
 )
 _KIT_BASE = ("__init__", "_describe", "_stubs", "strategies", "_examples", "_core")
 _KIT_PROPERTIES = ("_joint", "_classification")
+_KIT = ("tests/conformance",)
+# Kit modules whose tests are chosen more narrowly: mutmut runs a mutant only through the
+# tests that call the mutated function in the test process, so tests that reach the kit
+# only through a child process (the CLI tests) would cost their time in mutmut's stats
+# run and kill nothing.
+_KIT_NARROW = {
+    name: tuple(f"tests/conformance/test_{t}.py" for t in tests)
+    for name, tests in {
+        "_models": ("models", "catalogue_models"),
+        "_run": (
+            "run",
+            "mutation_run",
+            "models",
+            "catalogue_models",
+            "functions",
+            "testing",
+            "targets",
+        ),
+        "_targets": (
+            "targets",
+            "mutation_targets",
+            "models",
+            "catalogue_models",
+            "run",
+            "mutation_run",
+        ),
+        "_watch": ("run", "mutation_run", "golden", "mutation_golden"),
+        "_command": ("command", "mutation_command"),
+        "_golden": ("golden", "command", "run", "mutation_golden", "mutation_command"),
+        "_golden_format": ("golden", "command", "mutation_golden", "mutation_command"),
+    }.items()
+}
 MODULES: dict[str, tuple[str, ...]] = {
     "reference": (*_REFERENCE_TESTS, "mmref/reference.py"),
     "_validation": (*_REFERENCE_TESTS, "mmref/_validation.py"),
@@ -153,7 +185,9 @@ MODULES: dict[str, tuple[str, ...]] = {
     "cli.embed": (*_EMBED_TESTS, "mmref/cli/embed.py"),
     **{
         f"conformance.{name}": (
-            *(_KIT_TESTS if name in _KIT_BASE + _KIT_PROPERTIES else ("tests/conformance",)),
+            *_KIT_NARROW.get(
+                name, _KIT_IN_PROCESS if name in _KIT_BASE + _KIT_PROPERTIES else _KIT
+            ),
             f"mmref/conformance/{name}.py",
         )
         for name in (
@@ -285,27 +319,22 @@ def _toml_list(items: Sequence[str]) -> str:
 def prepare(scratch: Path, module: str) -> list[str]:
     """Copy the tree into ``scratch`` and point mutmut at ``module``; return its tests."""
     ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache", "*.egg-info")
-    for name in ("mmref", "tests"):
+    # What the tests read besides mmref/ and tests/ (SPEC.md, the example golden clients).
+    for name in ("mmref", "tests", "examples", "ports"):
         shutil.copytree(ROOT / name, scratch / name, ignore=ignore)
-    for name in ("conftest.py", "setup.cfg"):
+    for name in ("conftest.py", "setup.cfg", "SPEC.md", "README.md"):
         shutil.copy2(ROOT / name, scratch / name)
     # Made now, not by mutmut: PYTHONPATH names it, and an interpreter that found no
     # directory there at start-up would not look again.
     (scratch / "mutants").mkdir()
-    # Tests read these relative to their own file, which mutmut runs from mutants/tests.
-    for name in ("SPEC.md", "README.md", "examples", "ports"):
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, scratch / "mutants" / name, ignore=ignore)
-        elif (ROOT / name).exists():
-            shutil.copy2(ROOT / name, scratch / "mutants" / name)
-    # A fresh interpreter started by a test during mutmut's stats phase (which records
-    # which tests reach which function) would record its hits through mutmut's config,
-    # which it looks for in its working directory (a test's tmp_path, say) and cannot
-    # find; its hits would be lost anyway, so it runs the original functions.
-    (scratch / "mutants" / "sitecustomize.py").write_text(
+    # mutmut's stats run records which tests reach which function in the test process
+    # only; in a fresh interpreter started elsewhere (a test's cwd), its recorder cannot
+    # find its configuration and the call under test fails. Such a child runs unmutated.
+    (scratch / "site").mkdir()
+    (scratch / "site" / "sitecustomize.py").write_text(
         "import os\n"
         "if os.environ.get('MUTANT_UNDER_TEST') == 'stats':\n"
-        "    os.environ['MUTANT_UNDER_TEST'] = ''\n",
+        "    del os.environ['MUTANT_UNDER_TEST']\n",
         encoding="utf-8",
     )
     tests = [t for t in MODULES[module] if (ROOT / t).exists()]
@@ -349,7 +378,11 @@ def run_module(module: str, workers: int, earlier: Outcome | None = None) -> Out
         env = dict(os.environ)
         # Fresh interpreters started by tests import the mutated copy, not the installed mmref.
         env["PYTHONPATH"] = os.pathsep.join(
-            [str(scratch / "mutants"), *filter(None, [env.get("PYTHONPATH")])]
+            [
+                str(scratch / "mutants"),
+                str(scratch / "site"),
+                *filter(None, [env.get("PYTHONPATH")]),
+            ]
         )
         env["HYPOTHESIS_PROFILE"] = "ci"
         env.pop("MUTANT_UNDER_TEST", None)
