@@ -616,8 +616,9 @@ def test_an_embedding_failure_snippet_runs_and_shows_the_batch_dependence() -> N
     exec(snippet_of(result.message), namespace)  # the kit's own report
     model, images = namespace["model"], namespace["images"]
     assert isinstance(model, SmallBatchDependence) and len(images) > 1
-    batch = namespace["image_embedding"]
-    assert namespace["text_embedding"].shape == (len(namespace["texts"]), 2)
+    # The snippet repeats the calls the property made, the failing one (the batch) last.
+    batch = namespace["out"]
+    assert batch.shape[0] == len(images)
     assert not np.array_equal(batch[:1], model.encode_image(images[0:1]))
 
 
@@ -633,6 +634,8 @@ def test_a_classification_failure_snippet_runs_and_shows_the_batch_dependence() 
     assert result.status == "FAIL"
     namespace: dict[str, Any] = {}
     exec(snippet_of(result.message), namespace)  # the kit's own report
-    model, X, scores = namespace["model"], namespace["X"], namespace["scores"]
+    # The snippet repeats the calls the property made, the failing one (the batch) last.
+    model, X, scores = namespace["model"], namespace["X"], namespace["out"]
     assert isinstance(model, SoftmaxOverTheBatch) and X.shape[1] == 4
+    assert scores.shape[0] == len(X)
     assert not np.allclose(scores[:1], model.predict(X[0:1]))
