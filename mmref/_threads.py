@@ -34,6 +34,7 @@ mmref``. Without it, or when it fails, nothing is limited: only speed is lost.
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 import threading
 from collections.abc import Iterator
@@ -158,9 +159,20 @@ def _submit(job: Any, *args: Any) -> Any:
         if _CONTROL["executor"] is None:
             from concurrent.futures import ThreadPoolExecutor  # lazily: keeps `import mmref` light
 
-            _CONTROL["executor"] = ThreadPoolExecutor(1, thread_name_prefix="mmref-blas")
+            _CONTROL["executor"] = ThreadPoolExecutor(
+                1, thread_name_prefix="mmref-blas", initializer=_block_signals
+            )
         executor = _CONTROL["executor"]
     return executor.submit(job, *args)
+
+
+def _block_signals() -> None:
+    # The control thread lives as long as the process. A signal the kernel handed to it
+    # would leave a main thread waiting in a read (a pipe, a terminal) asleep, deaf to
+    # Ctrl-C: Python runs its handlers only in the main thread. Blocked here, every
+    # signal goes to a thread that can act on it.
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
 
 
 def _limit(controller: Any) -> None:

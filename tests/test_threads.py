@@ -7,6 +7,7 @@ long anything takes.
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 import threading
 from typing import Any
@@ -238,3 +239,21 @@ def test_a_failing_fit_restores_the_settings(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(MemoryError, match="no room"):
         SoftmaxClassifier().fit(rng.normal(size=(50, 8)), rng.integers(0, 3, size=50))
     assert _blas_threads() == before
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no signal masks here")
+def test_the_control_thread_never_takes_a_signal() -> None:
+    # Python runs signal handlers in the main thread only: a Ctrl-C handed by the kernel
+    # to the long-lived control thread (macOS may pick any thread that does not block
+    # it) would leave a main thread blocked in a read (the captions of `mmref embed`
+    # from a pipe) asleep for good.
+    with _threads.single_threaded_blas():
+        pass
+    threads = [t for t in threading.enumerate() if t.name.startswith("mmref-blas")]
+    assert threads, "the control thread was not started"
+    # The thread's own mask, read inside it: an empty change returns the current mask.
+    mask = _threads._submit(signal.pthread_sigmask, signal.SIG_BLOCK, []).result()
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            assert getattr(signal, name) in mask, name
+

@@ -217,6 +217,9 @@ def test_a_signal_midway_cleans_up_the_temporary_file(tmp_path: Path, sig: str) 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # As from a terminal, also when the tests run with SIGINT ignored (nohup, a
+        # background job of a non-interactive shell): the child would inherit that.
+        preexec_fn=_default_sigint,
     )
     try:
         deadline = time.monotonic() + 600
@@ -254,6 +257,9 @@ def test_a_signal_while_the_inputs_are_read_is_one_line(tmp_path: Path, sig: str
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # As from a terminal, also when the tests run with SIGINT ignored (nohup, a
+        # background job of a non-interactive shell): the child would inherit that.
+        preexec_fn=_default_sigint,
     )
     writer = -1
     try:
@@ -296,3 +302,7 @@ def test_a_caption_line_longer_than_the_limit_is_refused(
     path.write_text(f"{fine}\r\n{fine}\n{fine}")
     assert main(["embed", "--texts", str(path), "--output", str(out)]) == 0
     assert np.load(out).shape[0] == 3
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
