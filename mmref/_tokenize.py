@@ -21,6 +21,12 @@ whole batch:
 5. character positions become UTF-8 byte offsets through a cumulative sum of
    the UTF-8 length of every code point.
 
+Text that is mostly ASCII (real English prose: a few accented letters, dashes
+and quotes) skips steps 3 and 5: its UTF-8 bytes are classified directly
+(each multi-byte character decoded from its bytes, its class given to all of
+them), so offsets need no conversion; ``str.lower`` of it is ``bytes.lower``
+for the ASCII documents and one ``str.lower`` call for the others.
+
 Documents that contain NUL themselves are normalized one by one instead, so
 that the separators stay unambiguous. See SPEC.md, "Text encoder", for the
 normative definition of the classes.
@@ -176,20 +182,52 @@ def word_stream(
     Notes
     -----
     Memory: about 30 bytes per character of the batch (the code points, their
-    classes and the UTF-8 offsets), plus 24 bytes per token.
+    classes and the UTF-8 offsets), plus 24 bytes per token; for mostly-ASCII
+    text, about 10 bytes per UTF-8 byte (the buffer, its lowercase copy and
+    the classes), plus 24 bytes per token.
     """
-    text, doc_starts, points = _preprocess(docs, unicode_form, lowercase, strip_accents)
+    # Lowercasing waits until the text is known to be mostly ASCII or not (see below).
+    late_lower = lowercase and strip_accents is None
+    text, doc_starts, points = _preprocess(
+        docs, unicode_form, lowercase and not late_lower, strip_accents
+    )
     table = char_classes()
+    char_start = None
+    byte_offsets = True
     if text.isascii():
-        data = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-        classes = table[:128][data]
-        ascii_only = True
+        raw = text.encode("ascii")
+        if late_lower:
+            raw = raw.lower()  # equals str.lower on ASCII, much faster
+        data = np.frombuffer(raw, dtype=np.uint8)
+        classes = np.frombuffer(raw.translate(_ascii_class_bytes()), dtype=np.uint8)
     else:
-        if points is None:
-            points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-        classes = table[points]
         data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-        ascii_only = False
+        nul = np.flatnonzero(data == 0)
+        separated = nul.size == len(docs) - 1  # no document contains NUL itself
+        mostly_ascii = 4 * (data.size - len(text)) <= len(text)
+        if separated and mostly_ascii and min_len <= 2:
+            # Mostly ASCII (real English prose): work on the UTF-8 bytes themselves, so
+            # that offsets need no conversion; NUL bytes are exactly the separators.
+            if late_lower:
+                data, nul = _lower_utf8(data, nul)
+            classes, char_start = _byte_classes(data, table)
+            doc_starts = np.concatenate(([0], nul + 1, [data.size + 1]))
+        else:
+            byte_offsets = False
+            if late_lower and not separated:
+                text, doc_starts, points = _preprocess(docs, unicode_form, lowercase, strip_accents)
+                data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+            elif late_lower:
+                lowered = text.lower()
+                if lowered != text:
+                    if len(lowered) != len(text):
+                        nul = np.flatnonzero(np.frombuffer(lowered.encode("utf-32-le"), "<u4") == 0)
+                        doc_starts = np.concatenate(([0], nul + 1, [len(lowered) + 1]))
+                    text, points = lowered, None
+                    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+            if points is None:
+                points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+            classes = table[points]
     n = int(classes.size)
     # Boundary i lies between characters i - 1 and i; both ends padded with non-words.
     word = np.zeros(n + 2, dtype=bool)
@@ -204,18 +242,27 @@ def word_stream(
             split = cjk[:-1] | cjk[1:]
             split &= prev
             split &= cur
+            if char_start is not None:  # only between characters, not inside one
+                split[1:-1] &= char_start
             change |= split
     bounds = np.flatnonzero(change)
     if split is None:  # runs of words and non-words alternate
         starts, ends = bounds[0::2], bounds[1::2]
     else:  # a split boundary ends one token and starts the next
         starts, ends = bounds[cur[bounds]], bounds[prev[bounds]]
-    if min_len > 1:
+    if min_len > 1 and byte_offsets and char_start is not None:
+        # Byte spans (min_len is 2 here): a token of one character is exactly as long as
+        # its lead byte announces.
+        lead = data[starts]
+        one_char = 1 + (lead >= 0xC0).astype(np.int64) + (lead >= 0xE0) + (lead >= 0xF0)
+        keep = (ends - starts) > one_char
+        starts, ends = starts[keep], ends[keep]
+    elif min_len > 1:
         keep = (ends - starts) >= min_len
         starts, ends = starts[keep], ends[keep]
     per_doc = np.diff(np.searchsorted(starts, doc_starts))
     docs_of = np.repeat(np.arange(len(docs), dtype=np.int64), per_doc)
-    if ascii_only:
+    if byte_offsets:
         byte_starts, byte_lengths = starts, ends - starts
     else:
         assert points is not None  # set for every non-ASCII text above
@@ -234,6 +281,71 @@ def word_stream(
         docs_of.astype(np.int64, copy=False),
         spaced=False,
     )
+
+
+@functools.cache
+def _ascii_class_bytes() -> bytes:
+    """``bytes.translate`` table: the class of each ASCII byte, 0 for the bytes >= 0x80."""
+    return bytes(char_classes()[:128].tobytes() + bytes(128))
+
+
+def _lower_utf8(
+    data: npt.NDArray[np.uint8], nul: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.intp]]:
+    """``str.lower`` of the NUL-separated documents of the UTF-8 buffer ``data``, as UTF-8.
+
+    ``nul`` holds the offsets of the separators (no document contains NUL).
+    ``bytes.lower`` lowercases the ASCII letters, which is all ``str.lower``
+    does to an ASCII document; the few documents with other characters (whose
+    lowercase may depend on their neighbours, as Greek final sigma does, or
+    change their length) are decoded and lowercased whole, in one call (NUL is
+    neither cased nor case-ignorable). Returns the buffer and its NUL offsets.
+    """
+    raw = data.tobytes()
+    high = np.flatnonzero(data >= 0x80)
+    if not high.size:
+        return np.frombuffer(raw.lower(), dtype=np.uint8), nul
+    which = np.unique(np.searchsorted(nul, high))
+    starts = np.concatenate(([0], nul + 1))[which].tolist()
+    ends = np.concatenate((nul, [data.size]))[which].tolist()
+    pieces = [raw[a:b] for a, b in zip(starts, ends, strict=True)]
+    lowered = b"\0".join(pieces).decode("utf-8").lower().encode("utf-8").split(b"\0")
+    out: list[bytes] = []
+    previous = 0
+    for a, b, piece in zip(starts, ends, lowered, strict=True):
+        out += (raw[previous:a].lower(), piece)
+        previous = b
+    out.append(raw[previous:].lower())
+    result = np.frombuffer(b"".join(out), dtype=np.uint8)
+    return result, np.flatnonzero(result == 0)
+
+
+def _byte_classes(
+    data: npt.NDArray[np.uint8], table: npt.NDArray[np.uint8]
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
+    """The class of the character each UTF-8 byte belongs to, and where characters start.
+
+    ASCII bytes are looked up directly; each multi-byte character is decoded
+    from its lead and continuation bytes, and its class given to all its bytes,
+    so that runs of word bytes are exactly the runs of word characters.
+    """
+    classes = np.frombuffer(data.tobytes().translate(_ascii_class_bytes()), dtype=np.uint8)
+    classes = classes.copy()
+    lead = np.flatnonzero(data >= 0xC0)
+    n_bytes = 2 + (data[lead] >= 0xE0).astype(np.int64) + (data[lead] >= 0xF0)
+    code = data[lead].astype(np.int64)
+    code &= np.where(n_bytes == 2, 0x1F, np.where(n_bytes == 3, 0x0F, 0x07))
+    last = data.size - 1
+    for k in (1, 2, 3):
+        # Valid UTF-8 (str.encode made it): a character's bytes never run past the end.
+        following = data[np.minimum(lead + k, last)] & 0x3F
+        code = np.where(n_bytes > k, (code << 6) | following, code)
+    lead_class = table[code]
+    for k in (0, 1, 2, 3):
+        more = n_bytes > k
+        classes[lead[more] + k] = lead_class[more]
+    char_start = (data[1:] & 0xC0) != 0x80
+    return classes, char_start
 
 
 def normalize_text(
