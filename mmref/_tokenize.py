@@ -302,17 +302,29 @@ def _lower_utf8(
     neither cased nor case-ignorable). Returns the buffer and its NUL offsets.
     """
     raw = data.tobytes()
+    lowered = np.frombuffer(raw.lower(), dtype=np.uint8)
     high = np.flatnonzero(data >= 0x80)
     if not high.size:
-        return np.frombuffer(raw.lower(), dtype=np.uint8), nul
-    which = np.unique(np.searchsorted(nul, high))
-    starts = np.concatenate(([0], nul + 1))[which].tolist()
-    ends = np.concatenate((nul, [data.size]))[which].tolist()
-    pieces = [raw[a:b] for a, b in zip(starts, ends, strict=True)]
-    lowered = b"\0".join(pieces).decode("utf-8").lower().encode("utf-8").split(b"\0")
+        return lowered, nul
+    doc = np.searchsorted(nul, high)  # sorted: the document of each non-ASCII byte
+    which = doc[np.concatenate(([True], doc[1:] != doc[:-1]))]
+    starts = np.concatenate(([0], nul + 1))[which]
+    ends = np.concatenate((nul, [data.size]))[which]
+    # Those documents' bytes, each with the NUL after it: they decode as one text.
+    lengths = np.minimum(ends + 1, data.size) - starts
+    inside = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    inside += np.arange(inside.size)
+    selected = data[inside]
+    text = selected.tobytes().decode("utf-8").lower().encode("utf-8")
+    new = np.frombuffer(text, dtype=np.uint8)
+    if new.size == selected.size and np.array_equal(new == 0, selected == 0):
+        # Every document kept its length (the usual case): write them back in place.
+        result = lowered.copy()
+        result[inside] = new
+        return result, nul
     out: list[bytes] = []
     previous = 0
-    for a, b, piece in zip(starts, ends, lowered, strict=True):
+    for a, b, piece in zip(starts.tolist(), ends.tolist(), text.split(b"\0"), strict=False):
         out += (raw[previous:a].lower(), piece)
         previous = b
     out.append(raw[previous:].lower())
