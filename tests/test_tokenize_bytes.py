@@ -1,0 +1,90 @@
+"""Tokenizing mostly-ASCII text on its UTF-8 bytes (mmref/_tokenize.py, issue 19).
+
+Real English prose has a few non-ASCII characters in most chunks; such a
+batch is lowercased with ``bytes.lower`` (plus ``str.lower`` of the documents
+holding other characters) and classified byte by byte. Both must give exactly
+what ``str.lower`` of each document and the word rule on its characters give.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mmref import _tokenize
+
+# Characters whose lowercase is longer, shorter, context-dependent (final sigma) or
+# ASCII; CJK, supplementary-plane and combining characters; a word run across them.
+TRICKY = "İΣΑΣÉéǅ\u2126\u212aßﬁ東京ｶ𠀀\u0345\u0301²Ⓐ_\u3000"
+MOSTLY_ASCII = st.text(alphabet=st.sampled_from("abcXYZ09 ,.-" * 8 + TRICKY), max_size=30)
+TOKEN_RULES = [(False, 2), (True, 1), (False, 1)]
+
+
+def _utf8(docs: list[str]) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+    data = np.frombuffer("\0".join(docs).encode("utf-8"), dtype=np.uint8)
+    return data, np.flatnonzero(data == 0)
+
+
+# TRICKY's CJK characters: 東京 (unified ideographs), ｶ (halfwidth), 𠀀 (Extension B).
+_CJK = "\u4e00-\u9fff\uff66-\uff9f\U00020000-\U0002a6df"
+_CJK_SPLIT = re.compile(f"[{_CJK}]|[^{_CJK}]+")
+
+
+def _expected_tokens(doc: str, split_cjk: bool, min_len: int) -> list[str]:
+    tokens = []
+    for run in re.findall(r"\w+", doc.lower()):
+        pieces = _CJK_SPLIT.findall(run) if split_cjk else [run]
+        tokens += [p for p in pieces if len(p) >= min_len]
+    return tokens
+
+
+@given(docs=st.lists(MOSTLY_ASCII, min_size=1, max_size=10))
+def test_lower_utf8_is_str_lower_of_each_document(docs: list[str]) -> None:
+    data, nul = _utf8(docs)
+    out, out_nul = _tokenize._lower_utf8(data, nul)
+    expected = "\0".join(doc.lower() for doc in docs).encode("utf-8")
+    assert out.tobytes() == expected
+    assert out_nul.tolist() == [i for i, b in enumerate(expected) if b == 0]
+
+
+def test_lower_utf8_keeps_lengths_or_splices() -> None:
+    # Same length (written back in place), longer (İ), shorter (Ω sign), final sigma.
+    for docs in (
+        ["Café OK", "plain"],
+        ["ABC", "İstanbul X", "Y"],
+        ["\u2126 Ohm", "Z"],
+        ["ΑΣ ΣΑΣ."],
+    ):
+        data, nul = _utf8(docs)
+        out, _ = _tokenize._lower_utf8(data, nul)
+        assert out.tobytes().decode("utf-8").split("\0") == [d.lower() for d in docs]
+
+
+@given(docs=st.lists(MOSTLY_ASCII, min_size=1, max_size=10), rule=st.sampled_from(TOKEN_RULES))
+def test_byte_tokens_are_the_character_tokens(docs: list[str], rule: tuple[bool, int]) -> None:
+    split_cjk, min_len = rule
+    docs = [*docs, "plain ascii words " * 8]  # mostly ASCII, so the byte path runs
+    stream = _tokenize.word_stream(
+        docs, unicode_form=None, lowercase=True, split_cjk=split_cjk, min_len=min_len
+    )
+    raw = stream.data.tobytes()
+    got: list[list[str]] = [[] for _ in docs]
+    for s, n, d in zip(
+        stream.starts.tolist(), stream.lengths.tolist(), stream.docs.tolist(), strict=True
+    ):
+        got[d].append(raw[s : s + n].decode("utf-8"))
+    assert got == [_expected_tokens(doc, split_cjk, min_len) for doc in docs]
+
+
+def test_byte_classes_give_every_byte_its_character_class() -> None:
+    text = "a é 東 𠀀 ²_-"
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    classes, char_start = _tokenize._byte_classes(data, _tokenize.char_classes())
+    table = _tokenize.char_classes()
+    expected = [int(table[ord(c)]) for c in text for _ in c.encode("utf-8")]
+    assert classes.tolist() == expected
+    starts = [i == 0 for c in text for i in range(len(c.encode("utf-8")))]
+    assert [True, *char_start.tolist()] == starts
