@@ -739,9 +739,15 @@ def _decompose_singletons(text: str, form: NormalForm) -> tuple[str, npt.NDArray
     if text.isascii():
         return text, None
     points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    mapped = _singleton_table(form.startswith("NFK"))[points]
-    if np.array_equal(mapped, points):
+    # No ASCII character has a decomposition: look up the others only (real English
+    # prose has a few of them).
+    high = np.flatnonzero(points >= 0x80)
+    before = points[high]
+    after = _singleton_table(form.startswith("NFK"))[before]
+    if np.array_equal(after, before):
         return text, points
+    mapped = points.copy()
+    mapped[high] = after
     return str(mapped.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")), mapped
 
 
@@ -801,6 +807,10 @@ def _unstable(points: npt.NDArray[np.uint32], form: NormalForm) -> npt.NDArray[n
     table = _STABILITY.get(form)
     if table is None:
         table = _STABILITY.setdefault(form, np.full(0x110000, -1, dtype=np.int8))
+    # Every ASCII character is stable in every form: look up the others only.
+    result = np.zeros(points.size, dtype=bool)
+    high = np.flatnonzero(points >= 0x80)
+    points = points[high]
     flags = table[points]
     unknown = flags < 0
     if unknown.any():
@@ -816,7 +826,7 @@ def _unstable(points: npt.NDArray[np.uint32], form: NormalForm) -> npt.NDArray[n
             )
             table[code] = 0 if stable else 1
         flags = table[points]
-    result: npt.NDArray[np.bool_] = flags > 0
+    result[high] = flags > 0
     return result
 
 
