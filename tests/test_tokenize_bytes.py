@@ -88,3 +88,21 @@ def test_byte_classes_give_every_byte_its_character_class() -> None:
     assert classes.tolist() == expected
     starts = [i == 0 for c in text for i in range(len(c.encode("utf-8")))]
     assert [True, *char_start.tolist()] == starts
+
+
+@given(
+    data=st.binary(min_size=1, max_size=40),
+    cuts=st.lists(st.integers(0, 40), max_size=12),
+)
+def test_spaced_copy_joins_the_tokens_with_spaces(data: bytes, cuts: list[int]) -> None:
+    # Tokens: disjoint spans in order, adjacent or not, possibly ending at the last byte.
+    bounds = sorted({min(c, len(data)) for c in cuts})
+    spans = [(a, b) for a, b in zip(bounds[::2], bounds[1::2], strict=False) if b > a]
+    starts = np.array([a for a, _ in spans], dtype=np.int64)
+    lengths = np.array([b - a for a, b in spans], dtype=np.int64)
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    out, new_starts = _tokenize._spaced_copy(buffer, starts, lengths)
+    expected = b"".join(data[a:b] + b" " for a, b in spans)
+    assert out.tobytes() == expected
+    offsets = np.cumsum([0] + [b - a + 1 for a, b in spans])[:-1]
+    assert new_starts.tolist() == offsets.tolist()
