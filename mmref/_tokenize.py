@@ -24,8 +24,9 @@ whole batch:
 Text that is mostly ASCII (real English prose: a few accented letters, dashes
 and quotes) skips steps 3 and 5: its UTF-8 bytes are classified directly
 (each multi-byte character decoded from its bytes, its class given to all of
-them), so offsets need no conversion; ``str.lower`` of it is ``bytes.lower``
-for the ASCII documents and one ``str.lower`` call for the others.
+them), so offsets need no conversion. Only its documents with non-ASCII
+characters go through steps 1 and 2 (together); the ASCII ones are their
+own normal form and are lowercased with ``bytes.lower``.
 
 Documents that contain NUL themselves are normalized one by one instead, so
 that the separators stay unambiguous. See SPEC.md, "Text encoder", for the
@@ -186,48 +187,55 @@ def word_stream(
     text, about 10 bytes per UTF-8 byte (the buffer, its lowercase copy and
     the classes), plus 24 bytes per token.
     """
-    # Lowercasing waits until the text is known to be mostly ASCII or not (see below).
-    late_lower = lowercase and strip_accents is None
-    text, doc_starts, points = _preprocess(
-        docs, unicode_form, lowercase and not late_lower, strip_accents
-    )
+    joined = "\0".join(docs)
     table = char_classes()
     char_start = None
     byte_offsets = True
-    if text.isascii():
-        raw = text.encode("ascii")
-        if late_lower:
-            raw = raw.lower()  # equals str.lower on ASCII, much faster
+    points = None
+    data = None
+    if joined.isascii():
+        # ASCII text is its own normal form and has no accents to strip.
+        raw = joined.encode("ascii")
+        if lowercase:
+            raw = raw.lower()  # str.lower of ASCII text, much faster
         data = np.frombuffer(raw, dtype=np.uint8)
         classes = np.frombuffer(raw.translate(_ascii_class_bytes()), dtype=np.uint8)
-    else:
-        data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
         nul = np.flatnonzero(data == 0)
         separated = nul.size == len(docs) - 1  # no document contains NUL itself
-        mostly_ascii = 4 * (data.size - len(text)) <= len(text)
-        if separated and mostly_ascii and min_len <= 2:
-            # Mostly ASCII (real English prose): work on the UTF-8 bytes themselves, so
-            # that offsets need no conversion; NUL bytes are exactly the separators.
-            if late_lower:
-                data, nul = _lower_utf8(data, nul)
-            classes, char_start = _byte_classes(data, table)
-            doc_starts = np.concatenate(([0], nul + 1, [data.size + 1]))
-        else:
-            byte_offsets = False
-            if late_lower and not separated:
-                text, doc_starts, points = _preprocess(docs, unicode_form, lowercase, strip_accents)
+        doc_starts = _nul_starts(nul, data.size) if separated else _starts_from_lengths(docs)
+    else:
+        # A sample of about 4096 characters spares CJK text the UTF-8 encoding below.
+        sample = joined[:: max(len(joined) // 4096, 1)]
+        try:
+            likely = 2 * len(sample.encode("utf-8")) <= 3 * len(sample) and min_len <= 2
+            data = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8) if likely else None
+        except UnicodeEncodeError:  # a lone surrogate: preprocessing may drop it, or raise
+            data = None
+        if data is not None:
+            mostly_ascii = 4 * (data.size - len(joined)) <= len(joined)
+            nul = np.flatnonzero(data == 0) if mostly_ascii else np.zeros(0, dtype=np.intp)
+            if mostly_ascii and nul.size == len(docs) - 1:
+                # Mostly ASCII (real English prose): work on the UTF-8 bytes themselves,
+                # so that offsets need no conversion; NUL bytes are the separators.
+                data, nul = _prepare_utf8(data, nul, docs, unicode_form, lowercase, strip_accents)
+                classes, char_start = _byte_classes(data, table)
+                doc_starts = _nul_starts(nul, data.size)
+            else:
+                data = None
+        if data is None:
+            text, doc_starts, points = _preprocess(
+                docs, unicode_form, lowercase, strip_accents, joined=joined
+            )
+            if text.isascii():
+                data = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+                classes = table[:128][data]
+                points = None
+            else:
+                byte_offsets = False
+                if points is None:
+                    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+                classes = table[points]
                 data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-            elif late_lower:
-                lowered = text.lower()
-                if lowered != text:
-                    if len(lowered) != len(text):
-                        nul = np.flatnonzero(np.frombuffer(lowered.encode("utf-32-le"), "<u4") == 0)
-                        doc_starts = np.concatenate(([0], nul + 1, [len(lowered) + 1]))
-                    text, points = lowered, None
-                    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-            if points is None:
-                points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-            classes = table[points]
     n = int(classes.size)
     # Boundary i lies between characters i - 1 and i; both ends padded with non-words.
     word = np.zeros(n + 2, dtype=bool)
@@ -289,45 +297,57 @@ def _ascii_class_bytes() -> bytes:
     return bytes(char_classes()[:128].tobytes() + bytes(128))
 
 
-def _lower_utf8(
-    data: npt.NDArray[np.uint8], nul: npt.NDArray[np.intp]
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.intp]]:
-    """``str.lower`` of the NUL-separated documents of the UTF-8 buffer ``data``, as UTF-8.
+def _nul_starts(nul: npt.NDArray[np.intp], size: int) -> npt.NDArray[np.int64]:
+    """``doc_starts`` of a buffer of ``size`` units whose separators are at ``nul``."""
+    return np.concatenate(([0], nul + 1, [size + 1])).astype(np.int64)
 
-    ``nul`` holds the offsets of the separators (no document contains NUL).
-    ``bytes.lower`` lowercases the ASCII letters, which is all ``str.lower``
-    does to an ASCII document; the few documents with other characters (whose
-    lowercase may depend on their neighbours, as Greek final sigma does, or
-    change their length) are decoded and lowercased whole, in one call (NUL is
-    neither cased nor case-ignorable). Returns the buffer and its NUL offsets.
+
+def _prepare_utf8(
+    data: npt.NDArray[np.uint8],
+    nul: npt.NDArray[np.intp],
+    docs: list[str],
+    unicode_form: NormalForm | None,
+    lowercase: bool,
+    strip_accents: AccentStrip | None,
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.intp]]:
+    """The preprocessing of ``_preprocess`` on the UTF-8 buffer of the NUL-joined ``docs``.
+
+    ``nul`` holds the offsets of the separators (no document contains NUL). An
+    ASCII document is its own normal form, has no accents and is lowercased by
+    ``bytes.lower``; the few documents with other characters go through
+    ``_preprocess`` together (normalization, ``str.lower``, whose result may
+    depend on neighbours as Greek final sigma does, and accent stripping act
+    on each document alone) and are written back. Returns the buffer and its
+    NUL offsets.
     """
     raw = data.tobytes()
-    lowered = np.frombuffer(raw.lower(), dtype=np.uint8)
+    base = np.frombuffer(raw.lower() if lowercase else raw, dtype=np.uint8)
     high = np.flatnonzero(data >= 0x80)
     if not high.size:
-        return lowered, nul
+        return base, nul
     doc = np.searchsorted(nul, high)  # sorted: the document of each non-ASCII byte
     which = doc[np.concatenate(([True], doc[1:] != doc[:-1]))]
+    text = _preprocess([docs[i] for i in which.tolist()], unicode_form, lowercase, strip_accents)[0]
     starts = np.concatenate(([0], nul + 1))[which]
     ends = np.concatenate((nul, [data.size]))[which]
-    # Those documents' bytes, each with the NUL after it: they decode as one text.
+    # Those documents' bytes, each with the NUL after it (if any), in one index.
     lengths = np.minimum(ends + 1, data.size) - starts
     inside = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
     inside += np.arange(inside.size)
-    selected = data[inside]
-    text = selected.tobytes().decode("utf-8").lower().encode("utf-8")
-    new = np.frombuffer(text, dtype=np.uint8)
-    if new.size == selected.size and np.array_equal(new == 0, selected == 0):
+    encoded = text.encode("utf-8") + (b"\0" if ends[-1] < data.size else b"")
+    new = np.frombuffer(encoded, dtype=np.uint8)
+    if new.size == inside.size and np.array_equal(new == 0, data[inside] == 0):
         # Every document kept its length (the usual case): write them back in place.
-        result = lowered.copy()
+        result = base.copy()
         result[inside] = new
         return result, nul
     out: list[bytes] = []
     previous = 0
-    for a, b, piece in zip(starts.tolist(), ends.tolist(), text.split(b"\0"), strict=False):
-        out += (raw[previous:a].lower(), piece)
+    base_raw = base.tobytes()
+    for a, b, piece in zip(starts.tolist(), ends.tolist(), encoded.split(b"\0"), strict=False):
+        out += (base_raw[previous:a], piece)
         previous = b
-    out.append(raw[previous:].lower())
+    out.append(base_raw[previous:])
     result = np.frombuffer(b"".join(out), dtype=np.uint8)
     return result, np.flatnonzero(result == 0)
 
@@ -672,14 +692,18 @@ def _preprocess(
     unicode_form: NormalForm | None,
     lowercase: bool,
     strip_accents: AccentStrip | None = None,
+    *,
+    joined: str | None = None,
 ) -> tuple[str, npt.NDArray[np.int64], npt.NDArray[np.uint32] | None]:
     """Normalize, lowercase and strip the accents of the batch.
 
     Returns the NUL-joined text, ``doc_starts`` (``len(docs) + 1`` entries:
     document ``i`` is ``text[doc_starts[i] : doc_starts[i + 1] - 1]``) and,
     when it was computed on the way, the text's code points (else None).
+    ``joined`` is ``"\\0".join(docs)``, if the caller has it.
     """
-    joined = "\0".join(docs)
+    if joined is None:
+        joined = "\0".join(docs)
     if unicode_form is None and not lowercase and strip_accents is None:
         return joined, _starts_from_lengths(docs), None
     if joined.count("\0") != len(docs) - 1:

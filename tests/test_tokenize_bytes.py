@@ -41,16 +41,29 @@ def _expected_tokens(doc: str, split_cjk: bool, min_len: int) -> list[str]:
     return tokens
 
 
-@given(docs=st.lists(MOSTLY_ASCII, min_size=1, max_size=10))
-def test_lower_utf8_is_str_lower_of_each_document(docs: list[str]) -> None:
+PREPROCESSING = [
+    (None, True, None),
+    ("NFKC", True, None),
+    ("NFC", False, None),
+    ("NFKD", True, "unicode"),
+    (None, True, "ascii"),
+]
+
+
+@given(docs=st.lists(MOSTLY_ASCII, min_size=1, max_size=10), steps=st.sampled_from(PREPROCESSING))
+def test_prepare_utf8_is_the_preprocessing_of_each_document(
+    docs: list[str], steps: tuple[str | None, bool, str | None]
+) -> None:
+    form, lower, accents = steps
     data, nul = _utf8(docs)
-    out, out_nul = _tokenize._lower_utf8(data, nul)
-    expected = "\0".join(doc.lower() for doc in docs).encode("utf-8")
+    out, out_nul = _tokenize._prepare_utf8(data, nul, docs, form, lower, accents)  # type: ignore[arg-type]
+    one_by_one = [_tokenize.normalize_text(d, form, lower, accents) for d in docs]  # type: ignore[arg-type]
+    expected = "\0".join(one_by_one).encode("utf-8")
     assert out.tobytes() == expected
     assert out_nul.tolist() == [i for i, b in enumerate(expected) if b == 0]
 
 
-def test_lower_utf8_keeps_lengths_or_splices() -> None:
+def test_prepare_utf8_keeps_lengths_or_splices() -> None:
     # Same length (written back in place), longer (İ), shorter (Ω sign), final sigma.
     for docs in (
         ["Café OK", "plain"],
@@ -59,7 +72,7 @@ def test_lower_utf8_keeps_lengths_or_splices() -> None:
         ["ΑΣ ΣΑΣ."],
     ):
         data, nul = _utf8(docs)
-        out, _ = _tokenize._lower_utf8(data, nul)
+        out, _ = _tokenize._prepare_utf8(data, nul, docs, None, True, None)
         assert out.tobytes().decode("utf-8").split("\0") == [d.lower() for d in docs]
 
 
