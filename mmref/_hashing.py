@@ -155,23 +155,17 @@ def le_words(data: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]:
     bytes past the end reading as 0, for ``p`` in ``[0, len(data)]`` (one extra
     entry, so that a 0-byte tail at the very end can be read).
 
-    Built from aligned words combined with shifts: NumPy reads unaligned 4-byte
-    values slowly. Costs 4 bytes per input byte (plus one aligned copy).
+    Read as an overlapping view (byte stride 1) of the zero-padded buffer and
+    copied once: NumPy copies such a view faster than it combines aligned
+    words with shifts. Costs 4 bytes per input byte (plus the padded copy).
     """
     n = int(data.size)
-    n_words = n // 4 + 2
-    aligned = np.zeros(4 * n_words, dtype=np.uint8)
-    aligned[:n] = data
-    # '<u4' reads every host's bytes in little-endian order (NumPy swaps on big-endian).
-    a = aligned.view(np.dtype("<u4")).astype(np.uint32)
-    lo, hi = a[:-1], a[1:]
-    words = np.empty(4 * (n_words - 1), dtype=np.uint32)
-    words[0::4] = lo
-    for r in (1, 2, 3):
-        view = words[r::4]
-        np.right_shift(lo, np.uint32(8 * r), out=view)
-        view |= hi << np.uint32(32 - 8 * r)
-    return words[: n + 1]
+    padded = np.zeros(n + 4, dtype=np.uint8)
+    padded[:n] = data
+    # '<u4' reads every host's bytes in little-endian order (astype swaps on big-endian).
+    view = np.ndarray((n + 1,), dtype=np.dtype("<u4"), buffer=padded, strides=(1,))
+    words: npt.NDArray[np.uint32] = view.astype(np.uint32)
+    return words
 
 
 def murmurhash3_32(

@@ -452,6 +452,7 @@ def _sum_duplicates(
         return empty, empty, np.zeros(0, dtype=np.float64)
     longest = int(counts.max())
     size = code_max + 1
+    flat: npt.NDArray[np.integer[Any]]
     if n_rows * size <= 4 * total:
         # Dense enough (long texts): count every (row, code) with one bincount, which is
         # linear however long a row is.
@@ -464,25 +465,29 @@ def _sum_duplicates(
     elif n_rows * longest <= 4 * total + 1024:
         # Short rows: one padded (n_rows, longest) block sorted along its rows, which
         # NumPy does with vectorized small sorts, far faster than one long sort.
-        pad = np.iinfo(code_dtype).max
-        block = np.full((n_rows, longest), pad, dtype=code_dtype)
-        used = np.zeros(n_rows, dtype=np.int64)
-        for (rows, code), count in zip(parts, per_part, strict=True):
-            # Entry q of the part, in row r, goes to slot used[r] + q - first[r] of row r.
-            base = np.arange(0, n_rows * longest, longest, dtype=np.int64)
-            base += used
-            base -= np.cumsum(count) - count
-            where = np.arange(rows.size, dtype=np.int64)
-            where += base[rows]
-            block.ravel()[where] = code
-            used += count
-        block.sort(axis=1)
-        flat = block[block != pad]
+        flat = _block_sorted(parts, per_part, n_rows, longest, code_dtype)
         flat_rows = np.repeat(np.arange(n_rows, dtype=np.int64), counts)
-    else:  # a few long rows and many columns: one sort of (row, code) keys
-        key = np.concatenate([rows * size + code for rows, code in parts])
+    else:
+        # A few long rows among short ones (poems with long prefaces): the short rows
+        # go through the padded block, the long ones through one sort of (row, code)
+        # keys; then each row's sorted entries are put at the row's place.
+        long_row = counts > (4 * total + 1024) // n_rows
+        short_parts, long_keys = [], []
+        for rows, code in parts:
+            is_long = long_row[rows]
+            short_parts.append((rows[~is_long], code[~is_long]))
+            long_keys.append(rows[is_long] * size + code[is_long])
+        flat_rows = np.repeat(np.arange(n_rows, dtype=np.int64), counts)
+        in_long = long_row[flat_rows]
+        flat = np.empty(total, dtype=code_dtype)
+        key = np.concatenate(long_keys)
         key.sort(kind="stable")
-        flat_rows, flat = key // size, key % size
+        flat[in_long] = key % size
+        width = int(counts[~long_row].max(initial=0))
+        if width:
+            short_per_part = [np.bincount(rows, minlength=n_rows) for rows, _ in short_parts]
+            short = _block_sorted(short_parts, short_per_part, n_rows, width, code_dtype)
+            flat[~in_long] = short
     pair = flat >> 1 if signed else flat
     first_of_pair = np.empty(flat.size, dtype=bool)
     first_of_pair[:1] = True
@@ -498,6 +503,35 @@ def _sum_duplicates(
         values -= 2 * twice
     cols = pair[group_starts].astype(np.int64)
     return flat_rows[group_starts], cols, values.astype(np.float64)
+
+
+def _block_sorted(
+    parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.integer[Any]]]],
+    per_part: list[npt.NDArray[np.int64]],
+    n_rows: int,
+    width: int,
+    code_dtype: np.dtype[Any],
+) -> npt.NDArray[np.integer[Any]]:
+    """The codes of each row, sorted, row after row (rows of at most ``width`` entries).
+
+    The codes go into a padded ``(n_rows, width)`` block, sorted along its rows.
+    Memory: ``n_rows * width`` codes.
+    """
+    pad = np.iinfo(code_dtype).max
+    block = np.full((n_rows, width), pad, dtype=code_dtype)
+    used = np.zeros(n_rows, dtype=np.int64)
+    for (rows, code), count in zip(parts, per_part, strict=True):
+        # Entry q of the part, in row r, goes to slot used[r] + q - first[r] of row r.
+        base = np.arange(0, n_rows * width, width, dtype=np.int64)
+        base += used
+        base -= np.cumsum(count) - count
+        where = np.arange(rows.size, dtype=np.int64)
+        where += base[rows]
+        block.ravel()[where] = code
+        used += count
+    block.sort(axis=1)
+    flat: npt.NDArray[np.integer[Any]] = block[block != pad]
+    return flat
 
 
 def l2_normalize(rows: npt.NDArray[np.int64], values: npt.NDArray[np.float64], n: int) -> None:

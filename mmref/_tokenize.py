@@ -21,6 +21,13 @@ whole batch:
 5. character positions become UTF-8 byte offsets through a cumulative sum of
    the UTF-8 length of every code point.
 
+Text that is mostly ASCII (real English prose: a few accented letters, dashes
+and quotes) skips steps 3 and 5: its UTF-8 bytes are classified directly
+(each multi-byte character decoded from its bytes, its class given to all of
+them), so offsets need no conversion. Only its documents with non-ASCII
+characters go through steps 1 and 2 (together); the ASCII ones are their
+own normal form and are lowercased with ``bytes.lower``.
+
 Documents that contain NUL themselves are normalized one by one instead, so
 that the separators stay unambiguous. See SPEC.md, "Text encoder", for the
 normative definition of the classes.
@@ -176,20 +183,59 @@ def word_stream(
     Notes
     -----
     Memory: about 30 bytes per character of the batch (the code points, their
-    classes and the UTF-8 offsets), plus 24 bytes per token.
+    classes and the UTF-8 offsets), plus 24 bytes per token; for mostly-ASCII
+    text, about 10 bytes per UTF-8 byte (the buffer, its lowercase copy and
+    the classes), plus 24 bytes per token.
     """
-    text, doc_starts, points = _preprocess(docs, unicode_form, lowercase, strip_accents)
+    joined = "\0".join(docs)
     table = char_classes()
-    if text.isascii():
-        data = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-        classes = table[:128][data]
-        ascii_only = True
+    char_start = None
+    byte_offsets = True
+    points = None
+    data = None
+    if joined.isascii():
+        # ASCII text is its own normal form and has no accents to strip.
+        raw = joined.encode("ascii")
+        if lowercase:
+            raw = raw.lower()  # str.lower of ASCII text, much faster
+        data = np.frombuffer(raw, dtype=np.uint8)
+        classes = np.frombuffer(raw.translate(_ascii_class_bytes()), dtype=np.uint8)
+        nul = np.flatnonzero(data == 0)
+        separated = nul.size == len(docs) - 1  # no document contains NUL itself
+        doc_starts = _nul_starts(nul, data.size) if separated else _starts_from_lengths(docs)
     else:
-        if points is None:
-            points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-        classes = table[points]
-        data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-        ascii_only = False
+        # A sample of about 4096 characters spares CJK text the UTF-8 encoding below.
+        sample = joined[:: max(len(joined) // 4096, 1)]
+        try:
+            likely = 2 * len(sample.encode("utf-8")) <= 3 * len(sample) and min_len <= 2
+            data = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8) if likely else None
+        except UnicodeEncodeError:  # a lone surrogate: preprocessing may drop it, or raise
+            data = None
+        if data is not None:
+            mostly_ascii = 4 * (data.size - len(joined)) <= len(joined)
+            nul = np.flatnonzero(data == 0) if mostly_ascii else np.zeros(0, dtype=np.intp)
+            if mostly_ascii and nul.size == len(docs) - 1:
+                # Mostly ASCII (real English prose): work on the UTF-8 bytes themselves,
+                # so that offsets need no conversion; NUL bytes are the separators.
+                data, nul = _prepare_utf8(data, nul, docs, unicode_form, lowercase, strip_accents)
+                classes, char_start = _byte_classes(data, table)
+                doc_starts = _nul_starts(nul, data.size)
+            else:
+                data = None
+        if data is None:
+            text, doc_starts, points = _preprocess(
+                docs, unicode_form, lowercase, strip_accents, joined=joined
+            )
+            if text.isascii():
+                data = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+                classes = table[:128][data]
+                points = None
+            else:
+                byte_offsets = False
+                if points is None:
+                    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+                classes = table[points]
+                data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     n = int(classes.size)
     # Boundary i lies between characters i - 1 and i; both ends padded with non-words.
     word = np.zeros(n + 2, dtype=bool)
@@ -204,18 +250,27 @@ def word_stream(
             split = cjk[:-1] | cjk[1:]
             split &= prev
             split &= cur
+            if char_start is not None:  # only between characters, not inside one
+                split[1:-1] &= char_start
             change |= split
     bounds = np.flatnonzero(change)
     if split is None:  # runs of words and non-words alternate
         starts, ends = bounds[0::2], bounds[1::2]
     else:  # a split boundary ends one token and starts the next
         starts, ends = bounds[cur[bounds]], bounds[prev[bounds]]
-    if min_len > 1:
+    if min_len > 1 and byte_offsets and char_start is not None:
+        # Byte spans (min_len is 2 here): a token of one character is exactly as long as
+        # its lead byte announces.
+        lead = data[starts]
+        one_char = 1 + (lead >= 0xC0).astype(np.int64) + (lead >= 0xE0) + (lead >= 0xF0)
+        keep = (ends - starts) > one_char
+        starts, ends = starts[keep], ends[keep]
+    elif min_len > 1:
         keep = (ends - starts) >= min_len
         starts, ends = starts[keep], ends[keep]
     per_doc = np.diff(np.searchsorted(starts, doc_starts))
     docs_of = np.repeat(np.arange(len(docs), dtype=np.int64), per_doc)
-    if ascii_only:
+    if byte_offsets:
         byte_starts, byte_lengths = starts, ends - starts
     else:
         assert points is not None  # set for every non-ASCII text above
@@ -234,6 +289,95 @@ def word_stream(
         docs_of.astype(np.int64, copy=False),
         spaced=False,
     )
+
+
+@functools.cache
+def _ascii_class_bytes() -> bytes:
+    """``bytes.translate`` table: the class of each ASCII byte, 0 for the bytes >= 0x80."""
+    return bytes(char_classes()[:128].tobytes() + bytes(128))
+
+
+def _nul_starts(nul: npt.NDArray[np.intp], size: int) -> npt.NDArray[np.int64]:
+    """``doc_starts`` of a buffer of ``size`` units whose separators are at ``nul``."""
+    return np.concatenate(([0], nul + 1, [size + 1])).astype(np.int64)
+
+
+def _prepare_utf8(
+    data: npt.NDArray[np.uint8],
+    nul: npt.NDArray[np.intp],
+    docs: list[str],
+    unicode_form: NormalForm | None,
+    lowercase: bool,
+    strip_accents: AccentStrip | None,
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.intp]]:
+    """The preprocessing of ``_preprocess`` on the UTF-8 buffer of the NUL-joined ``docs``.
+
+    ``nul`` holds the offsets of the separators (no document contains NUL). An
+    ASCII document is its own normal form, has no accents and is lowercased by
+    ``bytes.lower``; the few documents with other characters go through
+    ``_preprocess`` together (normalization, ``str.lower``, whose result may
+    depend on neighbours as Greek final sigma does, and accent stripping act
+    on each document alone) and are written back. Returns the buffer and its
+    NUL offsets.
+    """
+    raw = data.tobytes()
+    base = np.frombuffer(raw.lower() if lowercase else raw, dtype=np.uint8)
+    high = np.flatnonzero(data >= 0x80)
+    if not high.size:
+        return base, nul
+    doc = np.searchsorted(nul, high)  # sorted: the document of each non-ASCII byte
+    which = doc[np.concatenate(([True], doc[1:] != doc[:-1]))]
+    text = _preprocess([docs[i] for i in which.tolist()], unicode_form, lowercase, strip_accents)[0]
+    starts = np.concatenate(([0], nul + 1))[which]
+    ends = np.concatenate((nul, [data.size]))[which]
+    # Those documents' bytes, each with the NUL after it (if any), in one index.
+    lengths = np.minimum(ends + 1, data.size) - starts
+    inside = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    inside += np.arange(inside.size)
+    encoded = text.encode("utf-8") + (b"\0" if ends[-1] < data.size else b"")
+    new = np.frombuffer(encoded, dtype=np.uint8)
+    if new.size == inside.size and np.array_equal(new == 0, data[inside] == 0):
+        # Every document kept its length (the usual case): write them back in place.
+        result = base.copy()
+        result[inside] = new
+        return result, nul
+    out: list[bytes] = []
+    previous = 0
+    base_raw = base.tobytes()
+    for a, b, piece in zip(starts.tolist(), ends.tolist(), encoded.split(b"\0"), strict=False):
+        out += (base_raw[previous:a], piece)
+        previous = b
+    out.append(base_raw[previous:])
+    result = np.frombuffer(b"".join(out), dtype=np.uint8)
+    return result, np.flatnonzero(result == 0)
+
+
+def _byte_classes(
+    data: npt.NDArray[np.uint8], table: npt.NDArray[np.uint8]
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
+    """The class of the character each UTF-8 byte belongs to, and where characters start.
+
+    ASCII bytes are looked up directly; each multi-byte character is decoded
+    from its lead and continuation bytes, and its class given to all its bytes,
+    so that runs of word bytes are exactly the runs of word characters.
+    """
+    classes = np.frombuffer(data.tobytes().translate(_ascii_class_bytes()), dtype=np.uint8)
+    classes = classes.copy()
+    lead = np.flatnonzero(data >= 0xC0)
+    n_bytes = 2 + (data[lead] >= 0xE0).astype(np.int64) + (data[lead] >= 0xF0)
+    code = data[lead].astype(np.int64)
+    code &= np.where(n_bytes == 2, 0x1F, np.where(n_bytes == 3, 0x0F, 0x07))
+    last = data.size - 1
+    for k in (1, 2, 3):
+        # Valid UTF-8 (str.encode made it): a character's bytes never run past the end.
+        following = data[np.minimum(lead + k, last)] & 0x3F
+        code = np.where(n_bytes > k, (code << 6) | following, code)
+    lead_class = table[code]
+    for k in (0, 1, 2, 3):
+        more = n_bytes > k
+        classes[lead[more] + k] = lead_class[more]
+    char_start = (data[1:] & 0xC0) != 0x80
+    return classes, char_start
 
 
 def normalize_text(
@@ -331,7 +475,7 @@ def ngram_spans(stream: TokenStream, ngram_range: tuple[int, int], *, skip: int 
     out (they were counted with the previous piece of a long text).
 
     Memory: if the stream is not ``spaced`` and ``ngram_range[1] > 1``, the
-    tokens are first copied into a spaced buffer (about 3 bytes per byte of
+    tokens are first copied into a spaced buffer (about 6 bytes per byte of
     the stream's buffer); then 24 bytes per n-gram.
     """
     low, high = ngram_range
@@ -359,29 +503,22 @@ def ngram_spans(stream: TokenStream, ngram_range: tuple[int, int], *, skip: int 
 def _spaced_copy(
     data: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-    """Copy the tokens into a new buffer, each followed by one space byte."""
-    ends = starts + lengths
+    """Copy the tokens into a new buffer, each followed by one space byte.
+
+    Output byte ``j`` of token ``t`` comes from ``j - new_starts[t] + starts[t]``
+    (its space from the byte after the token, then overwritten): one gather.
+    Memory: 4 bytes per output byte for the source offsets (8 past 2**31 bytes).
+    """
     new_starts = np.zeros(starts.size, dtype=np.int64)
     np.cumsum(lengths[:-1] + 1, out=new_starts[1:])
-    # Mark the bytes to keep: +1 at each start, -1 after each end (adjacent spans cancel).
-    mark = np.zeros(data.size + 2, dtype=np.int8)
-    mark[starts] = 1
-    if bool((starts[1:] > ends[:-1]).all()):
-        # Every token is followed by a byte of something else: keep that one byte too,
-        # turned into the space.
-        source = np.empty(data.size + 1, dtype=np.uint8)
-        source[:-1] = data
-        source[ends] = 0x20
-        mark[ends + 1] -= 1
-        return source[np.cumsum(mark[:-1], dtype=np.int8).view(bool)], new_starts
-    mark[ends] -= 1
-    inside = np.cumsum(mark[:-2], dtype=np.int8).view(bool)
-    spaces = new_starts + lengths
-    out = np.empty(int(spaces[-1]) + 1 if spaces.size else 0, dtype=np.uint8)
-    is_token = np.ones(out.size, dtype=bool)
-    is_token[spaces] = False
-    out[is_token] = data[inside]
-    out[spaces] = 0x20
+    size = int(new_starts[-1] + lengths[-1]) + 1 if starts.size else 0
+    index_dtype = np.int32 if max(size, data.size + 1) < 2**31 else np.int64
+    source = np.repeat((starts - new_starts).astype(index_dtype), lengths + 1)
+    source += np.arange(size, dtype=index_dtype)
+    padded = np.empty(data.size + 1, dtype=np.uint8)
+    padded[:-1] = data
+    out = np.take(padded, source)
+    out[new_starts + lengths] = 0x20
     return out, new_starts
 
 
@@ -555,14 +692,18 @@ def _preprocess(
     unicode_form: NormalForm | None,
     lowercase: bool,
     strip_accents: AccentStrip | None = None,
+    *,
+    joined: str | None = None,
 ) -> tuple[str, npt.NDArray[np.int64], npt.NDArray[np.uint32] | None]:
     """Normalize, lowercase and strip the accents of the batch.
 
     Returns the NUL-joined text, ``doc_starts`` (``len(docs) + 1`` entries:
     document ``i`` is ``text[doc_starts[i] : doc_starts[i + 1] - 1]``) and,
     when it was computed on the way, the text's code points (else None).
+    ``joined`` is ``"\\0".join(docs)``, if the caller has it.
     """
-    joined = "\0".join(docs)
+    if joined is None:
+        joined = "\0".join(docs)
     if unicode_form is None and not lowercase and strip_accents is None:
         return joined, _starts_from_lengths(docs), None
     if joined.count("\0") != len(docs) - 1:
@@ -615,9 +756,15 @@ def _decompose_singletons(text: str, form: NormalForm) -> tuple[str, npt.NDArray
     if text.isascii():
         return text, None
     points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    mapped = _singleton_table(form.startswith("NFK"))[points]
-    if np.array_equal(mapped, points):
+    # No ASCII character has a decomposition: look up the others only (real English
+    # prose has a few of them).
+    high = np.flatnonzero(points >= 0x80)
+    before = points[high]
+    after = _singleton_table(form.startswith("NFK"))[before]
+    if np.array_equal(after, before):
         return text, points
+    mapped = points.copy()
+    mapped[high] = after
     return str(mapped.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")), mapped
 
 
@@ -677,6 +824,10 @@ def _unstable(points: npt.NDArray[np.uint32], form: NormalForm) -> npt.NDArray[n
     table = _STABILITY.get(form)
     if table is None:
         table = _STABILITY.setdefault(form, np.full(0x110000, -1, dtype=np.int8))
+    # Every ASCII character is stable in every form: look up the others only.
+    result = np.zeros(points.size, dtype=bool)
+    high = np.flatnonzero(points >= 0x80)
+    points = points[high]
     flags = table[points]
     unknown = flags < 0
     if unknown.any():
@@ -692,7 +843,7 @@ def _unstable(points: npt.NDArray[np.uint32], form: NormalForm) -> npt.NDArray[n
             )
             table[code] = 0 if stable else 1
         flags = table[points]
-    result: npt.NDArray[np.bool_] = flags > 0
+    result[high] = flags > 0
     return result
 
 

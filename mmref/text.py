@@ -391,18 +391,21 @@ class BagOfWordsTextEncoder(FeatureNamesMixin, ParamsMixin, TransformerMixin):
         parts_r, parts_c, parts_v = [], [], []
         for span in chunk_spans(docs):
             rows, cols, values = model._weighted(docs, span, cfg, lookup, width)
-            rows += span[0]
-            parts_r.append(rows)
-            parts_c.append(cols)
+            # Per chunk: entries per row (rows are sorted), columns as int32 (a column is
+            # below 2**31), so the batch is never held as int64 rows and columns.
+            parts_r.append(np.bincount(rows, minlength=span[1] - span[0]))
+            parts_c.append(cols.astype(np.int32))
             parts_v.append(values.astype(cfg.dtype, copy=False))
-        rows = np.concatenate(parts_r) if parts_r else np.zeros(0, np.int64)
-        cols = np.concatenate(parts_c) if parts_c else np.zeros(0, np.int64)
+        per_row = np.concatenate(parts_r) if parts_r else np.zeros(0, np.int64)
+        cols = np.concatenate(parts_c) if parts_c else np.zeros(0, np.int32)
         values = np.concatenate(parts_v) if parts_v else np.zeros(0, cfg.dtype)
-        index_dtype = np.int32 if rows.size <= np.iinfo(np.int32).max else np.int64
+        index_dtype = np.int32 if cols.size <= np.iinfo(np.int32).max else np.int64
         indptr = np.zeros(len(docs) + 1, dtype=index_dtype)
-        np.cumsum(np.bincount(rows, minlength=len(docs)), out=indptr[1:])
+        np.cumsum(per_row, out=indptr[1:])
         return sp.csr_array(
-            (values, cols.astype(index_dtype), indptr), shape=(len(docs), width), copy=False
+            (values, cols.astype(index_dtype, copy=False), indptr),
+            shape=(len(docs), width),
+            copy=False,
         )
 
     def encode_text(self, text: str | Iterable[str]) -> npt.NDArray[np.floating]:

@@ -546,6 +546,9 @@ def _naive_sums(parts, signed, n_rows):
         (1, [5000], 15),  # dense: one bincount over (row, code)
         (50, [30] * 50, 2**21 - 1),  # short rows: the padded block sort
         (100, [2000] + [0] * 99, 2**21 - 1),  # one long row, wide codes: the key sort
+        # Long rows among short ones: the block for the short, the key sort for the long.
+        (200, [20] * 100 + [3000] + [20] * 98 + [3000], 2**21 - 1),
+        (150, [2500] + [0, 7] * 74 + [1], 2**15 - 1),
         (3, [0, 0, 0], 7),  # nothing at all
     ],
 )

@@ -78,3 +78,19 @@ def test_every_second_of_a_composition_is_a_mark_or_a_hangul_jamo() -> None:
         if len(parts) == 2 and not parts[0].startswith("<"):
             second = chr(int(parts[1], 16))
             assert unicodedata.category(second).startswith("M") or "\u1160" <= second <= "\u11ff"
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_ascii_is_never_looked_up_because_it_never_changes(form: str) -> None:
+    # The premise of skipping ASCII in _unstable and _decompose_singletons.
+    for code in range(128):
+        char = chr(code)
+        assert unicodedata.normalize(form, char) == char
+        assert unicodedata.combining(char) == 0
+        assert not unicodedata.category(char).startswith("M")
+        assert not unicodedata.decomposition(char)
+    points = _points("plain ASCII, then é\u0301 and ﬁ")
+    flags = _tokenize._unstable(points, form)  # type: ignore[arg-type]
+    assert flags.shape == points.shape
+    assert not flags[points < 0x80].any()
+    assert flags[points == 0x301].all()  # the combining acute accent
