@@ -256,4 +256,3 @@ def test_the_control_thread_never_takes_a_signal() -> None:
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             assert getattr(signal, name) in mask, name
-
