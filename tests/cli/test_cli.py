@@ -264,6 +264,9 @@ def test_embed_interrupted_midway_leaves_no_output(tmp_path: Path, sig: signal.S
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # As from a terminal, also when the tests run with SIGINT ignored (nohup, a
+        # background job of a non-interactive shell): the child would inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 600
     temporaries: list[Path] = []
