@@ -83,3 +83,23 @@ def test_ctrl_c_leaves_the_working_tree_exactly_as_it_was(tmp_path: Path) -> Non
     assert "interrupted" in stderr
     assert _git_status() == before
     assert list(tmp_path.iterdir()) == []  # the scratch copy is gone too
+
+
+def test_the_report_marks_a_score_whose_module_changed_since() -> None:
+    # A score measured on an earlier version of a module must not pass for the current one.
+    spec = importlib.util.spec_from_file_location("mmref_mutation_tool", TOOL)
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = tool  # dataclasses look their module up by name
+    try:
+        spec.loader.exec_module(tool)
+        current = tool.source_hash("reference")
+        statuses = {"mmref.reference.x_f__mutmut_1": "killed"}
+        fresh = tool.Outcome("reference", dict(statuses), source=current)
+        stale = tool.Outcome("_hashing", dict(statuses), source="0" * 16)
+        report = tool.markdown({"reference": fresh, "_hashing": stale}, {})
+    finally:
+        del sys.modules[spec.name]
+    rows = {line.split(" | ")[0]: line for line in report.splitlines() if line.startswith("| ")}
+    assert "| reference" in rows and "100.0%" in rows["| reference"]
+    assert "| _hashing (source changed since this run)" in rows

@@ -547,7 +547,11 @@ def markdown(results: dict[str, Outcome], reasons: dict[str, tuple[str, str]]) -
         out += [f"## {area}", "", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
         for m in modules:
             if m in results:
-                out.append("| " + " | ".join(row(results[m], reasons)) + " |")
+                cells = list(row(results[m], reasons))
+                if results[m].source and results[m].source != source_hash(m):
+                    # The score is of an earlier version: rerun before trusting it.
+                    cells[0] += " (source changed since this run)"
+                out.append("| " + " | ".join(cells) + " |")
             else:
                 out.append(f"| {m} | not yet run |" + " |" * 5)
         out.append("")
