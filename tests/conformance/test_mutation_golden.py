@@ -121,7 +121,7 @@ def test_a_joint_embedding_that_loses_negative_zero_fails_the_special_values() -
     failed = failing(only(joint_embedding=joint_embedding))
     assert "joint_embedding/special-values" in failed
     assert (
-        "at index (0, 0) np.float64(0.0) vs np.float64(-0.0)"
+        f"at index (0, 0) {np.float64(0.0)!r} vs {np.float64(-0.0)!r}"
         in (failed["joint_embedding/special-values"])
     )
     # NaN, inf and the other entries match; only the signed zero does not.
