@@ -53,6 +53,7 @@ import io
 import math
 import os
 import reprlib
+import tokenize
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -575,7 +576,9 @@ def _read_array(
             if header_reader is None:
                 raise ValueError(f"unsupported .npy version {version}")
             file_shape, fortran, file_dtype = header_reader(reader)
-        except (ValueError, SyntaxError, EOFError) as exc:
+        # NumPy parses the header with Python's tokenizer, which from Python 3.12 raises
+        # TokenError (not a SyntaxError) on some bytes, e.g. a vertical tab.
+        except (ValueError, SyntaxError, EOFError, tokenize.TokenError) as exc:
             raise ModelFileError(f"{where}: not a valid .npy member ({exc})") from None
         if tuple(file_shape) != shape or file_dtype != dtype:
             raise ModelFileError(
