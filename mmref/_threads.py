@@ -25,6 +25,11 @@ Every change is made by one dedicated thread, because OpenBLAS
 lets only the thread that set a limit change it again, and the jobs run in the
 order they were submitted, so each limit taken is released exactly once, also
 when the caller is interrupted (``KeyboardInterrupt``) or its operation fails.
+A process forked from one that used the control thread (``multiprocessing``'s
+``fork``, a forking server, mutmut) has only the forking thread: it starts a
+control thread of its own and forgets the waiters and locks of threads it does
+not have, and a one-thread limit held only by them is lifted there on first use
+(:func:`_after_fork`); without that, its first operation would wait for ever.
 
 threadpoolctl (a small pure-Python dependency) finds and sets the BLAS
 libraries' thread counts; it is imported on first use, not with ``import
@@ -34,6 +39,7 @@ mmref``. Without it, or when it fails, nothing is limited: only speed is lost.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -68,6 +74,7 @@ def blas_threads_for(work: int) -> Iterator[bool]:
     if controller is None:
         yield False
         return
+    _lift_orphaned()
     with _room(_MANY) as (mode, _):
         yield mode == _ONE
 
@@ -93,6 +100,7 @@ def single_threaded_blas(controller: Any = None) -> Iterator[bool]:
         if not outermost:  # nested: the caller's thread count holds
             yield mode == _ONE
             return
+        _lift_orphaned()
         limited = None
         try:
             limited = _submit(_limit, controller)
@@ -147,7 +155,7 @@ def _room(mode: int) -> Iterator[tuple[int, bool]]:
 
 
 # Only the control thread reads or writes this (see single_threaded_blas).
-_CONTROL: dict[str, Any] = {"executor": None, "users": 0, "saved": []}
+_CONTROL: dict[str, Any] = {"executor": None, "users": 0, "saved": [], "orphaned": []}
 _CONTROL_LOCK = threading.Lock()
 # The last controller found and the module count it was found at (see blas_controller).
 _FOUND: dict[str, Any] = {"modules": -1, "controller": None}
@@ -164,6 +172,38 @@ def _submit(job: Any, *args: Any) -> Any:
             )
         executor = _CONTROL["executor"]
     return executor.submit(job, *args)
+
+
+def _after_fork() -> None:
+    # In a forked child only the forking thread runs: the parent's control thread and
+    # every waiter are gone, and a lock one of them held would stay held for ever.
+    global _ROOM, _CONTROL_LOCK
+    _ROOM = threading.Condition(threading.Lock())
+    _CONTROL_LOCK = threading.Lock()
+    _CONTROL["executor"] = None
+    mode = getattr(_DEPTH, "mode", None)
+    _ROOM_STATE.update(mode=mode, inside=0 if mode is None else 1, waiting=[0, 0])
+    # The one-thread limit this thread holds, if any, is released when it leaves its
+    # block; one held only by threads the child lacks is lifted on first use.
+    own = 1 if mode == _ONE else 0
+    if _CONTROL["users"] > own:
+        _CONTROL["users"] = own
+        if own == 0:
+            _CONTROL["orphaned"], _CONTROL["saved"] = _CONTROL["saved"], []
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def _lift_orphaned() -> None:
+    """In a forked child, restore the thread counts of a limit held only by lost threads."""
+    if not _CONTROL["orphaned"]:
+        return
+    with _CONTROL_LOCK:
+        orphaned, _CONTROL["orphaned"] = _CONTROL["orphaned"], []
+    if orphaned:
+        _submit(_restore, orphaned).result()
 
 
 def _block_signals() -> None:
@@ -193,12 +233,16 @@ def _limit(controller: Any) -> None:
 def _unlimit() -> None:
     _CONTROL["users"] -= 1
     if _CONTROL["users"] == 0:
-        for lib, threads in _CONTROL["saved"]:
-            try:
-                lib.set_num_threads(threads)
-            except Exception:  # as in _limit
-                continue
+        _restore(_CONTROL["saved"])
         _CONTROL["saved"] = []
+
+
+def _restore(saved: list[tuple[Any, int]]) -> None:
+    for lib, threads in saved:
+        try:
+            lib.set_num_threads(threads)
+        except Exception:  # as in _limit
+            continue
 
 
 def blas_controller() -> Any:

@@ -7,9 +7,12 @@ long anything takes.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
+import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -256,3 +259,108 @@ def test_the_control_thread_never_takes_a_signal() -> None:
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             assert getattr(signal, name) in mask, name
+
+
+def _fork() -> int:
+    with warnings.catch_warnings():
+        # Python 3.12+ warns that forking a process with threads may deadlock: that is
+        # exactly the case under test.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return os.fork()
+
+
+def _wait(pid: int) -> int:
+    """The child's exit status; a child still running after 600 s is killed (-9).
+
+    A safety net, not a timing: the failure these tests catch is a child waiting for
+    ever on a thread it does not have.
+    """
+    deadline = time.monotonic() + 600
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return -9
+        time.sleep(0.05)
+
+
+def _in_a_forked_child(body: Any) -> int:
+    """Run ``body()`` in a forked child; its exit status is 0 if it returned True."""
+    pid = _fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            code = 0 if body() else 2
+        finally:
+            os._exit(code)
+    return _wait(pid)
+
+
+fork_only = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+
+
+@fork_only
+def test_a_forked_child_can_fit_after_its_parent_did() -> None:
+    # multiprocessing's "fork" start method, forking servers and mutmut all fork a
+    # process that has used the classifiers (and so started the control thread).
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 8)), rng.integers(0, 3, size=60)
+    expected = SoftmaxClassifier().fit(X, y).coef_
+
+    def child() -> bool:
+        return bool(np.array_equal(SoftmaxClassifier().fit(X, y).coef_, expected))
+
+    assert _in_a_forked_child(child) == 0
+
+
+@fork_only
+def test_a_limit_held_by_another_thread_at_the_fork_is_lifted_in_the_child() -> None:
+    before = _blas_threads()
+    inside, leave = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with _threads.single_threaded_blas():
+            inside.set()
+            leave.wait()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert inside.wait(600)
+
+        def child() -> bool:
+            # That thread never leaves its block in the child: its limit must not stick,
+            # and operations of either kind must not wait for it.
+            with _threads.blas_threads_for(_threads.SMALL_WORK) as limited:
+                large = not limited and _blas_threads() == before
+            with _threads.blas_threads_for(1) as limited:
+                small = limited and set(_blas_threads()) == {1}
+            return large and small and _blas_threads() == before
+
+        assert _in_a_forked_child(child) == 0
+    finally:
+        leave.set()
+        holder.join()
+    assert _blas_threads() == before
+
+
+@fork_only
+def test_a_limit_the_forking_thread_holds_is_released_in_the_child_as_it_leaves() -> None:
+    before = _blas_threads()
+    pid = -1
+    try:
+        with _threads.single_threaded_blas():
+            pid = _fork()
+            assert set(_blas_threads()) == {1}
+        if pid == 0:  # pragma: no cover - the child, now out of its block
+            with _threads.blas_threads_for(1) as limited:
+                assert limited
+            assert _blas_threads() == before
+    finally:
+        if pid == 0:  # pragma: no cover - the child: an assertion above failing exits 1
+            os._exit(0 if sys.exc_info()[0] is None else 1)
+    assert _wait(pid) == 0
+    assert _blas_threads() == before
