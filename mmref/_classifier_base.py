@@ -23,6 +23,7 @@ so that pickles and model files hold only the public state, checked by
 from __future__ import annotations
 
 import numbers
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 import numpy as np
@@ -87,8 +88,7 @@ class BaseClassifier(ParamsMixin):
         # the old model or the new one, and a failed fit leaves the old one in place.
         fitted = snapshot(self)
         n, d = X_arr.shape
-        work = fitted._fit_work(n, d, len(classes))
-        with np.errstate(over="ignore", invalid="ignore"), blas_threads_for(work):
+        with np.errstate(over="ignore", invalid="ignore"), fitted._fit_threads(n, d, len(classes)):
             fitted._fit(X_arr, y_idx, len(classes), params)
         fitted.n_features_in_ = X_arr.shape[1]
         fitted.classes_ = classes
@@ -118,9 +118,9 @@ class BaseClassifier(ParamsMixin):
         """
         return self._fitted_model()._predict(X)
 
-    def _fit_work(self, n: int, d: int, k: int) -> int:
-        """Multiply-adds of the largest BLAS product ``_fit`` runs: it picks the BLAS threads."""
-        return n * d * k
+    def _fit_threads(self, n: int, d: int, k: int) -> AbstractContextManager[bool]:
+        """The BLAS threads ``_fit`` runs on; by default chosen by its product ``n * d * k``."""
+        return blas_threads_for(n * d * k)
 
     def _fitted_model(self: _Self) -> _Self:
         """A snapshot of the fitted model (one step), with its scoring arrays derived."""

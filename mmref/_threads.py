@@ -9,6 +9,10 @@ a few million multiply-adds per product, ran 7x slower on two threads than on
 one with one core busy (issue 19). So an operation whose single largest product
 has fewer than :data:`SMALL_WORK` multiply-adds runs with BLAS limited to one
 thread (:func:`blas_threads_for`); larger ones keep the caller's settings.
+LAPACK factorizations (Cholesky, SVD, triangular solves) and optimizer loops of
+thin products run on one thread whatever their size (:func:`single_threaded_blas`):
+their many small BLAS calls each wait for the slowest thread, so a second one was
+no faster idle and 20-60x slower with one core busy.
 
 The thread count does change the last bits of a product: OpenBLAS splits
 some products' sums over its threads (SPEC section 9 says so for the shared

@@ -58,6 +58,7 @@ import numpy.typing as npt
 from ._atomic import publish, snapshot, view
 from ._base import ParamsMixin
 from ._numeric import normalize_rows
+from ._threads import blas_threads_for, single_threaded_blas
 from ._typing import EmbeddingModel, FloatArray
 from ._validation import (
     as_embeddings,
@@ -214,23 +215,27 @@ class CCAAlignment(ParamsMixin):
             )
 
         # Overflow (embeddings near the float64 limit) is caught by _covariances' check.
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"), blas_threads_for(n * max(p, q) ** 2):
             x_mean = np.mean(x, axis=0)
             y_mean = np.mean(y, axis=0)
             cxx, cyy, cxy = _covariances(x, y, x_mean, y_mean)
-        lx = _regularized_cholesky(cxx, x, reg, name="image_embeddings")
-        ly = _regularized_cholesky(cyy, y, reg, name="text_embeddings")
+        # The factorizations run on one thread whatever their size: LAPACK's many small
+        # BLAS calls each wait for the slowest thread, which with one core busy took 20-60x
+        # as long on two threads, and up to 3x as long even idle (issue 19).
+        with single_threaded_blas():
+            lx = _regularized_cholesky(cxx, x, reg, name="image_embeddings")
+            ly = _regularized_cholesky(cyy, y, reg, name="text_embeddings")
 
-        # M = inv(Lx) @ Cxy @ inv(Ly).T through two triangular solves.
-        m = scipy.linalg.solve_triangular(lx, cxy, lower=True, check_finite=False)
-        m = scipy.linalg.solve_triangular(ly, m.T, lower=True, check_finite=False).T
-        u, s, vt = scipy.linalg.svd(m, full_matrices=False, check_finite=False)
-        wx = scipy.linalg.solve_triangular(
-            lx, u[:, :n_components], lower=True, trans="T", check_finite=False
-        )
-        wy = scipy.linalg.solve_triangular(
-            ly, vt[:n_components].T, lower=True, trans="T", check_finite=False
-        )
+            # M = inv(Lx) @ Cxy @ inv(Ly).T through two triangular solves.
+            m = scipy.linalg.solve_triangular(lx, cxy, lower=True, check_finite=False)
+            m = scipy.linalg.solve_triangular(ly, m.T, lower=True, check_finite=False).T
+            u, s, vt = scipy.linalg.svd(m, full_matrices=False, check_finite=False)
+            wx = scipy.linalg.solve_triangular(
+                lx, u[:, :n_components], lower=True, trans="T", check_finite=False
+            )
+            wy = scipy.linalg.solve_triangular(
+                ly, vt[:n_components].T, lower=True, trans="T", check_finite=False
+            )
         signs = _component_signs(wx)
         wx *= signs
         wy *= signs

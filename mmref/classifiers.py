@@ -50,7 +50,9 @@ float64 ``X``; any other dtype is converted to float64 in row blocks of about
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +65,7 @@ from ._classifier_base import (
     matmul_into,
     overflow_error,
 )
+from ._threads import blas_threads_for, single_threaded_blas
 from ._typing import CentroidMetric, Float64Array
 from ._validation import check_bool_param, check_float_param, check_int_param, check_option
 from .exceptions import ConvergenceWarning
@@ -237,9 +240,9 @@ class RidgeClassifier(LinearClassifier):
             fit_intercept=check_bool_param(self.fit_intercept, name="fit_intercept", owner=owner),
         )
 
-    def _fit_work(self, n: int, d: int, k: int) -> int:
-        # The Gram matrix of a block of rows, or of all of X for the dual form.
-        return min(n, max(1, _GRAM_BLOCK_ELEMENTS // d)) * d * d if d <= n else n * n * d
+    def _fit_threads(self, n: int, d: int, k: int) -> AbstractContextManager[bool]:
+        # Chosen per step in _fit: the products by their size, the factorization on one thread.
+        return contextlib.nullcontext(False)
 
     def _fit(
         self, X: npt.NDArray[Any], y_idx: npt.NDArray[np.intp], k: int, params: _RidgeParams
@@ -263,18 +266,22 @@ class RidgeClassifier(LinearClassifier):
             gram = np.zeros((d, d))
             xty = np.zeros((d, n_targets))
             rows = max(1, _GRAM_BLOCK_ELEMENTS // d)
-            for start in range(0, n, rows):
-                block = np.asarray(X[start : start + rows], dtype=np.float64)
-                if params.fit_intercept:
-                    block = block - x_mean
-                # block.T @ block shares one buffer, so NumPy calls BLAS syrk (half the flops).
-                gram += block.T @ block
-                xty += block.T @ Y[start : start + rows]
+            with blas_threads_for(min(n, rows) * d * d):
+                for start in range(0, n, rows):
+                    block = np.asarray(X[start : start + rows], dtype=np.float64)
+                    if params.fit_intercept:
+                        block = block - x_mean
+                    # block.T @ block shares one buffer: NumPy calls BLAS syrk (half the flops).
+                    gram += block.T @ block
+                    xty += block.T @ Y[start : start + rows]
             coef = _solve_pos(gram, xty, alpha, owner=type(self).__name__)
         else:
             Xc = np.asarray(X, dtype=np.float64) - x_mean
-            dual = _solve_pos(Xc @ Xc.T, Y, alpha, owner=type(self).__name__)
-            coef = Xc.T @ dual
+            with blas_threads_for(n * n * d):
+                gram = Xc @ Xc.T
+            dual = _solve_pos(gram, Y, alpha, owner=type(self).__name__)
+            with blas_threads_for(n * d * n_targets):
+                coef = Xc.T @ dual
         intercept = y_mean - x_mean @ coef
         self._set_weights(coef, intercept)
 
@@ -368,6 +375,12 @@ class SoftmaxClassifier(LinearClassifier):
             tol=check_float_param(self.tol, name="tol", owner=owner, low=0.0),
             fit_intercept=check_bool_param(self.fit_intercept, name="fit_intercept", owner=owner),
         )
+
+    def _fit_threads(self, n: int, d: int, k: int) -> AbstractContextManager[bool]:
+        # L-BFGS alternates thin products (k columns) with single-threaded steps, during
+        # which a second BLAS thread only spins: one thread was as fast idle, and 2x
+        # faster with one core busy (issue 19).
+        return single_threaded_blas()
 
     def _fit(
         self, X: npt.NDArray[Any], y_idx: npt.NDArray[np.intp], k: int, params: _SoftmaxParams
@@ -495,10 +508,12 @@ def _solve_pos(a: Float64Array, b: Float64Array, alpha: float, *, owner: str) ->
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise overflow_error(owner)
     a.flat[:: a.shape[0] + 1] += alpha
-    try:
-        factor = cho_factor(a, lower=False, overwrite_a=False, check_finite=False)
-    except LinAlgError:
-        solution = lstsq(a, b, check_finite=False)[0]
-    else:
-        solution = cho_solve(factor, b, overwrite_b=False, check_finite=False)
+    # On one thread whatever the size (see mmref._threads: factorizations).
+    with single_threaded_blas():
+        try:
+            factor = cho_factor(a, lower=False, overwrite_a=False, check_finite=False)
+        except LinAlgError:
+            solution = lstsq(a, b, check_finite=False)[0]
+        else:
+            solution = cho_solve(factor, b, overwrite_b=False, check_finite=False)
     return np.asarray(solution, dtype=np.float64)
