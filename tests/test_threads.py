@@ -364,3 +364,70 @@ def test_a_limit_the_forking_thread_holds_is_released_in_the_child_as_it_leaves(
             os._exit(0 if sys.exc_info()[0] is None else 1)
     assert _wait(pid) == 0
     assert _blas_threads() == before
+
+
+def test_factorizations_and_the_optimizer_run_on_one_thread_whatever_their_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # LAPACK's many small BLAS calls and L-BFGS's thin products gain nothing from a
+    # second thread idle and lose 20-60x with one core busy: one thread at any size.
+    import scipy.linalg
+
+    from mmref.alignment import CCAAlignment
+
+    before = _blas_threads()
+    if max(before, default=1) < 2:
+        pytest.skip("BLAS runs on one thread here: nothing to tell apart")
+    monkeypatch.setattr(_threads, "SMALL_WORK", 0)  # every product counts as large
+    seen: dict[str, list[int]] = {}
+
+    def recording(name: str, function: Any) -> Any:
+        def record(*args: Any, **kwargs: Any) -> Any:
+            seen.setdefault(name, []).extend(_blas_threads())
+            return function(*args, **kwargs)
+
+        return record
+
+    for name in ("cho_factor", "cho_solve", "lstsq", "cholesky", "solve_triangular", "svd"):
+        monkeypatch.setattr(scipy.linalg, name, recording(name, getattr(scipy.linalg, name)))
+    monkeypatch.setattr(SoftmaxClassifier, "_fit", recording("softmax", SoftmaxClassifier._fit))
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 8)), rng.integers(0, 3, size=60)
+    SoftmaxClassifier().fit(X, y)
+    RidgeClassifier().fit(X, y)  # positive definite: Cholesky
+    RidgeClassifier(alpha=0.0).fit(np.ones((60, 8)), y)  # singular: least squares
+    CCAAlignment(n_components=2).fit(X[:, :4], X[:, 4:] + rng.normal(size=(60, 4)))
+    assert set(seen) == {
+        "softmax",
+        "cho_factor",
+        "cho_solve",
+        "lstsq",
+        "cholesky",
+        "solve_triangular",
+        "svd",
+    }
+    assert {name: set(threads) for name, threads in seen.items()} == {name: {1} for name in seen}
+    assert _blas_threads() == before
+
+
+def test_a_large_product_beside_a_factorization_keeps_the_callers_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The Gram product of a ridge fit is chosen by its size; only its solve is limited.
+    before = _blas_threads()
+    if max(before, default=1) < 2:
+        pytest.skip("BLAS runs on one thread here: nothing to tell apart")
+    monkeypatch.setattr(_threads, "SMALL_WORK", 0)
+    seen: list[list[int]] = []
+    original = _threads.blas_threads_for
+
+    @contextlib.contextmanager
+    def recording(work: int) -> Any:
+        with original(work) as limited:
+            seen.append(_blas_threads())
+            yield limited
+
+    monkeypatch.setattr("mmref.classifiers.blas_threads_for", recording)
+    rng = np.random.default_rng(0)
+    RidgeClassifier().fit(rng.normal(size=(60, 8)), rng.integers(0, 3, size=60))
+    assert seen == [before]
