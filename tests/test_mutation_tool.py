@@ -103,3 +103,33 @@ def test_the_report_marks_a_score_whose_module_changed_since() -> None:
     rows = {line.split(" | ")[0]: line for line in report.splitlines() if line.startswith("| ")}
     assert "| reference" in rows and "100.0%" in rows["| reference"]
     assert "| _hashing (source changed since this run)" in rows
+
+
+def test_a_run_where_most_mutants_timed_out_is_marked_suspect() -> None:
+    # A timeout counts as detected: a test hanging in mutmut's forked workers would make
+    # every mutant look killed, and the score 100%.
+    spec = importlib.util.spec_from_file_location("mmref_mutation_tool", TOOL)
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = tool
+    try:
+        spec.loader.exec_module(tool)
+        current = tool.source_hash("reference")
+        hung = {f"mmref.reference.x_f__mutmut_{i}": "timeout" for i in range(8)}
+        hung.update({f"mmref.reference.x_g__mutmut_{i}": "killed" for i in range(8)})
+        fine = {f"mmref.reference.x_f__mutmut_{i}": "killed" for i in range(16)}
+        fine["mmref.reference.x_g__mutmut_1"] = "timeout"
+        report = tool.markdown(
+            {
+                "reference": tool.Outcome("reference", hung, source=current),
+                "_validation": tool.Outcome(
+                    "_validation", fine, source=tool.source_hash("_validation")
+                ),
+            },
+            {},
+        )
+    finally:
+        del sys.modules[spec.name]
+    rows = {line.split(" | ")[0]: line for line in report.splitlines() if line.startswith("| ")}
+    assert "| reference (suspect: most detections are timeouts)" in rows
+    assert "| _validation" in rows

@@ -20,6 +20,11 @@ modules not run this time are kept from tests/mutation_results.json.
 
     score = (killed + timed out) / (mutants - equivalent)
 
+A run in which more than a quarter of the mutants (and at least five) timed out
+is marked *suspect* in the table, and fails ``--check``: a timeout counts as
+detected, so a test that hangs in mutmut's forked workers makes every mutant
+look killed (it happened: a BLAS control thread the fork did not copy).
+
 ``--survivors`` reruns only the mutants that survived the stored run (quick, after
 adding tests; tests only ever added cannot revive a killed mutant, and a module
 whose source changed since is run whole). ``--check`` exits 1 when a chosen module
@@ -234,6 +239,8 @@ AREAS: dict[str, tuple[str, ...]] = {
 }
 
 _DETECTED = {"killed", "timeout", "segfault", "caught by type check"}
+# More timed out than this share of the mutants: the score is not trusted (see suspect).
+_SUSPECT_SHARE = 0.25
 _REASON = re.compile(r"^- `(?P<name>[^`]+)` \((?P<kind>equivalent|accepted)\): (?P<why>.+)$")
 
 
@@ -502,6 +509,16 @@ def load_reasons() -> dict[str, tuple[str, str]]:
     return reasons
 
 
+def suspect(o: Outcome) -> bool:
+    """Whether so many mutants timed out that the run may have measured a hang, not the tests.
+
+    A timeout counts as detected, so a test that hangs in mutmut's forked workers
+    (a lock or thread the fork did not copy) makes every mutant look killed.
+    """
+    timeouts = o.count("timeout")
+    return timeouts >= 5 and timeouts > _SUSPECT_SHARE * len(o.statuses)
+
+
 def row(o: Outcome, reasons: dict[str, tuple[str, str]]) -> tuple[str, ...]:
     total, survivors = len(o.statuses), o.survivors()
     equivalent = sum(reasons.get(n, ("",))[0] == "equivalent" for n in survivors)
@@ -551,6 +568,8 @@ def markdown(results: dict[str, Outcome], reasons: dict[str, tuple[str, str]]) -
                 if results[m].source and results[m].source != source_hash(m):
                     # The score is of an earlier version: rerun before trusting it.
                     cells[0] += " (source changed since this run)"
+                if suspect(results[m]):
+                    cells[0] += " (suspect: most detections are timeouts)"
                 out.append("| " + " | ".join(cells) + " |")
             else:
                 out.append(f"| {m} | not yet run |" + " |" * 5)
@@ -613,6 +632,14 @@ def main(argv: Sequence[str]) -> int:
             print(f"mutmut: {module_path(module)}", flush=True)
             fresh[module] = run_module(module, args.workers, earlier)
             print(table([row(fresh[module], reasons)]), flush=True)
+            if suspect(fresh[module]):
+                print(
+                    f"warning: {fresh[module].count('timeout')} of {len(fresh[module].statuses)}"
+                    " mutants timed out: a test may hang in mutmut's forked workers, and a"
+                    " timeout counts as detected; check before trusting this score",
+                    file=sys.stderr,
+                    flush=True,
+                )
             for n in fresh[module].survivors():
                 print(f"  survived: {n}", flush=True)
     except KeyboardInterrupt:
@@ -637,6 +664,9 @@ def main(argv: Sequence[str]) -> int:
         _replace(REPORT, markdown(results, reasons))
     if args.check and unexplained:
         print(f"FAILED: {len(unexplained)} mutant(s) survived", file=sys.stderr)
+        return 1
+    if args.check and any(suspect(fresh[m]) for m in chosen):
+        print("FAILED: most detections are timeouts (see the warning above)", file=sys.stderr)
         return 1
     return 0
 
