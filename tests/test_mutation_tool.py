@@ -133,3 +133,29 @@ def test_a_run_where_most_mutants_timed_out_is_marked_suspect() -> None:
     rows = {line.split(" | ")[0]: line for line in report.splitlines() if line.startswith("| ")}
     assert "| reference (suspect: most detections are timeouts)" in rows
     assert "| _validation" in rows
+
+
+def test_reasons_of_a_module_without_a_complete_run_are_kept() -> None:
+    # Reasons are written by hand: a report rewritten before the module's first complete
+    # run (or after its source changed) must not drop them; a current run decides.
+    spec = importlib.util.spec_from_file_location("mmref_mutation_tool", TOOL)
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = tool
+    try:
+        spec.loader.exec_module(tool)
+        current = tool.source_hash("reference")
+        results = {
+            "reference": tool.Outcome(
+                "reference", {"mmref.reference.x_f__mutmut_1": "killed"}, source=current
+            )
+        }
+        reasons = {
+            "mmref.persistence.x__load__mutmut_3": ("equivalent", "no input tells"),
+            "mmref.reference.x_f__mutmut_1": ("accepted", "killed since"),
+        }
+        report = tool.markdown(results, reasons)
+    finally:
+        del sys.modules[spec.name]
+    assert "- `mmref.persistence.x__load__mutmut_3` (equivalent): no input tells" in report
+    assert "killed since" not in report

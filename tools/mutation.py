@@ -591,7 +591,28 @@ def markdown(results: dict[str, Outcome], reasons: dict[str, tuple[str, str]]) -
             if diff:
                 out += ["", "  ```diff", *("  " + line for line in diff.splitlines()), "  ```", ""]
         out.append("")
+    kept = _pending_reasons(results, reasons)
+    if kept:
+        # Written by hand, so never dropped: reasons for the survivors of a partial (stopped)
+        # run or of a run on older source wait here for the module's next complete run.
+        out += ["## Reasons waiting for a complete run", ""]
+        out += [f"- `{name}` ({kind}): {why}" for name, (kind, why) in kept]
+        out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _pending_reasons(
+    results: dict[str, Outcome], reasons: dict[str, tuple[str, str]]
+) -> list[tuple[str, tuple[str, str]]]:
+    """Reasons for mutants of modules without a current stored run, sorted by name."""
+    current = {m for m, o in results.items() if not o.source or o.source == source_hash(m)}
+    shown = {n for o in results.values() for n in o.survivors()}
+    kept = []
+    for name, reason in sorted(reasons.items()):
+        module = name.removeprefix("mmref.").split(".x")[0]
+        if name not in shown and module not in current:
+            kept.append((name, reason))
+    return kept
 
 
 def _replace(path: Path, text: str) -> None:
