@@ -131,3 +131,46 @@ def test_tfidf_idf_counts_documents_across_chunks(many_texts: list[str]) -> None
     ours = BagOfWordsTextEncoder(vocabulary="learn", weighting="tfidf", **PARITY).fit(texts)
     assert ours.vocabulary_ == theirs.vocabulary_
     np.testing.assert_allclose(ours.idf_, theirs.idf_, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        (
+            {"preprocessor": lambda t: t if t == "ok" else b"x"},
+            r"must return a str\. On texts\[1\] it returned bytes\.",
+        ),
+        (
+            {"preprocessor": lambda t: t if t == "ok" else None},
+            r"must return a str\. On texts\[1\] it returned NoneType",
+        ),
+        ({"tokenizer": lambda t: 5}, r"iterable of str\. On texts\[0\] it returned int\."),
+        ({"tokenizer": lambda t: "ab"}, r"iterable of str\. On texts\[0\] it returned str\."),
+        ({"analyzer": lambda t: [1]}, r"On texts\[0\] it returned an item of type int\."),
+    ],
+)
+def test_a_callable_of_the_wrong_type_is_named_with_what_it_returned(
+    params: dict[str, Any], match: str
+) -> None:
+    first = "ok" if "preprocessor" in params else "bad"
+    with pytest.raises(TypeError, match=match):
+        BagOfWordsTextEncoder(**params).transform([first, "bad"])
+
+
+@pytest.mark.parametrize(
+    ("strip_accents", "lowercase"), [("unicode", True), ("ascii", True), (None, False)]
+)
+@pytest.mark.parametrize("analyzer", ["char", "char_wb"])
+def test_a_long_text_is_preprocessed_for_character_ngrams_as_scikit_learn(
+    long_text: str, strip_accents: str | None, lowercase: bool, analyzer: str
+) -> None:
+    params: dict[str, Any] = {
+        "ngram_range": (1, 2),
+        "analyzer": analyzer,
+        "strip_accents": strip_accents,
+        "lowercase": lowercase,
+    }
+    ours = BagOfWordsTextEncoder(2**18, **{**PARITY, "token_pattern": None, **params})
+    theirs = sk_text.HashingVectorizer(n_features=2**18, norm=None, **params)
+    texts = ["short one", long_text, "and another"]
+    _assert_csr_equal(ours.transform_sparse(texts), theirs.transform(texts))

@@ -297,3 +297,25 @@ def test_normalization_that_moves_document_boundaries_keeps_each_documents_terms
             encoder.transform(pair),
             oracle_hashed(pair, n_features=64, seed=0, alternate_sign=True),
         )
+
+
+@pytest.mark.parametrize(
+    ("params", "seen"),
+    [
+        ({"unicode_form": "NFKC", "lowercase": False}, ["fi Café", "A"]),
+        ({"unicode_form": "NFKC", "lowercase": True}, ["fi café", "a"]),
+        ({"unicode_form": None, "lowercase": False, "strip_accents": "unicode"}, ["fi Cafe", "A"]),
+        ({"unicode_form": None, "lowercase": False}, ["ﬁ Café", "Ａ"]),
+    ],
+)
+def test_a_callable_tokenizer_sees_each_text_preprocessed(
+    params: dict[str, Any], seen: list[str]
+) -> None:
+    calls: list[str] = []
+
+    def tokenizer(text: str) -> list[str]:
+        calls.append(text)
+        return text.split()
+
+    BagOfWordsTextEncoder(16, tokenizer=tokenizer, **params).transform(["ﬁ Café", "Ａ"])
+    assert calls == seen

@@ -99,6 +99,8 @@ _TEXT_TESTS = (
     "tests/test_hashing.py",
     "tests/test_mutation_tokenize.py",
     "tests/test_mutation_hashing.py",
+    "tests/test_tokenize_bytes.py",
+    "tests/test_tokenize_normalize.py",
 )
 _REFERENCE_TESTS = (
     "tests/test_reference.py",
