@@ -891,3 +891,15 @@ def test_a_classifier_with_one_byte_labels_loads_and_predicts_the_same(
     restored = load(tmp_path / "bytes.mmref")
     assert restored.classes_.dtype == labels.dtype
     np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+
+
+def test_a_nested_model_that_cannot_play_its_part_is_refused_naming_what_it_lacks(
+    tmp_path: Path,
+) -> None:
+    ridge = {"class": "RidgeClassifier", "params": {}, "state": {}}
+    manifest = _edited("aligned", ("object", "params", "encoder"), {"object": ridge})
+    message = str(_refused(_with_manifest(tmp_path, "aligned", manifest), "a classifier"))
+    lacks = message.split("which lacks ", 1)[1].split(";")[0]
+    assert lacks.split(" and ") == ["encode_image", "encode_text"]
+    expected = message.split("expected an encoder with ", 1)[1]
+    assert expected.split(" and ") == ["encode_image", "encode_text"]
