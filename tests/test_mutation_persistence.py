@@ -903,3 +903,12 @@ def test_a_nested_model_that_cannot_play_its_part_is_refused_naming_what_it_lack
     assert lacks.split(" and ") == ["encode_image", "encode_text"]
     expected = message.split("expected an encoder with ", 1)[1]
     assert expected.split(" and ") == ["encode_image", "encode_text"]
+
+
+@pytest.mark.parametrize("value", [{}, {"dict": {}, "tuple": [1]}, {"x1": 5, "y2": 6}])
+def test_a_value_that_is_not_one_tagged_value_is_refused_showing_it(
+    tmp_path: Path, value: Any
+) -> None:
+    manifest = _edited("ridge", ("object", "params", "alpha"), value)
+    message = str(_refused(_with_manifest(tmp_path, "ridge", manifest), value))
+    assert repr(value) in message
