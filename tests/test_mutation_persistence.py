@@ -912,3 +912,24 @@ def test_a_value_that_is_not_one_tagged_value_is_refused_showing_it(
     manifest = _edited("ridge", ("object", "params", "alpha"), value)
     message = str(_refused(_with_manifest(tmp_path, "ridge", manifest), value))
     assert repr(value) in message
+
+
+@pytest.mark.parametrize(
+    ("opening", "inner", "closing"),
+    [('{"tuple": [', "", "]}"), ('{"dict": {"a": ', "1", "}}"), ("[", "", "]")],
+    ids=["tuples", "dicts", "lists"],
+)
+@pytest.mark.parametrize("levels", [31, 32, 200])
+def test_values_nested_past_the_limit_are_refused_for_every_kind_of_value(
+    tmp_path: Path, opening: str, inner: str, closing: str, levels: int
+) -> None:
+    # The object is level 1: 32 nested values in one of its parameters make 33 levels;
+    # 31 make 32, which are decoded and then refused by the validation of 'alpha'.
+    manifest = _edited("ridge", ("object", "params", "alpha"), "DEEP")
+    text = json.dumps(manifest).replace('"DEEP"', opening * levels + inner + closing * levels)
+    members = {**_saved("ridge")[2], "manifest.json": text.encode()}
+    error = str(_refused(_write(tmp_path / "deep.mmref", members), levels))
+    if levels == 31:
+        assert "The 'alpha' parameter of RidgeClassifier" in error
+    else:
+        assert "more than 32 levels deep" in error
