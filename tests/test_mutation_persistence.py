@@ -933,3 +933,21 @@ def test_values_nested_past_the_limit_are_refused_for_every_kind_of_value(
         assert "The 'alpha' parameter of RidgeClassifier" in error
     else:
         assert "more than 32 levels deep" in error
+
+
+@pytest.mark.parametrize("value", [{"float": "1.5"}, {"float": 2.0}, {"tuple": "nan"}])
+def test_a_number_hidden_in_a_tagged_value_is_not_read_as_a_float(
+    tmp_path: Path, value: Any
+) -> None:
+    # Only {"float": "nan" | "inf" | "-inf"} is a float; 'alpha' would accept any number.
+    manifest = _edited("ridge", ("object", "params", "alpha"), value)
+    _refused(_with_manifest(tmp_path, "ridge", manifest), value)
+
+
+@pytest.mark.parametrize("name", ["not a dtype", "float99", "U3"])
+def test_a_dtype_parameter_that_is_not_a_numeric_dtype_is_refused_naming_it(
+    tmp_path: Path, name: str
+) -> None:
+    manifest = _edited("image", ("object", "params", "dtype"), {"dtype": name})
+    message = str(_refused(_with_manifest(tmp_path, "image", manifest), name))
+    assert repr(name) in message
