@@ -951,3 +951,10 @@ def test_a_dtype_parameter_that_is_not_a_numeric_dtype_is_refused_naming_it(
     manifest = _edited("image", ("object", "params", "dtype"), {"dtype": name})
     message = str(_refused(_with_manifest(tmp_path, "image", manifest), name))
     assert repr(name) in message
+
+
+@pytest.mark.parametrize("value", [{"bogus": "arrays/0.npy"}, {"Array": "text"}])
+def test_an_unknown_tag_is_refused_naming_the_tag(tmp_path: Path, value: Any) -> None:
+    manifest = _edited("ridge", ("object", "params", "alpha"), value)
+    message = str(_refused(_with_manifest(tmp_path, "ridge", manifest), value))
+    assert f"tagged value {next(iter(value))!r}" in message
