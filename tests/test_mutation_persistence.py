@@ -958,3 +958,12 @@ def test_an_unknown_tag_is_refused_naming_the_tag(tmp_path: Path, value: Any) ->
     manifest = _edited("ridge", ("object", "params", "alpha"), value)
     message = str(_refused(_with_manifest(tmp_path, "ridge", manifest), value))
     assert f"tagged value {next(iter(value))!r}" in message
+
+
+def test_a_class_mmref_does_not_load_is_refused_listing_the_classes_it_loads(
+    tmp_path: Path,
+) -> None:
+    manifest = _edited("ridge", ("object", "class"), "os.system")
+    message = str(_refused(_with_manifest(tmp_path, "ridge", manifest), "os.system"))
+    listed = message.split("expected one of ", 1)[1].split(", ")
+    assert {type(_saved(kind)[0]).__name__ for kind in KINDS} <= set(listed)
