@@ -17,6 +17,7 @@ import functools
 import hashlib
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -709,3 +710,260 @@ def test_numpy_scalars_are_saved_as_the_python_values_they_hold(tmp_path: Path) 
     model.set_params(normalize=np.False_)
     save(model, tmp_path / "np.mmref")
     assert load(tmp_path / "np.mmref").get_params()["normalize"] is False
+
+
+@pytest.mark.parametrize(
+    ("model", "where"),
+    [
+        (mmref.RandomProjectionImageEncoder(4, image_shape=(4, object())), "image_shape"),
+        (mmref.BagOfWordsTextEncoder(vocabulary=["red", object()]), "vocabulary"),
+        (mmref.BagOfWordsTextEncoder(vocabulary=[("red", object())]), "vocabulary"),
+        (ZeroShotClassifier(_aligned(), {"red": object()}), "class_prompts"),
+        (ZeroShotClassifier(_aligned(), object()), "class_prompts"),
+    ],
+    ids=["in-a-tuple", "in-a-list", "in-a-tuple-in-a-list", "in-a-dict", "itself"],
+)
+def test_a_value_the_format_cannot_hold_is_refused_naming_the_parameter(
+    tmp_path: Path, model: Any, where: str
+) -> None:
+    # However deep inside a tuple or list, the refusal names the class and parameter.
+    name = f"{type(model).__name__}.{where}"
+    with pytest.raises(TypeError, match=rf"^mmref\.save: {name} holds a value of type object"):
+        save(model, tmp_path / "object.mmref")
+    assert not (tmp_path / "object.mmref").exists()
+
+
+def test_a_dict_with_keys_that_are_not_strings_is_refused_naming_the_parameter(
+    tmp_path: Path,
+) -> None:
+    model = ZeroShotClassifier(_aligned(), {1: "a red circle", "un": "un"})
+    with pytest.raises(
+        TypeError, match=r"^mmref\.save: ZeroShotClassifier\.class_prompts is a dict"
+    ):
+        save(model, tmp_path / "keys.mmref")
+    assert not (tmp_path / "keys.mmref").exists()
+
+
+def test_an_object_array_is_refused_naming_the_parameter_and_dtype(tmp_path: Path) -> None:
+    model = ZeroShotClassifier(_aligned(), np.array(["a red circle", None], dtype=object))
+    with pytest.raises(
+        TypeError,
+        match=r"^mmref\.save: ZeroShotClassifier\.class_prompts is an array of dtype object$",
+    ):
+        save(model, tmp_path / "objects.mmref")
+    assert not (tmp_path / "objects.mmref").exists()
+
+
+def test_an_object_mmref_does_not_save_is_refused_listing_the_classes_it_saves(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(TypeError, match="cannot save an object of type dict") as info:
+        save({"alpha": 1.0}, tmp_path / "dict.mmref")
+    listed = str(info.value).split("expected one of ", 1)[1].rstrip(".").split(", ")
+    # Each name listed is a class that save does write (one fitted model of each kind).
+    saved = {type(_saved(kind)[0]).__name__ for kind in KINDS}
+    assert saved <= set(listed) and len(listed) == len(set(listed))
+    assert not (tmp_path / "dict.mmref").exists()
+
+
+def test_a_fitted_value_the_format_cannot_hold_is_refused_naming_the_attribute(
+    tmp_path: Path,
+) -> None:
+    model = copy.deepcopy(_saved("ridge")[0])
+    model.classes_ = np.array(["cat", object()], dtype=object)
+    with pytest.raises(TypeError, match=r"^mmref\.save: RidgeClassifier\.classes_ is an array"):
+        save(model, tmp_path / "objects.mmref")
+    model.classes_ = (object(),)
+    with pytest.raises(TypeError, match=r"^mmref\.save: RidgeClassifier\.classes_ holds a value"):
+        save(model, tmp_path / "objects.mmref")
+    assert not (tmp_path / "objects.mmref").exists()
+
+
+def test_an_altered_array_member_is_refused_naming_the_file_and_the_member(
+    tmp_path: Path,
+) -> None:
+    kind = "ridge"
+    member = _manifest(kind)["object"]["state"]["coef_"]["array"]
+    data = _saved(kind)[2][member]
+    original = _original(kind, member)
+    flipped = bytearray(data)
+    flipped[-1] ^= 0x01
+    fortran = io.BytesIO()
+    np.lib.format.write_array(fortran, np.asfortranarray(original))
+    cases = {
+        "sha256": (bytes(flipped), False),
+        "header": (_npy(original.astype(np.float32)), False),
+        "fortran": (fortran.getvalue(), True),
+        "short": (data[:-8], False),
+        "not npy": (b"\x93NUMPY" + data[8:], False),
+        "oversized": (data + bytes(70_000), False),
+    }
+    for why, (forged, entry) in cases.items():
+        path = _with_array(tmp_path, kind, member, forged, entry=entry)
+        message = str(_refused(path, why))
+        assert message.startswith(f"{str(path)!r}: ") and repr(member) in message, why
+
+
+def test_an_array_member_with_fewer_data_bytes_than_its_header_is_refused(
+    tmp_path: Path,
+) -> None:
+    # An unfitted encoder whose vocabulary parameter is an array: a short member must not
+    # load as some other model (without a vocabulary, the encoder would hash words).
+    model = mmref.BagOfWordsTextEncoder(vocabulary=np.array(["zz", "red", "é", "un"]))
+    save(model, tmp_path / "vocabulary.mmref")
+    with zipfile.ZipFile(tmp_path / "vocabulary.mmref") as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    manifest = json.loads(members["manifest.json"])
+    (entry,) = manifest["arrays"]
+    short = members[entry["name"]][: -np.dtype("<U3").itemsize]
+    entry["sha256"] = hashlib.sha256(short).hexdigest()
+    members.update({entry["name"]: short, "manifest.json": json.dumps(manifest).encode()})
+    error = _refused(_write(tmp_path / "short.mmref", members), "one item short")
+    assert "data bytes" in str(error)
+    restored = load(tmp_path / "vocabulary.mmref")
+    assert restored.vocabulary.tolist() == ["zz", "red", "é", "un"]
+
+
+def test_an_npy_version_the_loader_does_not_read_is_refused_naming_it(tmp_path: Path) -> None:
+    kind = "ridge"
+    member = _manifest(kind)["object"]["state"]["coef_"]["array"]
+    data = bytearray(_saved(kind)[2][member])
+    data[6] = 4
+    message = str(_refused(_with_array(tmp_path, kind, member, bytes(data), entry=False), 4))
+    assert "(4, 0)" in message and repr(member) in message
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field", "shown"),
+    [
+        (("arrays",), {}, "arrays", ""),
+        (("arrays", 0), 3, "name", ""),
+        (("arrays", 0, "name"), 3, "name", ""),
+        (("arrays", 0, "shape"), "x", "shape", ""),
+        (("arrays", 0, "shape"), [-7], "shape", "(-7,)"),
+        (("arrays", 0, "sha256"), None, "sha256", ""),
+        (("arrays", 0, "dtype"), 12345, "dtype", "12345"),
+        (("arrays", 0, "dtype"), "not a dtype", "dtype", "'not a dtype'"),
+        (("arrays", 0, "dtype"), "|O", "dtype", "object"),
+    ],
+)
+def test_a_tampered_array_entry_is_refused_naming_the_file_the_field_and_the_value(
+    tmp_path: Path, path: tuple[Any, ...], value: Any, field: str, shown: str
+) -> None:
+    tampered = _with_manifest(tmp_path, "ridge", _edited("ridge", path, value))
+    message = str(_refused(tampered, path))
+    assert str(tampered) in message, path
+    rest = message.replace(str(tampered), "")
+    assert re.search(rf"\b{field}\b", rest) and shown in rest, path
+
+
+def _vocabulary_file(tmp_path: Path, member_data: bytes, descr: str, shape: list[int]) -> Path:
+    """An unfitted text encoder whose vocabulary array is ``member_data`` (manifest to match)."""
+    save(mmref.BagOfWordsTextEncoder(vocabulary=np.array(["zz", "red"])), tmp_path / "v.mmref")
+    with zipfile.ZipFile(tmp_path / "v.mmref") as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    manifest = json.loads(members["manifest.json"])
+    (entry,) = manifest["arrays"]
+    entry.update(dtype=descr, shape=shape, sha256=hashlib.sha256(member_data).hexdigest())
+    members.update({entry["name"]: member_data, "manifest.json": json.dumps(manifest).encode()})
+    return _write(tmp_path / "forged.mmref", members)
+
+
+@pytest.mark.parametrize("descr", ["<M8[s]", "<m8[s]", "|V8", "<U0", "|S0"])
+def test_an_array_of_a_kind_no_model_holds_is_refused_even_when_forged_consistently(
+    tmp_path: Path, descr: str
+) -> None:
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": descr, "fortran_order": False, "shape": (2,)}
+    )
+    itemsize = np.dtype(np.lib.format.descr_to_dtype(descr)).itemsize
+    path = _vocabulary_file(tmp_path, header.getvalue() + bytes(2 * itemsize), descr, [2])
+    _refused(path, descr)
+
+
+@pytest.mark.parametrize("labels", [np.arange(40) % 2 == 0, (np.arange(40) % 3).astype(np.int8)])
+def test_a_classifier_with_one_byte_labels_loads_and_predicts_the_same(
+    tmp_path: Path, labels: np.ndarray
+) -> None:
+    model = mmref.RidgeClassifier().fit(X_SHIFTED, labels)
+    save(model, tmp_path / "bytes.mmref")
+    restored = load(tmp_path / "bytes.mmref")
+    assert restored.classes_.dtype == labels.dtype
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+
+
+def test_a_nested_model_that_cannot_play_its_part_is_refused_naming_what_it_lacks(
+    tmp_path: Path,
+) -> None:
+    ridge = {"class": "RidgeClassifier", "params": {}, "state": {}}
+    manifest = _edited("aligned", ("object", "params", "encoder"), {"object": ridge})
+    message = str(_refused(_with_manifest(tmp_path, "aligned", manifest), "a classifier"))
+    lacks = message.split("which lacks ", 1)[1].split(";")[0]
+    assert lacks.split(" and ") == ["encode_image", "encode_text"]
+    expected = message.split("expected an encoder with ", 1)[1]
+    assert expected.split(" and ") == ["encode_image", "encode_text"]
+
+
+@pytest.mark.parametrize("value", [{}, {"dict": {}, "tuple": [1]}, {"x1": 5, "y2": 6}])
+def test_a_value_that_is_not_one_tagged_value_is_refused_showing_it(
+    tmp_path: Path, value: Any
+) -> None:
+    manifest = _edited("ridge", ("object", "params", "alpha"), value)
+    message = str(_refused(_with_manifest(tmp_path, "ridge", manifest), value))
+    assert repr(value) in message
+
+
+@pytest.mark.parametrize(
+    ("opening", "inner", "closing"),
+    [('{"tuple": [', "", "]}"), ('{"dict": {"a": ', "1", "}}"), ("[", "", "]")],
+    ids=["tuples", "dicts", "lists"],
+)
+@pytest.mark.parametrize("levels", [31, 32, 200])
+def test_values_nested_past_the_limit_are_refused_for_every_kind_of_value(
+    tmp_path: Path, opening: str, inner: str, closing: str, levels: int
+) -> None:
+    # The object is level 1: 32 nested values in one of its parameters make 33 levels;
+    # 31 make 32, which are decoded and then refused by the validation of 'alpha'.
+    manifest = _edited("ridge", ("object", "params", "alpha"), "DEEP")
+    text = json.dumps(manifest).replace('"DEEP"', opening * levels + inner + closing * levels)
+    members = {**_saved("ridge")[2], "manifest.json": text.encode()}
+    error = str(_refused(_write(tmp_path / "deep.mmref", members), levels))
+    if levels == 31:
+        assert "The 'alpha' parameter of RidgeClassifier" in error
+    else:
+        assert "more than 32 levels deep" in error
+
+
+@pytest.mark.parametrize("value", [{"float": "1.5"}, {"float": 2.0}, {"tuple": "nan"}])
+def test_a_number_hidden_in_a_tagged_value_is_not_read_as_a_float(
+    tmp_path: Path, value: Any
+) -> None:
+    # Only {"float": "nan" | "inf" | "-inf"} is a float; 'alpha' would accept any number.
+    manifest = _edited("ridge", ("object", "params", "alpha"), value)
+    _refused(_with_manifest(tmp_path, "ridge", manifest), value)
+
+
+@pytest.mark.parametrize("name", ["not a dtype", "float99", "U3"])
+def test_a_dtype_parameter_that_is_not_a_numeric_dtype_is_refused_naming_it(
+    tmp_path: Path, name: str
+) -> None:
+    manifest = _edited("image", ("object", "params", "dtype"), {"dtype": name})
+    message = str(_refused(_with_manifest(tmp_path, "image", manifest), name))
+    assert repr(name) in message
+
+
+@pytest.mark.parametrize("value", [{"bogus": "arrays/0.npy"}, {"Array": "text"}])
+def test_an_unknown_tag_is_refused_naming_the_tag(tmp_path: Path, value: Any) -> None:
+    manifest = _edited("ridge", ("object", "params", "alpha"), value)
+    message = str(_refused(_with_manifest(tmp_path, "ridge", manifest), value))
+    assert f"tagged value {next(iter(value))!r}" in message
+
+
+def test_a_class_mmref_does_not_load_is_refused_listing_the_classes_it_loads(
+    tmp_path: Path,
+) -> None:
+    manifest = _edited("ridge", ("object", "class"), "os.system")
+    message = str(_refused(_with_manifest(tmp_path, "ridge", manifest), "os.system"))
+    listed = message.split("expected one of ", 1)[1].split(", ")
+    assert {type(_saved(kind)[0]).__name__ for kind in KINDS} <= set(listed)
