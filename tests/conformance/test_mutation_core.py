@@ -469,3 +469,43 @@ def test_max_examples_bounds_the_drawn_examples_of_a_property_with_its_own_searc
     (result,) = run_checks("joint-embedding", counts, max_examples=max_examples, select=["raises"])
     assert result.status == "PASS"
     assert calls[0] == 2 + max_examples
+
+
+def test_max_examples_bounds_the_search_after_a_failure_on_a_shared_example() -> None:
+    # The first drawn example of 3 or more texts fails twice, then never: the property's
+    # own search, run to shrink it, draws at most max_examples examples too. At most: the
+    # 2 explicit examples, 8 shared ones, the replay, and 8 of the search.
+    left, calls = [2], [0]
+
+    def fails_twice(image: Any, text: Any, model: Any) -> Any:
+        calls[0] += 1
+        out = mmref.joint_embedding(image, text, model)
+        if len(text) >= 3 and left[0]:
+            left[0] -= 1
+            return out.tolist()
+        return out
+
+    (result,) = run_checks("joint-embedding", fails_twice, max_examples=8, select=["type"])
+    assert result.status == "FAIL" and left[0] == 0
+    assert calls[0] <= 2 + 8 + 1 + 8
+
+
+def test_a_shared_failure_that_stops_recurring_during_the_search_is_nondeterminism() -> None:
+    # Fails on the first drawn example of 3 or more texts, on its replay, and once more
+    # in the property's own search, whose replay then passes: not deterministic.
+    left = [3]
+
+    def fails_three_times(image: Any, text: Any, model: Any) -> Any:
+        out = mmref.joint_embedding(image, text, model)
+        if len(text) >= 3 and left[0]:
+            left[0] -= 1
+            return out.tolist()
+        return out
+
+    (result,) = run_checks("joint-embedding", fails_three_times, max_examples=20, select=["type"])
+    assert result.status == "FAIL" and left[0] == 0
+    assert result.message.splitlines()[1].startswith(
+        "The failure did not reproduce when the same example was run again, so the "
+        "implementation is not deterministic. First failure: fn(image, text, model) returned "
+        "an object of type builtins.list"
+    )
