@@ -509,3 +509,42 @@ def test_a_shared_failure_that_stops_recurring_during_the_search_is_nondetermini
         "implementation is not deterministic. First failure: fn(image, text, model) returned "
         "an object of type builtins.list"
     )
+
+
+class ZeroEmbeddings:
+    """An embedding model that claims no cross-process determinism."""
+
+    def encode_image(self, image: Any) -> Any:
+        return np.zeros((len(image), 2))
+
+    def encode_text(self, text: Any) -> Any:
+        return np.zeros((len(text), 3))
+
+
+def test_a_skipped_property_is_reported_with_its_kind_name_and_reason() -> None:
+    (result,) = run_checks(
+        "embedding-model", ZeroEmbeddings(), max_examples=2, select=["fresh_process"]
+    )
+    assert (result.kind, result.name, result.status) == (
+        "embedding-model",
+        "fresh_process",
+        "SKIP",
+    )
+    assert result.message.startswith("the model does not claim cross-process determinism")
+
+
+def test_known_failures_are_reported_with_their_kind_name_and_reason() -> None:
+    def returns_a_list(image: Any, text: Any, model: Any) -> Any:
+        return mmref.joint_embedding(image, text, model).tolist()
+
+    results = run_checks(
+        "joint-embedding",
+        returns_a_list,
+        max_examples=2,
+        select=["type", "calls"],
+        known_failures={"type": "returns lists", "calls": "thought broken"},
+    )
+    assert [(r.kind, r.name, r.status, r.message) for r in results] == [
+        ("joint-embedding", "calls", "XPASS", "thought broken"),
+        ("joint-embedding", "type", "XFAIL", "returns lists"),
+    ]
