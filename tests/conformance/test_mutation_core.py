@@ -548,3 +548,28 @@ def test_known_failures_are_reported_with_their_kind_name_and_reason() -> None:
         ("joint-embedding", "calls", "XPASS", "thought broken"),
         ("joint-embedding", "type", "XFAIL", "returns lists"),
     ]
+
+
+def fortran_ordered(image: Any, text: Any, model: Any) -> Any:
+    return np.asfortranarray(mmref.joint_embedding(image, text, model))
+
+
+def fortran_ordered_one_ulp_off(image: Any, text: Any, model: Any) -> Any:
+    out = fortran_ordered(image, text, model)
+    if out.dtype.kind == "f" and out.shape[0] > 1 and out.shape[1] > 1:
+        out[1, 1] = np.nextafter(out[1, 1], np.inf)
+    return out
+
+
+def test_a_fortran_ordered_result_is_compared_by_value_and_its_difference_located() -> None:
+    # The layout of a result is not part of its value: a Fortran-ordered copy of the
+    # reference passes, and one that differs in one element is located there.
+    (result,) = run_checks(
+        "joint-embedding", fortran_ordered, max_examples=FEW, select=["reference"]
+    )
+    assert result.status == "PASS"
+    (result,) = run_checks(
+        "joint-embedding", fortran_ordered_one_ulp_off, max_examples=FEW, select=["reference"]
+    )
+    assert result.status == "FAIL"
+    assert "differs from mmref.joint_embedding bit for bit: at index (1, 1)" in result.message
