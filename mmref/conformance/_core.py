@@ -659,8 +659,10 @@ def deep_equal(a: Any, b: Any) -> bool:
 def _first_difference(out: npt.NDArray[Any], expected: npt.NDArray[Any]) -> tuple[int, ...]:
     if not out.size:
         return (0,) * out.ndim
-    a = out.view(np.uint8).reshape(*out.shape, -1)
-    b = expected.view(np.uint8).reshape(*expected.shape, -1)
+    # The bytes in C order, as tobytes compares them: a view of a Fortran-ordered result
+    # (say, a transposed array) as bytes would raise instead of naming the difference.
+    a = np.frombuffer(out.tobytes(), np.uint8).reshape(*out.shape, -1)
+    b = np.frombuffer(expected.tobytes(), np.uint8).reshape(*expected.shape, -1)
     where = np.argwhere((a != b).any(axis=-1))
     return tuple(int(i) for i in where[0]) if len(where) else (0,) * out.ndim
 

@@ -194,7 +194,9 @@ def test_no_mutation_sees_a_change_of_shape_or_dtype_with_the_same_bytes(
 ) -> None:
     (result,) = run_checks("joint-embedding", wrong, max_examples=FEW, select=["no_mutation"])
     assert result.status == "FAIL"
-    assert "modified its argument image" in result.message
+    assert "modified its argument image: before the call it was array of shape (2, 2, 3)" in (
+        result.message
+    )
     assert after in result.message
 
 
@@ -376,3 +378,198 @@ def test_a_single_failure_lists_no_others() -> None:
         mmref.conformance.check_joint_embedding(calls_text_first, max_examples=FEW)
     assert str(info.value).startswith("[joint-embedding] property 'calls' failed")
     assert "Other failing properties" not in str(info.value)
+
+
+class BadRepr:
+    """A returned value that cannot even be described (its repr raises)."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+def test_a_check_that_breaks_once_on_a_drawn_example_is_reported_as_nondeterminism() -> None:
+    # The third call (the first drawn example of 'raises', after its two explicit ones)
+    # returns a value whose repr raises, so the check itself breaks (no Violation); on
+    # replay the target raises as it should. The kit reports nondeterminism, quoting
+    # Hypothesis's account of the flaky failure, and has no snippet to show.
+    calls = [0]
+
+    def breaks_once(image: Any, text: Any, model: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 3:
+            return BadRepr()
+        return mmref.joint_embedding(image, text, model)
+
+    (result,) = run_checks("joint-embedding", breaks_once, max_examples=10, select=["raises"])
+    assert result.status == "FAIL"
+    detail = result.message.splitlines()[1]
+    assert detail.startswith(
+        "The failure did not reproduce when the same example was run again, so the "
+        "implementation is not deterministic. First failure: Hypothesis "
+    )
+    assert "Checking the target raised" not in result.message
+    assert "Minimal counterexample" not in result.message
+
+
+def wrong_for_one_explicit_text(image: Any, text: Any, model: Any) -> Any:
+    out = mmref.joint_embedding(image, text, model)
+    return out.tolist() if "猫" in text else out
+
+
+def test_explicit_examples_run_when_their_dtypes_are_in_scope_and_only_then() -> None:
+    # The kit's explicit example with the text '猫' has a float32 image output and a
+    # float64 text output: a run scoped to those dtypes checks it (and fails on it), a run
+    # scoped to int64 leaves it out (and drawn examples never hold that text).
+    (result,) = run_checks(
+        "joint-embedding",
+        wrong_for_one_explicit_text,
+        max_examples=FEW,
+        select=["type"],
+        dtypes=["float32", "float64"],
+    )
+    assert result.status == "FAIL"
+    assert "text = ['a cat', '猫']" in result.message
+    (result,) = run_checks(
+        "joint-embedding",
+        wrong_for_one_explicit_text,
+        max_examples=FEW,
+        select=["type"],
+        dtypes=["int64"],
+    )
+    assert result.status == "PASS"
+
+
+def wraps_captions_in_arrays(image: Any, text: Any, model: Any) -> Any:
+    out = mmref.joint_embedding(image, text, model)
+    if isinstance(text, list):
+        text[:] = [np.array(t) for t in text]  # equal strings, but no longer str
+    return out
+
+
+def test_no_mutation_sees_captions_replaced_by_equal_arrays() -> None:
+    (result,) = run_checks(
+        "joint-embedding", wraps_captions_in_arrays, max_examples=FEW, select=["no_mutation"]
+    )
+    assert result.status == "FAIL"
+    assert "modified its argument text" in result.message
+
+
+@pytest.mark.parametrize("max_examples", [1, 3])
+def test_max_examples_bounds_the_drawn_examples_of_a_property_with_its_own_search(
+    max_examples: int,
+) -> None:
+    # 'raises' draws its own examples (none shared): its two explicit examples, then
+    # exactly max_examples drawn ones for an implementation that passes.
+    calls = [0]
+
+    def counts(image: Any, text: Any, model: Any) -> Any:
+        calls[0] += 1
+        return mmref.joint_embedding(image, text, model)
+
+    (result,) = run_checks("joint-embedding", counts, max_examples=max_examples, select=["raises"])
+    assert result.status == "PASS"
+    assert calls[0] == 2 + max_examples
+
+
+def test_max_examples_bounds_the_search_after_a_failure_on_a_shared_example() -> None:
+    # The first drawn example of 3 or more texts fails twice, then never: the property's
+    # own search, run to shrink it, draws at most max_examples examples too. At most: the
+    # 2 explicit examples, 8 shared ones, the replay, and 8 of the search.
+    left, calls = [2], [0]
+
+    def fails_twice(image: Any, text: Any, model: Any) -> Any:
+        calls[0] += 1
+        out = mmref.joint_embedding(image, text, model)
+        if len(text) >= 3 and left[0]:
+            left[0] -= 1
+            return out.tolist()
+        return out
+
+    (result,) = run_checks("joint-embedding", fails_twice, max_examples=8, select=["type"])
+    assert result.status == "FAIL" and left[0] == 0
+    assert calls[0] <= 2 + 8 + 1 + 8
+
+
+def test_a_shared_failure_that_stops_recurring_during_the_search_is_nondeterminism() -> None:
+    # Fails on the first drawn example of 3 or more texts, on its replay, and once more
+    # in the property's own search, whose replay then passes: not deterministic.
+    left = [3]
+
+    def fails_three_times(image: Any, text: Any, model: Any) -> Any:
+        out = mmref.joint_embedding(image, text, model)
+        if len(text) >= 3 and left[0]:
+            left[0] -= 1
+            return out.tolist()
+        return out
+
+    (result,) = run_checks("joint-embedding", fails_three_times, max_examples=20, select=["type"])
+    assert result.status == "FAIL" and left[0] == 0
+    assert result.message.splitlines()[1].startswith(
+        "The failure did not reproduce when the same example was run again, so the "
+        "implementation is not deterministic. First failure: fn(image, text, model) returned "
+        "an object of type builtins.list"
+    )
+
+
+class ZeroEmbeddings:
+    """An embedding model that claims no cross-process determinism."""
+
+    def encode_image(self, image: Any) -> Any:
+        return np.zeros((len(image), 2))
+
+    def encode_text(self, text: Any) -> Any:
+        return np.zeros((len(text), 3))
+
+
+def test_a_skipped_property_is_reported_with_its_kind_name_and_reason() -> None:
+    (result,) = run_checks(
+        "embedding-model", ZeroEmbeddings(), max_examples=2, select=["fresh_process"]
+    )
+    assert (result.kind, result.name, result.status) == (
+        "embedding-model",
+        "fresh_process",
+        "SKIP",
+    )
+    assert result.message.startswith("the model does not claim cross-process determinism")
+
+
+def test_known_failures_are_reported_with_their_kind_name_and_reason() -> None:
+    def returns_a_list(image: Any, text: Any, model: Any) -> Any:
+        return mmref.joint_embedding(image, text, model).tolist()
+
+    results = run_checks(
+        "joint-embedding",
+        returns_a_list,
+        max_examples=2,
+        select=["type", "calls"],
+        known_failures={"type": "returns lists", "calls": "thought broken"},
+    )
+    assert [(r.kind, r.name, r.status, r.message) for r in results] == [
+        ("joint-embedding", "calls", "XPASS", "thought broken"),
+        ("joint-embedding", "type", "XFAIL", "returns lists"),
+    ]
+
+
+def fortran_ordered(image: Any, text: Any, model: Any) -> Any:
+    return np.asfortranarray(mmref.joint_embedding(image, text, model))
+
+
+def fortran_ordered_one_ulp_off(image: Any, text: Any, model: Any) -> Any:
+    out = fortran_ordered(image, text, model)
+    if out.dtype.kind == "f" and out.shape[0] > 1 and out.shape[1] > 1:
+        out[1, 1] = np.nextafter(out[1, 1], np.inf)
+    return out
+
+
+def test_a_fortran_ordered_result_is_compared_by_value_and_its_difference_located() -> None:
+    # The layout of a result is not part of its value: a Fortran-ordered copy of the
+    # reference passes, and one that differs in one element is located there.
+    (result,) = run_checks(
+        "joint-embedding", fortran_ordered, max_examples=FEW, select=["reference"]
+    )
+    assert result.status == "PASS"
+    (result,) = run_checks(
+        "joint-embedding", fortran_ordered_one_ulp_off, max_examples=FEW, select=["reference"]
+    )
+    assert result.status == "FAIL"
+    assert "differs from mmref.joint_embedding bit for bit: at index (1, 1)" in result.message
