@@ -639,3 +639,225 @@ def test_a_classification_failure_snippet_runs_and_shows_the_batch_dependence() 
     assert isinstance(model, SoftmaxOverTheBatch) and X.shape[1] == 4
     assert scores.shape[0] == len(X)
     assert not np.allclose(scores[:1], model.predict(X[0:1]))
+
+
+# --- the tolerance of 'row_independence': just past it fails, whatever the dtype ----------
+
+
+class Float32Dependence(Embedder):
+    """float32 output, batch rows 1e-3 (relative) off the single rows: past float32's 1e-4."""
+
+    def encode_image(self, image: Any) -> np.ndarray:
+        out = self.image_rows(image) * (1 + 1e-3 * (batch_size(image) > 1))
+        return out.astype(np.float32)
+
+
+class Float16Dependence(Embedder):
+    """float16 output, batch rows 5% off the single rows: past float16's 1e-2."""
+
+    def encode_image(self, image: Any) -> np.ndarray:
+        out = self.image_rows(image) * (1 + 5e-2 * (batch_size(image) > 1))
+        return out.astype(np.float16)
+
+
+class ComplexDependence(Embedder):
+    """complex128 output (16 bytes), batch rows 1e-3 off: past the 1e-9 of a wide float."""
+
+    def encode_image(self, image: Any) -> np.ndarray:
+        out = self.image_rows(image) * (1 + 1e-3 * (batch_size(image) > 1))
+        return out.astype(np.complex128)
+
+
+class SmallValuesDependence(Embedder):
+    """Rows of magnitude below 1 whose batch rows are 1.5e-9 off: the scale is at least 1."""
+
+    def encode_image(self, image: Any) -> np.ndarray:
+        rows = np.tanh(self.image_rows(image)) * 0.5
+        return rows + (1.5e-9 if batch_size(image) > 1 else 0.0)
+
+
+@pytest.mark.parametrize(
+    ("model", "tolerance"),
+    [
+        (Float32Dependence, "tolerance 0.0001"),
+        (Float16Dependence, "tolerance 0.01"),
+        (ComplexDependence, "tolerance 1e-09"),
+        (SmallValuesDependence, "(tolerance 1e-09 * 1)"),
+    ],
+    ids=lambda p: p.__name__ if isinstance(p, type) else "",
+)
+def test_a_batch_dependence_just_past_the_dtype_tolerance_fails(
+    model: type[Embedder], tolerance: str
+) -> None:
+    failed, messages = diagnosis("embedding-model", model())
+    assert failed == {"row_independence"}, messages
+    assert "rows must not depend on the rest" in messages["row_independence"]
+    assert tolerance in messages["row_independence"]
+
+
+class ComplexEmbedder(Embedder):
+    """Correct: complex128 rows with an imaginary part (a model's spectral features)."""
+
+    def encode_image(self, image: Any) -> np.ndarray:
+        rows = self.image_rows(image)
+        return rows + 1j * rows[:, ::-1]
+
+
+class ImageOnly(Embedder):
+    """Correct: encodes texts to no columns at all (an image-only model)."""
+
+    def encode_text(self, text: Any) -> np.ndarray:
+        return self.text_rows(text)[:, :0]
+
+
+class IntegerEmbedder(Embedder):
+    """Correct: int64 rows, identical for a batch and for its rows alone (tolerance 0)."""
+
+    def encode_image(self, image: Any) -> np.ndarray:
+        return np.rint(self.image_rows(image)).astype(np.int64)
+
+
+@pytest.mark.parametrize("model", [ComplexEmbedder, ImageOnly, IntegerEmbedder])
+def test_complex_and_zero_column_outputs_pass(model: type[Embedder]) -> None:
+    results = run_checks("embedding-model", model(), max_examples=FEW)
+    assert {r.status for r in results} <= {"PASS", "SKIP"}, [r.message for r in results]
+
+
+class ExtraColumnForOneText(Embedder):
+    """A list of one text gives one more column than the same text in a longer list."""
+
+    def encode_text(self, text: Any) -> np.ndarray:
+        rows = self.text_rows(text)
+        if isinstance(text, list) and len(text) == 1:
+            return np.concatenate([rows, rows[:, :1]], axis=1)
+        return rows
+
+
+def test_a_row_alone_of_another_shape_names_both_shapes() -> None:
+    (result,) = run_checks(
+        "embedding-model",
+        ExtraColumnForOneText(),
+        max_examples=FEW,
+        select=["row_independence"],
+    )
+    assert result.status == "FAIL"
+    assert (
+        "model.encode_text(texts[0:1]) for row 0 alone returned shape (1, 3); expected (1, 2)."
+        in result.message
+    ), result.message
+
+
+# --- a call that raises or returns garbage is named in the report -------------------------
+
+
+class RaisingTextEncoder(Embedder):
+    def encode_text(self, text: Any) -> np.ndarray:
+        raise RuntimeError("no tokenizer loaded")
+
+
+class RaggedScores(Scorer):
+    """predict returns a ragged list np.asarray cannot convert."""
+
+    def predict(self, X: Any) -> Any:
+        return [[1.0, 2.0], [3.0]]
+
+
+def test_the_failing_call_is_named() -> None:
+    (result,) = run_checks(
+        "embedding-model", RaisingTextEncoder(), max_examples=FEW, select=["finite"]
+    )
+    assert result.status == "FAIL"
+    assert "model.encode_text(texts) raised RuntimeError" in result.message, result.message
+    assert "no tokenizer loaded" in result.message
+    (result,) = run_checks(
+        "classification-model", RaggedScores(), max_examples=FEW, select=["finite"]
+    )
+    assert result.status == "FAIL"
+    assert "model.predict(X) returned list, which np.asarray cannot convert" in result.message
+
+
+# --- the fixed examples are always tried, in the dtypes asked for --------------------------
+
+
+def test_an_all_zero_image_is_tried_in_an_integer_pixel_dtype() -> None:
+    (result,) = run_checks(
+        "embedding-model",
+        InfForZeroImage(),
+        max_examples=1,
+        select=["finite"],
+        image_dtypes=[np.uint8],
+    )
+    assert result.status == "FAIL" and "inf" in result.message, result.message
+
+
+def test_a_classification_model_is_given_only_the_dtypes_asked_for() -> None:
+    results = run_checks(
+        "classification-model", RefusesFloat32(), max_examples=FEW, dtypes="float64"
+    )
+    assert {r.status for r in results} == {"PASS", "SKIP"}, [r.message for r in results]
+
+
+class FewerColumnsForFloat32(Scorer):
+    """No classes_; scores two of the three classes for a float32 X."""
+
+    classes_ = None  # type: ignore[assignment]
+
+    def predict(self, X: Any) -> np.ndarray:
+        scores = self.scores(X)
+        return scores[:, :2] if np.asarray(X).dtype == np.float32 else scores
+
+
+def test_the_first_example_in_a_width_report_runs_and_gives_the_first_width() -> None:
+    (result,) = run_checks(
+        "embedding-model",
+        ExtraColumnForUint8(),
+        max_examples=FEW,
+        select=["width"],
+        spec=f"{__name__}:ExtraColumnForUint8",
+    )
+    assert result.status == "FAIL"
+    head = "for the first example checked:\n"
+    first = textwrap.dedent(
+        result.message.split(head, 1)[1].split("\nMinimal counterexample", 1)[0]
+    )
+    namespace: dict[str, Any] = {}
+    exec(first, namespace)  # the kit's own report
+    assert namespace["image_embedding"].shape[1] == 4
+    assert namespace["text_embedding"].shape[0] == len(namespace["texts"])
+    (result,) = run_checks(
+        "classification-model",
+        FewerColumnsForFloat32(),
+        max_examples=FEW,
+        select=["width"],
+        spec=f"{__name__}:FewerColumnsForFloat32",
+    )
+    assert result.status == "FAIL"
+    first = textwrap.dedent(
+        result.message.split(head, 1)[1].split("\nMinimal counterexample", 1)[0]
+    )
+    namespace = {}
+    exec(first, namespace)
+    assert namespace["scores"].shape == (len(namespace["X"]), 3)
+
+
+def test_a_failure_snippet_makes_only_the_calls_the_property_made() -> None:
+    spec = f"{__name__}:SmallBatchDependence"
+    (result,) = run_checks(
+        "embedding-model",
+        SmallBatchDependence(),
+        max_examples=FEW,
+        select=["row_independence"],
+        spec=spec,
+    )
+    namespace: dict[str, Any] = {}
+    exec(snippet_of(result.message), namespace)
+    assert "image_embedding" not in namespace and "text_embedding" not in namespace
+    assert len(namespace["texts"]) == len(namespace["images"])
+
+
+def test_a_nondeterministic_call_is_named() -> None:
+    (result,) = run_checks(
+        "embedding-model", CountsCalls(), max_examples=FEW, select=["deterministic"]
+    )
+    assert result.status == "FAIL"
+    assert "model.encode_text(texts) differs from the first call" in result.message, result.message
