@@ -9,6 +9,7 @@ diagnosis. Sizes are chosen so that fitting and predicting run over several row 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+import mmref._classifier_base as base_module
+import mmref.classifiers as classifiers_module
 from mmref import ModelFileError, NotFittedError
 from mmref.classifiers import NearestCentroidClassifier, RidgeClassifier, SoftmaxClassifier
 
@@ -693,3 +696,142 @@ def test_unpickled_classifiers_keep_any_label_kind_and_a_single_feature(cls: Any
         loaded = pickle.loads(pickle.dumps(clf))
         np.testing.assert_array_equal(loaded.predict_labels(X), clf.predict_labels(X))
         assert loaded.n_features_in_ == 1
+
+
+# --- BLAS threads per step (SPEC 14.2): a product of 2**27 multiply-adds or more runs on
+# the caller's threads, a smaller one on one thread; the boundary is where a wrong size
+# shows. Observed as the thread count BLAS has inside each step, never as a time.
+
+_SMALL_WORK = 2**27  # SPEC 14.2
+
+
+def _blas_threads() -> list[int]:
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    info = threadpoolctl.threadpool_info()
+    return [lib["num_threads"] for lib in info if lib["user_api"] == "blas"]
+
+
+def _threads_of_each_step(monkeypatch: pytest.MonkeyPatch, module: Any, call: Any) -> list[str]:
+    """Run ``call``; for each step ``module`` sizes, "one" (BLAS on one thread) or "caller"."""
+    import scipy.linalg  # noqa: F401  (loads SciPy's BLAS too, before the counts are taken)
+
+    before = _blas_threads()
+    if max(before, default=1) < 2:
+        pytest.skip("BLAS runs on one thread here: nothing to tell apart")
+    original = module.blas_threads_for
+    seen: list[str] = []
+
+    @contextlib.contextmanager
+    def recording(work: int) -> Any:
+        with original(work) as limited:
+            threads = _blas_threads()
+            seen.append("one" if set(threads) == {1} else "caller" if threads == before else "?")
+            yield limited
+
+    monkeypatch.setattr(module, "blas_threads_for", recording)
+    call()
+    assert _blas_threads() == before
+    return seen
+
+
+@pytest.mark.parametrize(("n", "expected"), [(2048, "caller"), (2047, "one")])
+def test_ridge_primal_gram_product_threads_are_chosen_by_its_size(
+    monkeypatch: pytest.MonkeyPatch, n: int, expected: str
+) -> None:
+    # d = 256: blocks of 8192 rows, so the one block of n rows costs n * 256**2.
+    X, y = _data(n, 256, 3)
+    steps = _threads_of_each_step(
+        monkeypatch, classifiers_module, lambda: RidgeClassifier().fit(X, y)
+    )
+    assert steps == [expected]
+
+
+@pytest.mark.parametrize(
+    ("n", "d", "k", "expected"),
+    [
+        (512, 513, 3, ["caller", "one"]),  # Xc @ Xc.T: 512 * 512 * 513 >= 2**27
+        (511, 514, 3, ["one", "one"]),  # 511 * 511 * 514 < 2**27
+        (512, 1024, 256, ["caller", "caller"]),  # Xc.T @ dual: 512 * 1024 * 256 == 2**27
+        (512, 1024, 255, ["caller", "one"]),
+    ],
+)
+def test_ridge_dual_products_threads_are_chosen_by_their_size(
+    monkeypatch: pytest.MonkeyPatch, n: int, d: int, k: int, expected: list[str]
+) -> None:
+    X, y = _data(n, d, k)
+    steps = _threads_of_each_step(
+        monkeypatch, classifiers_module, lambda: RidgeClassifier().fit(X, y)
+    )
+    assert steps == expected
+
+
+@pytest.mark.parametrize(("n", "expected"), [(4096, "caller"), (4095, "one")])
+def test_predict_threads_are_chosen_by_the_size_of_its_product(
+    monkeypatch: pytest.MonkeyPatch, n: int, expected: str
+) -> None:
+    # A float64 X is one product of n * d * k multiply-adds: 4096 * 256 * 128 == 2**27.
+    X, y = _data(256, 256, 128)
+    clf = NearestCentroidClassifier().fit(X, y)
+    X_new = _data(n, 256, 128, seed=1)[0]
+    steps = _threads_of_each_step(monkeypatch, base_module, lambda: clf.predict(X_new))
+    assert steps == [expected]
+
+
+def test_predict_sizes_each_converted_block_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    # d = 256: a float32 X is converted in blocks of 16384 rows, each 16384 * 256 * 16 ==
+    # 2**26 multiply-adds (one thread), while the same X in float64 is one product of 2**27.
+    X, y = _data(64, 256, 16)
+    clf = RidgeClassifier().fit(X, y)
+    X_new = _data(32768, 256, 16, seed=1)[0]
+    X32 = X_new.astype(np.float32)
+    assert _threads_of_each_step(monkeypatch, base_module, lambda: clf.predict(X32)) == ["one"]
+    assert _threads_of_each_step(monkeypatch, base_module, lambda: clf.predict(X_new)) == ["caller"]
+
+
+@pytest.mark.parametrize(("n", "expected"), [(4096, "caller"), (4095, "one")])
+def test_centroid_fit_threads_are_chosen_by_n_d_k(
+    monkeypatch: pytest.MonkeyPatch, n: int, expected: str
+) -> None:
+    X, y = _data(n, 256, 128)  # 4096 * 256 * 128 == 2**27
+    steps = _threads_of_each_step(
+        monkeypatch, base_module, lambda: NearestCentroidClassifier().fit(X, y)
+    )
+    assert steps == [expected]
+
+
+@pytest.mark.parametrize(("n", "d"), [(300, 6), (6, 9)], ids=["primal", "dual"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_ridge_fits_a_long_double_x_in_float64(n: int, d: int, fit_intercept: bool) -> None:
+    # "Everything is computed in float64": a long double X gives the float64 model of the
+    # same values, bit for bit, whichever system (primal or dual) is solved.
+    X, y = _data(n, d, 3, seed=13)
+    wide = X.astype(np.longdouble) / 3
+    clf = RidgeClassifier(fit_intercept=fit_intercept).fit(wide, y)
+    same = RidgeClassifier(fit_intercept=fit_intercept).fit(wide.astype(np.float64), y)
+    assert clf.coef_.dtype == np.float64 and clf.intercept_.dtype == np.float64
+    np.testing.assert_array_equal(clf.coef_, same.coef_)
+    np.testing.assert_array_equal(clf.intercept_, same.intercept_)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_state_set_by_hand_while_a_predict_derives_is_never_scored_with_the_old_one(
+    cls: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An unpickled model derives its scoring arrays at its first predict and keeps them;
+    # if another thread sets a fitted array by hand meanwhile, the arrays derived from the
+    # old one must not be kept: the next predict scores with the new state.
+    X = _data(5, 2, 3, seed=2)[0]
+    derive = cls._derive
+    for name in _arrays(_fitted(cls)):
+        clf = pickle.loads(pickle.dumps(_fitted(cls)))
+        new_value = getattr(clf, name) * 2.0 + 1.0
+
+        def racing(self: Any, clf: Any = clf, name: str = name, value: Any = new_value) -> None:
+            derive(self)
+            setattr(clf, name, value)  # as another thread would, while this predict runs
+
+        monkeypatch.setattr(cls, "_derive", racing)
+        clf.predict(X)
+        monkeypatch.undo()
+        expected = pickle.loads(pickle.dumps(clf)).predict(X)  # derived from the new state
+        np.testing.assert_array_equal(clf.predict(X), expected, err_msg=name)
