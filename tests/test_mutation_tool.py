@@ -9,7 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +19,20 @@ ROOT = Path(__file__).resolve().parent.parent
 TOOL = ROOT / "tools" / "mutation.py"
 
 pytestmark = pytest.mark.skipif(not TOOL.exists(), reason="needs the source tree's tools/")
+
+
+@pytest.fixture
+def tool() -> Iterator[Any]:
+    """tools/mutation.py loaded as a module (dataclasses look their module up by name)."""
+    spec = importlib.util.spec_from_file_location("mmref_mutation_tool", TOOL)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        del sys.modules[spec.name]
 
 
 def _ctrl_c_as_in_a_terminal() -> None:
@@ -85,77 +101,53 @@ def test_ctrl_c_leaves_the_working_tree_exactly_as_it_was(tmp_path: Path) -> Non
     assert list(tmp_path.iterdir()) == []  # the scratch copy is gone too
 
 
-def test_the_report_marks_a_score_whose_module_changed_since() -> None:
+def test_the_report_marks_a_score_whose_module_changed_since(tool: Any) -> None:
     # A score measured on an earlier version of a module must not pass for the current one.
-    spec = importlib.util.spec_from_file_location("mmref_mutation_tool", TOOL)
-    assert spec is not None and spec.loader is not None
-    tool = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = tool  # dataclasses look their module up by name
-    try:
-        spec.loader.exec_module(tool)
-        current = tool.source_hash("reference")
-        statuses = {"mmref.reference.x_f__mutmut_1": "killed"}
-        fresh = tool.Outcome("reference", dict(statuses), source=current)
-        stale = tool.Outcome("_hashing", dict(statuses), source="0" * 16)
-        report = tool.markdown({"reference": fresh, "_hashing": stale}, {})
-    finally:
-        del sys.modules[spec.name]
+    current = tool.source_hash("reference")
+    statuses = {"mmref.reference.x_f__mutmut_1": "killed"}
+    fresh = tool.Outcome("reference", dict(statuses), source=current)
+    stale = tool.Outcome("_hashing", dict(statuses), source="0" * 16)
+    report = tool.markdown({"reference": fresh, "_hashing": stale}, {})
     rows = {line.split(" | ")[0]: line for line in report.splitlines() if line.startswith("| ")}
     assert "| reference" in rows and "100.0%" in rows["| reference"]
     assert "| _hashing (source changed since this run)" in rows
 
 
-def test_a_run_where_most_mutants_timed_out_is_marked_suspect() -> None:
+def test_a_run_where_most_mutants_timed_out_is_marked_suspect(tool: Any) -> None:
     # A timeout counts as detected: a test hanging in mutmut's forked workers would make
     # every mutant look killed, and the score 100%.
-    spec = importlib.util.spec_from_file_location("mmref_mutation_tool", TOOL)
-    assert spec is not None and spec.loader is not None
-    tool = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = tool
-    try:
-        spec.loader.exec_module(tool)
-        current = tool.source_hash("reference")
-        hung = {f"mmref.reference.x_f__mutmut_{i}": "timeout" for i in range(8)}
-        hung.update({f"mmref.reference.x_g__mutmut_{i}": "killed" for i in range(8)})
-        fine = {f"mmref.reference.x_f__mutmut_{i}": "killed" for i in range(16)}
-        fine["mmref.reference.x_g__mutmut_1"] = "timeout"
-        report = tool.markdown(
-            {
-                "reference": tool.Outcome("reference", hung, source=current),
-                "_validation": tool.Outcome(
-                    "_validation", fine, source=tool.source_hash("_validation")
-                ),
-            },
-            {},
-        )
-    finally:
-        del sys.modules[spec.name]
+    current = tool.source_hash("reference")
+    hung = {f"mmref.reference.x_f__mutmut_{i}": "timeout" for i in range(8)}
+    hung.update({f"mmref.reference.x_g__mutmut_{i}": "killed" for i in range(8)})
+    fine = {f"mmref.reference.x_f__mutmut_{i}": "killed" for i in range(16)}
+    fine["mmref.reference.x_g__mutmut_1"] = "timeout"
+    report = tool.markdown(
+        {
+            "reference": tool.Outcome("reference", hung, source=current),
+            "_validation": tool.Outcome(
+                "_validation", fine, source=tool.source_hash("_validation")
+            ),
+        },
+        {},
+    )
     rows = {line.split(" | ")[0]: line for line in report.splitlines() if line.startswith("| ")}
     assert "| reference (suspect: most detections are timeouts)" in rows
     assert "| _validation" in rows
 
 
-def test_reasons_of_a_module_without_a_complete_run_are_kept() -> None:
+def test_reasons_of_a_module_without_a_complete_run_are_kept(tool: Any) -> None:
     # Reasons are written by hand: a report rewritten before the module's first complete
     # run (or after its source changed) must not drop them; a current run decides.
-    spec = importlib.util.spec_from_file_location("mmref_mutation_tool", TOOL)
-    assert spec is not None and spec.loader is not None
-    tool = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = tool
-    try:
-        spec.loader.exec_module(tool)
-        current = tool.source_hash("reference")
-        results = {
-            "reference": tool.Outcome(
-                "reference", {"mmref.reference.x_f__mutmut_1": "killed"}, source=current
-            )
-        }
-        reasons = {
-            "mmref.persistence.x__load__mutmut_3": ("equivalent", "no input tells"),
-            "mmref.reference.x_f__mutmut_1": ("accepted", "killed since"),
-        }
-        report = tool.markdown(results, reasons)
-    finally:
-        del sys.modules[spec.name]
+    current = tool.source_hash("reference")
+    results = {
+        "reference": tool.Outcome(
+            "reference", {"mmref.reference.x_f__mutmut_1": "killed"}, source=current
+        )
+    }
+    reasons = {
+        "mmref.persistence.x__load__mutmut_3": ("equivalent", "no input tells"),
+        "mmref.reference.x_f__mutmut_1": ("accepted", "killed since"),
+    }
+    report = tool.markdown(results, reasons)
     assert "- `mmref.persistence.x__load__mutmut_3` (equivalent): no input tells" in report
     assert "killed since" not in report
