@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import signal
@@ -151,3 +152,74 @@ def test_reasons_of_a_module_without_a_complete_run_are_kept(tool: Any) -> None:
     report = tool.markdown(results, reasons)
     assert "- `mmref.persistence.x__load__mutmut_3` (equivalent): no input tells" in report
     assert "killed since" not in report
+
+
+_REGISTERING = """
+REGISTRY = {}
+
+
+def register(name):
+    def add(function):
+        REGISTRY[name] = function
+        return function
+
+    return add
+
+
+@register("double")
+def double(x):
+    return 2 * x
+
+
+def unused(x):
+    return x + 1
+"""
+
+_MUTATE = """
+import json, sys
+from mutmut.mutation.file_mutation import mutate_file_contents
+mutated = mutate_file_contents("registering.py", sys.stdin.read())
+print(json.dumps({"code": mutated.code, "names": mutated.mutant_names}))
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mutmut") is None, reason="mutmut (dev extra)")
+def test_a_function_that_runs_only_at_import_is_tested_with_its_mutant_on(
+    tool: Any, tmp_path: Path
+) -> None:
+    # mutmut switches a mutant on after importing the code, so a decorator that
+    # registers at import keeps its original behaviour under every mutant: without the
+    # fresh-interpreter recheck, a registry the tests check looks untested.
+    (tmp_path / "pyproject.toml").write_text('[tool.mutmut]\nsource_paths = ["src"]\n')
+    (tmp_path / "src").mkdir()
+    generated = subprocess.run(
+        [sys.executable, "-c", _MUTATE],
+        input=_REGISTERING,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    mutated = json.loads(generated.stdout)
+    mutants = tmp_path / "mutants"
+    mutants.mkdir()
+    (mutants / "registering.py").write_text(mutated["code"])
+    (mutants / "conftest.py").write_text(
+        "from hypothesis import settings\nsettings.register_profile('ci')\n"
+    )
+    (mutants / "test_registering.py").write_text(
+        "from registering import REGISTRY\n\n\n"
+        "def test_the_registry_doubles():\n"
+        "    assert REGISTRY['double'](3) == 6\n"
+    )
+    names = [f"registering.{n}" for n in mutated["names"]]
+    registering = {n for n in names if ".x_register__" in n}
+    unused = [n for n in names if ".x_unused__" in n]
+    assert registering and unused
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    assert tool.called_at_import(mutants, env, "registering") == registering
+    statuses = tool.recheck_fresh(
+        mutants, env, ["test_registering.py"], [*sorted(registering), unused[0]]
+    )
+    assert statuses == {**dict.fromkeys(registering, "killed"), unused[0]: "survived"}

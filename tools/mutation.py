@@ -50,6 +50,11 @@ What the command handles that ``mutmut run`` cannot do with this layout:
 * mutmut calls each mutated function through a trampoline, one more stack frame:
   a test of which frame a warning is attributed to can only run outside it
   (``MUTANT_UNDER_TEST`` is set inside).
+* mutmut imports the code once, unmutated, and switches a mutant on only for later
+  calls, so a function that runs only at import (the decorators that register the
+  kit's properties) would keep its original behaviour under all its mutants. Such a
+  survivor is run again in a fresh interpreter with the mutant on from the start
+  (its module's tests, stopping at the first failure).
 * Hypothesis runs under the ``ci`` profile (derandomized: the same examples for
   every mutant, so a verdict does not depend on luck).
 * Each module runs only the tests chosen for it (mutmut narrows them further to
@@ -383,7 +388,7 @@ def run_module(module: str, workers: int, earlier: Outcome | None = None) -> Out
     only = earlier.survivors() if earlier is not None else []
     scratch = Path(tempfile.mkdtemp(prefix="mmref-mutation-"))
     try:
-        prepare(scratch, module)
+        tests = prepare(scratch, module)
         env = dict(os.environ)
         # Fresh interpreters started by tests import the mutated copy, not the installed mmref.
         env["PYTHONPATH"] = os.pathsep.join(
@@ -446,11 +451,101 @@ def run_module(module: str, workers: int, earlier: Outcome | None = None) -> Out
                 for name, status in statuses.items()
                 if not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)
             }
+        at_import = called_at_import(scratch / "mutants", env, _import_name(module))
+        outcome.statuses |= recheck_fresh(
+            scratch / "mutants", env, tests, [n for n in outcome.survivors() if n in at_import]
+        )
         outcome.diffs = _diffs(scratch, env, module, outcome.survivors())
         outcome.seconds = round(time.monotonic() - start, 1)
         return outcome
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _import_name(module: str) -> str:
+    return "mmref." + module.partition(":")[0].removesuffix(".__init__")
+
+
+# Run in the mutated copy: which trampolines (mutated functions) fire while the module
+# is imported. mutmut reads the mutant to run from this hook at every call.
+_AT_IMPORT = """
+import importlib, json, sys
+import mutmut.mutation.trampoline as trampoline
+hit = set()
+def record():
+    frame = sys._getframe(1).f_locals
+    module = frame["decorated_func"].__module__
+    hit.update(f"{module}.{name}" for name in frame["mutants_dict"] if name != "_mutmut_orig")
+    return ""
+trampoline.get_mutant_under_test = record
+module = importlib.import_module(sys.argv[1])
+if "mutants" not in module.__file__:
+    sys.exit(f"imported {module.__file__}, not the mutated copy")
+print(json.dumps(sorted(hit)))
+"""
+
+
+def called_at_import(cwd: Path, env: dict[str, str], name: str) -> set[str]:
+    """The mutants (mutmut's names) of the functions that run when ``name`` is imported.
+
+    mutmut imports the code once, unmutated, and switches a mutant on only for the
+    calls made afterwards, so a function that runs only at import (a decorator that
+    registers the kit's properties) keeps its original behaviour under every one of
+    its mutants: they all "survive", whatever the tests check.
+    """
+    env = {k: v for k, v in env.items() if k != "MUTANT_UNDER_TEST"}
+    shown = subprocess.run(
+        [sys.executable, "-c", _AT_IMPORT, name],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if shown.returncode != 0:
+        raise SystemExit(f"could not import {name} from {cwd}:\n{shown.stderr[-4000:]}")
+    return set(json.loads(shown.stdout))
+
+
+def recheck_fresh(
+    cwd: Path, env: dict[str, str], tests: Sequence[str], names: Sequence[str]
+) -> dict[str, str]:
+    """Run ``tests`` once per mutant in a fresh interpreter with the mutant on from the start.
+
+    For the mutants :func:`called_at_import` finds: the import itself then runs the
+    mutant, as it would for a user. Returns each mutant's status: ``killed`` when a test
+    fails or the tests cannot even be collected, ``timeout`` after ten minutes, else
+    ``survived``.
+    """
+    statuses = {}
+    for name in names:
+        try:
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "-x",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    "--hypothesis-profile=ci",
+                    *tests,
+                ],
+                cwd=cwd,
+                env={**env, "MUTANT_UNDER_TEST": name},
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=600,
+            )
+        except subprocess.TimeoutExpired:
+            statuses[name] = "timeout"
+            continue
+        # 1: a test failed; 2: collection failed (the mutant breaks the import).
+        if done.returncode not in (0, 1, 2, 5):
+            tail = done.stdout.decode(errors="replace")[-4000:]
+            raise SystemExit(f"pytest failed on mutant {name} (exit {done.returncode}):\n{tail}")
+        statuses[name] = "killed" if done.returncode in (1, 2) else "survived"
+    return statuses
 
 
 def _statuses(meta: dict[str, Any]) -> dict[str, str]:
