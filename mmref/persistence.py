@@ -202,6 +202,11 @@ def load(
 
     Raises
     ------
+    TypeError
+        If ``max_bytes`` is not an int (or is a bool), or ``trust_token_pattern``
+        is not a bool; checked before the file is opened.
+    ValueError
+        If ``max_bytes`` is less than 1 (a plain ValueError, not a ModelFileError).
     ModelFileError
         On any problem with the file, with a one-line reason: not an mmref
         model file, an unknown format version, truncated or tampered with (a
@@ -220,6 +225,22 @@ def load(
     """
     import zipfile
 
+    # Checked before the file is opened: a bad argument is the caller's error, not the file's.
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
+        raise TypeError(
+            f"The 'max_bytes' parameter of mmref.load must be an int of at least 1. "
+            f"Got {max_bytes!r} instead."
+        )
+    if max_bytes < 1:
+        raise ValueError(
+            f"The 'max_bytes' parameter of mmref.load must be an int of at least 1. "
+            f"Got {max_bytes!r} instead."
+        )
+    if not isinstance(trust_token_pattern, bool):
+        raise TypeError(
+            f"The 'trust_token_pattern' parameter of mmref.load must be True or False. "
+            f"Got {trust_token_pattern!r} instead."
+        )
     name = os.fspath(path)
     try:
         with zipfile.ZipFile(name) as zf:
@@ -369,8 +390,6 @@ def _as_numeric_dtype(value: Any) -> np.dtype[Any] | None:
 def _load_zip(zf: zipfile.ZipFile, name: str, max_bytes: int, trust_pattern: bool) -> Any:
     import json
 
-    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
-        raise TypeError(f"mmref.load: max_bytes must be a positive int, got {max_bytes!r}")
     members = zf.infolist()
     infos = {info.filename: info for info in members}
     if len(infos) != len(members):
@@ -508,7 +527,9 @@ def _array_spec(
 ) -> tuple[tuple[int, ...], np.dtype[Any], int]:
     """The manifest's shape, dtype and data size of an array entry, checked."""
     descr = entry.get("dtype")
-    shape = tuple(_list(entry.get("shape"), "shape", where))
+    if not isinstance(entry.get("shape"), list):
+        raise ModelFileError(f"{where}: the manifest field 'shape' is not a list")
+    shape = tuple(entry["shape"])
     if not isinstance(entry.get("sha256"), str):
         raise ModelFileError(f"{where}: the manifest entry lacks a valid 'sha256'")
     if len(shape) > 32 or not all(

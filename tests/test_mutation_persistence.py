@@ -107,7 +107,9 @@ def _refused(path: Path, why: Any = "", **kwargs: Any) -> ModelFileError:
         load(path, **kwargs)
     except ModelFileError as exc:
         message = str(exc)
-        assert message and "\n" not in message and "\r" not in message, why
+        assert "\n" not in message and "\r" not in message, why
+        # SPEC.md 10.1: the message starts with the path (it must say which file).
+        assert message.startswith(repr(str(path))), (why, message)
         return exc
     pytest.fail(f"loaded a file tampered with: {why}")
 
@@ -316,6 +318,17 @@ def test_every_field_of_every_stored_object_tampered_is_refused(tmp_path: Path, 
                 yield (*path, "state", name), 1
 
     _refuse_all(tmp_path, kind, cases())
+
+
+def test_a_refusal_names_the_field_at_fault_and_what_was_expected(tmp_path: Path) -> None:
+    def refused(path: tuple[Any, ...], value: Any) -> str:
+        manifest = _edited("ridge", path, value)
+        return str(_refused(_with_manifest(tmp_path, "ridge", manifest), path))
+
+    assert "not_a_parameter" in refused(("object", "params", "not_a_parameter"), 1)
+    message = refused(("object", "state", "not_fitted_"), 1)
+    assert "not_fitted_" in message and "coef_" in message  # a fitted attribute it could be
+    assert "'params'" in refused(("object", "params"), _DELETE)
 
 
 def test_an_empty_params_or_state_means_the_defaults_unfitted(tmp_path: Path) -> None:
@@ -593,8 +606,32 @@ def test_the_size_caps_hold_exactly(tmp_path: Path) -> None:
     total = sum(len(m) for m in members.values())
     _assert_same_state(_saved("ridge")[0], load(path, max_bytes=total))
     assert "declares" in str(_refused(path, "one byte below", max_bytes=total - 1))
-    for wrong in (0, -1, True, 1.5, "1000"):
-        _refused(path, f"max_bytes={wrong!r}", max_bytes=wrong)
+    # One byte is a valid cap, which this file exceeds.
+    assert "declares" in str(_refused(path, "one byte", max_bytes=1))
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"max_bytes": 0}, ValueError),
+        ({"max_bytes": -1}, ValueError),
+        ({"max_bytes": True}, TypeError),
+        ({"max_bytes": 1.5}, TypeError),
+        ({"max_bytes": "1000"}, TypeError),
+        ({"trust_token_pattern": "no"}, TypeError),
+        ({"trust_token_pattern": 1}, TypeError),
+    ],
+)
+def test_a_bad_argument_is_the_callers_error_not_the_files(
+    tmp_path: Path, kwargs: dict[str, Any], error: type[Exception]
+) -> None:
+    # Checked before the file is opened: the same error for a valid file and a missing one.
+    path = tmp_path / "ridge.mmref"
+    path.write_bytes(_saved("ridge")[1])
+    for where in (path, tmp_path / "absent.mmref"):
+        with pytest.raises(error, match=f"'{next(iter(kwargs))}'") as info:
+            load(where, **kwargs)
+        assert not isinstance(info.value, ModelFileError)
 
 
 def test_the_manifest_may_be_16_mib_and_no_more(tmp_path: Path) -> None:
