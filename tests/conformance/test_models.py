@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from mmref.conformance import (
+    PROPERTIES,
     check_classification_model,
     check_embedding_model,
     claims_determinism,
@@ -16,6 +17,15 @@ from mmref.conformance import (
 )
 
 FEW = 5  # Hypothesis examples per property in these meta-tests: explicit examples come on top
+
+
+@pytest.mark.parametrize("kind", sorted(PROPERTIES))
+def test_every_property_is_described_in_one_sentence(kind: str) -> None:
+    # The descriptions are what `mmref conform` prints beside each verdict.
+    for name, description in PROPERTIES[kind].items():
+        assert isinstance(description, str), (kind, name, description)
+        assert description[:1].isalnum() and description.endswith("."), (kind, name, description)
+
 
 # --- embedding models --------------------------------------------------------------------
 
