@@ -331,6 +331,33 @@ def test_a_refusal_names_the_field_at_fault_and_what_was_expected(tmp_path: Path
     assert "'params'" in refused(("object", "params"), _DELETE)
 
 
+def test_a_zip_without_a_manifest_is_refused_saying_so(tmp_path: Path) -> None:
+    members = {k: v for k, v in _saved("ridge")[2].items() if k != "manifest.json"}
+    assert "manifest.json" in str(_refused(_write(tmp_path / "bare.mmref", members), "bare"))
+
+
+def test_a_reference_to_an_array_the_manifest_does_not_list_names_it(tmp_path: Path) -> None:
+    manifest = _edited("ridge", ("object", "state", "classes_"), {"array": "arrays/9.npy"})
+    assert "arrays/9.npy" in str(_refused(_with_manifest(tmp_path, "ridge", manifest), "ghost"))
+
+
+def test_an_error_raised_deep_inside_still_names_the_file_and_the_error(tmp_path: Path) -> None:
+    # An integer too large for a float (JSON allows it) fails in the estimator's own
+    # parameter check with an OverflowError: the refusal keeps the file and what failed.
+    manifest = _edited("ridge", ("object", "params", "alpha"), 10**400)
+    assert "OverflowError" in str(_refused(_with_manifest(tmp_path, "ridge", manifest), "10**400"))
+
+
+@pytest.mark.parametrize("dtype", ["datetime64[s]", "timedelta64[s]", "S3", "V8"])
+def test_labels_of_a_dtype_save_never_writes_are_refused(tmp_path: Path, dtype: str) -> None:
+    # classes_ may hold any label save accepts (bool, numbers, str); a forger's datetime,
+    # bytes or raw-void labels, consistent with the manifest, are refused all the same.
+    member = _get(_manifest("ridge"), ("object", "state", "classes_"))["array"]
+    labels = np.arange(len(_original("ridge", member))).astype(dtype)
+    error = _refused(_with_array(tmp_path, "ridge", member, _npy(labels), entry=True), dtype)
+    assert "not allowed" in str(error)
+
+
 def test_an_empty_params_or_state_means_the_defaults_unfitted(tmp_path: Path) -> None:
     restored = load(_with_manifest(tmp_path, "ridge", _edited("ridge", ("object", "params"), {})))
     assert restored.alpha == mmref.RidgeClassifier().alpha
