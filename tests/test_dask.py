@@ -44,7 +44,9 @@ def client() -> Iterator[Any]:
             n_workers=2,
             processes=True,
             threads_per_worker=1,
-            dashboard_address=None,
+            # Its HTTP server still starts without a dashboard; on a taken default port
+            # (a user's own Dask, another test run) it would warn, an error under pytest.
+            dashboard_address=":0",
             worker_dashboard_address=None,
         ) as cluster,
         distributed.Client(cluster, set_as_default=False) as c,
