@@ -25,7 +25,7 @@ from .harness import Case, CaseResult, evaluate_busy, evaluate_target, run_case
 from .memory import measure_in_subprocess
 from .registry import all_cases, select
 
-__all__ = ["main"]
+__all__ = ["main", "run_main"]
 
 # Longer than the ~0.1 s OpenBLAS keeps idle worker threads spinning after a call.
 _SETTLE_SECONDS = 0.2
@@ -62,6 +62,19 @@ def _parser() -> argparse.ArgumentParser:
         help="print where the time of the real-text cases goes (tokenize, hash, count)",
     )
     return parser
+
+
+def run_main(argv: list[str] | None = None) -> int:
+    """:func:`main` for ``python -m benchmarks``: Ctrl-C ends with a line, not a traceback.
+
+    The load process of ``--busy`` is stopped on the way out (``busy_core``), and
+    nothing is written: the report files are written only after the last case.
+    """
+    try:
+        return main(argv)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -308,6 +308,21 @@ def test_busy_core_stops_its_process_on_an_error_and_on_ctrl_c() -> None:
         assert not _alive(load.pid)
 
 
+def test_ctrl_c_ends_the_run_with_a_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import benchmarks.cli
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(benchmarks.cli, "run_case", interrupted)
+    report = tmp_path / "report.json"
+    assert benchmarks.cli.run_main(["--quick", "--json", str(report)]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["interrupted"]
+    assert not report.exists()
+
+
 def test_the_load_process_stops_by_itself_after_its_bound() -> None:
     import subprocess
 
