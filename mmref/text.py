@@ -651,23 +651,9 @@ def _check_vocabulary(value: object) -> str | list[str] | None:
     expected = "None, 'learn' or a non-empty sequence of distinct str"
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise param_error(_OWNER, "vocabulary", expected, value)
-    terms = list(value)
-    for i, term in enumerate(terms):
-        if not isinstance(term, str):
-            raise TypeError(
-                f"The 'vocabulary' parameter of {_OWNER} must be {expected}. "
-                f"Item {i} is {describe(term)} of type {type(term).__name__}."
-            )
+    terms = _str_items("vocabulary", expected, list(value))
     if not terms or len(set(terms)) != len(terms):
         raise param_error(_OWNER, "vocabulary", expected, value)
-    for i, term in enumerate(terms):
-        try:
-            term.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError(
-                f"The 'vocabulary' parameter of {_OWNER}: item {i} ({describe(term)}) contains "
-                f"a lone surrogate; expected valid Unicode text."
-            ) from None
     return terms
 
 
@@ -701,21 +687,26 @@ def _check_stop_words(value: object) -> frozenset[str] | None:
         raise param_error(_OWNER, "stop_words", expected, value)
     if isinstance(value, (bytes, bytearray)) or not isinstance(value, Iterable):
         raise param_error(_OWNER, "stop_words", expected, value)
-    words = list(value)
-    for i, word in enumerate(words):
-        if not isinstance(word, str):
+    words = _str_items("stop_words", expected, list(value))
+    return frozenset(words)
+
+
+def _str_items(name: str, expected: str, items: list[Any]) -> list[str]:
+    """``items`` if each is a str of valid Unicode, else the error naming the first bad one."""
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
             raise TypeError(
-                f"The 'stop_words' parameter of {_OWNER} must be {expected}. "
-                f"Item {i} is {describe(word)} of type {type(word).__name__}."
+                f"The {name!r} parameter of {_OWNER} must be {expected}. "
+                f"Item {i} is {describe(item)} of type {type(item).__name__}."
             )
         try:
-            word.encode("utf-8")
+            item.encode("utf-8")
         except UnicodeEncodeError:
             raise ValueError(
-                f"The 'stop_words' parameter of {_OWNER}: item {i} ({describe(word)}) contains "
+                f"The {name!r} parameter of {_OWNER}: item {i} ({describe(item)}) contains "
                 f"a lone surrogate; expected valid Unicode text."
             ) from None
-    return frozenset(words)
+    return items
 
 
 def _check_unused(
