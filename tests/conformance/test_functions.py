@@ -232,3 +232,18 @@ def test_a_failure_that_does_not_reproduce_is_reported_as_nondeterminism() -> No
     assert "did not reproduce when the same example was run again" in result.message
     assert "implementation is not deterministic" in result.message
     assert "First failure: fn(image, text, model) returned an object of type" in result.message
+
+
+def test_a_run_restricted_to_float32_shows_the_target_float32_embeddings_only() -> None:
+    # --dtypes float32 (a float32-only port): the fixed examples with a float64 image or
+    # text embedding are left out, whichever of the two it is.
+    seen: set[np.dtype[Any]] = set()
+
+    def join(image: Any, text: Any, model: Any) -> Any:
+        parts = (model.encode_image(image), model.encode_text(text))
+        seen.update(np.asarray(p).dtype for p in parts)
+        return np.concatenate(parts, axis=1)
+
+    results = run_checks("joint-embedding", join, dtypes=["float32"], select=["order"])
+    assert [r.status for r in results] == ["PASS"]
+    assert seen == {np.dtype(np.float32)}
