@@ -247,3 +247,18 @@ def test_a_run_restricted_to_float32_shows_the_target_float32_embeddings_only() 
     results = run_checks("joint-embedding", join, dtypes=["float32"], select=["order"])
     assert [r.status for r in results] == ["PASS"]
     assert seen == {np.dtype(np.float32)}
+
+
+def test_a_classification_run_restricted_to_float32_runs_its_float32_fixed_example() -> None:
+    # Only float32 scores reach the target, and the fixed float32 example (one 1 x 1
+    # score) is among them: the restriction leaves out the other dtypes, not everything.
+    seen: list[np.ndarray[Any, Any]] = []
+
+    def classify(joint: Any, labels: Any, model: Any) -> Any:
+        seen.append(np.asarray(model.predict(joint)))
+        return np.argmax(seen[-1], axis=1)
+
+    results = run_checks("classification", classify, dtypes=["float32"], select=["reference"])
+    assert [r.status for r in results] == ["PASS"]
+    assert {s.dtype for s in seen} == {np.dtype(np.float32)}
+    assert any(s.shape == (1, 1) and s[0, 0] == np.float32(0.5) for s in seen)
