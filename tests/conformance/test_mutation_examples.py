@@ -69,8 +69,12 @@ def slow_first_calls(image: Any, text: Any, model: Any) -> Any:
 
 
 def test_a_slow_implementation_is_not_failed_for_its_speed(hostile_profile: Path) -> None:
-    results = run_checks("joint-embedding", slow_first_calls, max_examples=2, select=["type"])
-    assert [r.status for r in results] == ["PASS"]
+    # "type" checks examples drawn once and shared; "raises" runs its own search, in
+    # Hypothesis's loop, where the profile's deadline would apply.
+    results = run_checks(
+        "joint-embedding", slow_first_calls, max_examples=2, select=["type", "raises"]
+    )
+    assert [r.status for r in results] == ["PASS", "PASS"]
 
 
 def test_without_max_examples_the_profile_says_how_many(hostile_profile: Path) -> None:
@@ -113,3 +117,25 @@ def test_a_run_draws_the_same_examples_every_time(hostile_profile: Path) -> None
 
     first = recorded()
     assert len(first) > 10 and first == recorded()
+
+
+def test_the_reference_passes_the_bad_output_properties_over_many_draws() -> None:
+    # 60 draws reach every pair of dimensions of the bad model outputs (a 0-D output
+    # beside a 2-D one included): each must be a shape the kit can build.
+    properties = ["raises", "protocol_2d", "row_mismatch"]
+    results = run_checks(
+        "joint-embedding", mmref.joint_embedding, max_examples=60, select=properties
+    )
+    assert [(r.name, r.status) for r in results] == [(p, "PASS") for p in properties]
+
+
+def test_an_embedding_model_example_is_n_images_and_n_texts() -> None:
+    # SPEC 12.4: a batch of N >= 1 images beside a list of N texts.
+    from mmref.conformance._examples import draw_examples, embedding_model_examples
+
+    for shape, dtypes in ((None, None), ((3, 2), ["uint8", "float32"])):
+        examples = draw_examples(embedding_model_examples(shape, dtypes), 30)
+        assert examples
+        for images, texts in examples:
+            assert images.shape[0] == len(texts) >= 1, (images.shape, texts)
+            assert shape is None or images.shape[1:] == shape
