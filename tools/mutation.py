@@ -195,10 +195,12 @@ MODULES: dict[str, tuple[str, ...]] = {
     "_io": (*_EMBED_TESTS, "mmref/_io.py"),
     "_outputs": (*_EMBED_TESTS, "mmref/_outputs.py"),
     # Also its options in this process: --dtype, the progress bar, --scheduler on an
-    # in-process Dask cluster (tests/test_dask.py starts worker processes).
+    # in-process Dask cluster (tests/test_dask.py starts worker processes), and the
+    # README's command-line reference (help texts, metavars, choices).
     "cli.embed": (
         *_EMBED_TESTS,
         "tests/cli/test_embed_options.py",
+        "tests/cli/test_cli_reference.py",
         "mmref/cli/embed.py",
     ),
     **{
