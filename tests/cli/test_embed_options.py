@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -182,59 +183,76 @@ def test_the_default_batch_is_about_32_mib_of_float64_pixels(
 
 # --- on a Dask cluster -----------------------------------------------------------------
 
+# In a fresh interpreter: a Dask cluster in its own process (threads, no worker processes),
+# then `mmref embed ... --scheduler ADDRESS` for each argument list, with a terminal for
+# stderr. Prints, per run, the status, what stderr got and the blocks run on the cluster.
+# Not in the test process: distributed's threads and event loop do not survive a fork,
+# and mutmut runs each mutant's tests in a fork of a process that ran these tests.
+_ON_A_CLUSTER = """
+import io, json, sys
+import distributed
+from mmref.cli import main
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=1,
-        processes=False,
-        threads_per_worker=2,
-        protocol="tcp",
-        dashboard_address=None,
-    ) as running:
-        yield running
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+runs = []
+with distributed.LocalCluster(
+    n_workers=1, processes=False, threads_per_worker=2, protocol="tcp", dashboard_address=None
+) as cluster, distributed.Client(cluster, set_as_default=False) as client:
+    for args in json.loads(sys.argv[1]):
+        sys.stderr = Terminal()
+        with distributed.get_task_stream(client=client) as tasks:
+            code = main([*args, "--scheduler", cluster.scheduler_address])
+        blocks = sum("embed_block" in task["key"] for task in tasks.data)
+        runs.append({"code": code, "stderr": sys.stderr.getvalue(), "blocks": blocks})
+        sys.stderr = sys.__stderr__
+print(json.dumps(runs))
+"""
+
+
+def _on_a_cluster(*runs: list[str]) -> list[dict[str, Any]]:
+    pytest.importorskip("distributed")
+    done = subprocess.run(
+        [sys.executable, "-c", _ON_A_CLUSTER, json.dumps([["embed", *r] for r in runs])],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    result: list[dict[str, Any]] = json.loads(done.stdout.splitlines()[-1])
+    return result
 
 
 def test_scheduler_writes_what_a_single_machine_writes_and_runs_there(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cluster: Any
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("tqdm")
-    distributed = pytest.importorskip("distributed")
     images, captions = _inputs(tmp_path)
     model_file, model = _float64_model(tmp_path)
-    common = ["embed", "--images", str(images), "--texts", str(captions), "--model"]
-    common += [str(model_file), "--batch-size", "4", "--dtype", "float32"]
+    common = ["--images", str(images), "--texts", str(captions), "--model", str(model_file)]
+    common += ["--batch-size", "4", "--dtype", "float32"]
     local, remote = tmp_path / "local.npy", tmp_path / "remote.npy"
-    address = cluster.scheduler_address
-    assert main([*common, "--output", str(local), "--quiet"]) == 0
-    terminal = _Terminal()
-    monkeypatch.setattr(sys, "stderr", terminal)
-    with (
-        distributed.Client(cluster, set_as_default=False) as client,
-        distributed.get_task_stream(client=client) as tasks,
-    ):
-        assert main([*common, "--output", str(remote), "--scheduler", address]) == 0
-    # Two blocks of rows (4 and 2) embedded on the cluster named.
-    assert sum("embed_block" in task["key"] for task in tasks.data) == 2
-    assert re.search(r"100%.*\b6/6\b", terminal.getvalue().rsplit("\r", 1)[-1])
+    assert _embed(capsys, *common, "--output", str(local)) == (0, "")
+    jsonl = tmp_path / "captions.jsonl"
+    jsonl.write_text("".join(json.dumps({"c": c}) + "\n" for c in CAPTIONS), encoding="utf-8")
+    texts_only = tmp_path / "texts.npy"
+    first, second = _on_a_cluster(
+        [*common, "--output", str(remote)],
+        ["--texts", str(jsonl), "--text-field", "c", "--output", str(texts_only)],
+    )
+    # Two blocks of rows (4 and 2) embedded on the cluster named, with a progress bar.
+    assert first["code"] == 0 and first["blocks"] == 2, first
+    assert re.search(r"100%.*\b6/6\b", first["stderr"].rsplit("\r", 1)[-1]), first
     expected = mmref.joint_embedding(np.load(images), CAPTIONS, model).astype(np.float32)
     written = np.load(remote)
     assert written.dtype == np.float32 and written.tobytes() == expected.tobytes()
     assert remote.read_bytes() == local.read_bytes()
-
-
-def test_scheduler_with_one_input_and_a_jsonl_field(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], cluster: Any
-) -> None:
-    path = tmp_path / "captions.jsonl"
-    path.write_text("".join(f'{{"caption": "{c}"}}\n' for c in CAPTIONS), encoding="utf-8")
-    out = tmp_path / "out.npy"
-    address = cluster.scheduler_address
-    args = ["--texts", str(path), "--text-field", "caption", "--output", str(out)]
-    assert _embed(capsys, *args, "--scheduler", address, "--batch-size", "5") == (0, "")
+    # One input, captions by field, the library's default model.
+    assert second["code"] == 0 and second["blocks"] == 1, second
     expected = mmref.BagOfWordsTextEncoder().encode_text(CAPTIONS)
-    assert np.load(out).tobytes() == expected.tobytes()
+    assert np.load(texts_only).tobytes() == expected.tobytes()
 
 
 def test_scheduler_refuses_a_table_of_captions_before_connecting(
