@@ -9,6 +9,7 @@ when a run fails.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import zipfile
 from pathlib import Path
@@ -351,6 +352,7 @@ def test_a_model_file_with_an_unsafe_token_pattern_needs_trust(
         (["--images", "{images}", "--text-field", "t"], 2, "--text-field goes with a .jsonl"),
         (["--texts", "{captions}", "--text-field", "t"], 2, "--text-field goes with a .jsonl"),
         (["--texts", "{captions}", "--trust-token-pattern"], 2, "--trust-token-pattern goes"),
+        (["--texts", "{captions}", "--id-column", "id"], 2, "--id-column needs --output .npz"),
         (["--texts", "{captions}", "--model", "{model}", "--seed", "1"], 2, "--seed cannot"),
         (
             ["--texts", "{captions}", "--model", "{model}", "--image-components", "3",
@@ -394,6 +396,11 @@ def test_bad_arguments_and_inputs_are_refused_with_nothing_written(
     code, err = _embed(capsys, *filled, "--output", str(out))
     assert code == status, err
     assert message in err and err.count("\n") == 1
+    # Each option the message is about is named as typed, a word of its own.
+    for option in re.findall(r"--[a-z][\w-]*", message):
+        assert re.search(rf"(?<![\w-]){option}(?![\w-])", err), (option, err)
+    if "holds 6 images" in message:  # the two files that disagree are both named
+        assert str(names["images"]) in err and str(names["short"]) in err
     assert out.read_bytes() == b"earlier"
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
@@ -412,6 +419,46 @@ def test_an_output_that_is_an_input_is_refused(
     code, err = _embed(capsys, *args, "--output", str(target))
     assert code == 2 and f"is the same file as {flag}" in err
     assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize("flag", ["--texts", "--table"])
+def test_an_output_linked_to_a_caption_file_or_table_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str
+) -> None:
+    # Captions and tables cannot be named as an output (the extensions differ), but a
+    # link can point an output at one.
+    source = tmp_path / ("captions.txt" if flag == "--texts" else "pairs.csv")
+    source.write_text("caption\na red circle\n", encoding="utf-8")
+    before = source.read_bytes()
+    out = tmp_path / "out.npz"
+    out.symlink_to(source)
+    code, err = _embed(capsys, flag, str(source), "--text-column", "caption", "--output", str(out))
+    assert code == 2 and re.search(rf"is the same file as {flag} (?![\w-])", err), err
+    assert source.read_bytes() == before and out.is_symlink()
+
+
+def test_jsonl_captions_by_field_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "captions.jsonl"
+    path.write_text("".join(json.dumps({"c": c}) + "\n" for c in CAPTIONS), encoding="utf-8")
+    out = tmp_path / "out.npy"
+    args = ["--texts", str(path), "--text-field", "c", "--output", str(out)]
+    assert _embed(capsys, *args) == (0, "")
+    assert np.load(out).tobytes() == mmref.BagOfWordsTextEncoder().encode_text(CAPTIONS).tobytes()
+
+
+def test_bad_rows_are_named_by_their_batch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    images = np.arange(6 * 4.0).reshape(6, 2, 2)
+    images[3, 1, 0] = np.nan
+    np.save(tmp_path / "images.npy", images)
+    out = tmp_path / "out.npy"
+    args = ["--images", str(tmp_path / "images.npy"), "--output", str(out), "--batch-size", "2"]
+    code, err = _embed(capsys, *args)
+    assert code == 1 and "error: rows 2 to 3: " in err, err
+    assert not out.exists()
 
 
 def test_an_output_beside_the_inputs_is_written_and_signals_are_restored(

@@ -194,7 +194,15 @@ MODULES: dict[str, tuple[str, ...]] = {
     "_stream": (*_EMBED_TESTS, "mmref/_stream.py"),
     "_io": (*_EMBED_TESTS, "mmref/_io.py"),
     "_outputs": (*_EMBED_TESTS, "mmref/_outputs.py"),
-    "cli.embed": (*_EMBED_TESTS, "mmref/cli/embed.py"),
+    # Also its options in this process: --dtype, the progress bar, --scheduler on an
+    # in-process Dask cluster (tests/test_dask.py starts worker processes), and the
+    # README's command-line reference (help texts, metavars, choices).
+    "cli.embed": (
+        *_EMBED_TESTS,
+        "tests/cli/test_embed_options.py",
+        "tests/cli/test_cli_reference.py",
+        "mmref/cli/embed.py",
+    ),
     **{
         f"conformance.{name}": (
             *_KIT_NARROW.get(
