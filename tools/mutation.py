@@ -123,8 +123,8 @@ _MODEL_FILE_TESTS = (
 # file in bounded memory): under mutmut every surviving mutant reruns them all, minutes
 # per mutant on a shared 2-core machine. The in-process tests of embed
 # (tests/test_mutation_embed.py) stand in for them, so the scores are lower bounds.
-# test_launch.py is about the console script's start-up and test_readme_own_data.py
-# reads README.md, which the scratch copy does not hold.
+# test_launch.py is about the console script's start-up, and test_readme_own_data.py runs
+# the README's own-data walk-through in fresh processes.
 _EMBED_TESTS = (
     "tests/test_stream.py",
     "tests/test_outputs.py",
