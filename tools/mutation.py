@@ -158,6 +158,7 @@ _KIT_NARROW = {
         "_run": (
             "run",
             "mutation_run",
+            "mutation_run_options",
             "models",
             "catalogue_models",
             "functions",
