@@ -9,6 +9,7 @@ Deterministic data comes from :mod:`mmref.testing` (integer hashing).
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,3 +59,15 @@ def latent_pairs(
 def images(n: int, shape: tuple[int, ...], seed: int = 0) -> np.ndarray[Any, Any]:
     """A batch of ``n`` uint8 images of ``shape``: hashed pixels uniform in 0..255."""
     return integers(seed, (n, *shape), 256).astype(np.uint8)
+
+
+#: The captions of the small `mmref embed` inputs (an empty one among them).
+EMBED_CAPTIONS = ["a red circle", "blue square", "", "green cross", "x y z", "red"]
+
+
+def embed_inputs(directory: Path, n: int = 6) -> tuple[Path, Path]:
+    """``n`` uint8 4x4 images (images.npy) and ``n`` captions (captions.txt) in ``directory``."""
+    images = (np.arange(n * 16) % 253).astype(np.uint8).reshape(n, 4, 4)
+    np.save(directory / "images.npy", images)
+    (directory / "captions.txt").write_text("\n".join(EMBED_CAPTIONS[:n]) + "\n", encoding="utf-8")
+    return directory / "images.npy", directory / "captions.txt"

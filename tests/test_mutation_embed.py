@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import EMBED_CAPTIONS as CAPTIONS
+from helpers import embed_inputs as _inputs
 
 import mmref
 from mmref import _stream
 from mmref._stream import DataError, ImageSource, TextSource, auto_batch_size, embed_rows
 from mmref.cli import main
-
-CAPTIONS = ["a red circle", "blue square", "", "green cross", "x y z", "red"]
 
 
 def _npy(path: Path, array: np.ndarray, version: tuple[int, int] | None = None) -> Path:
@@ -253,13 +253,6 @@ def test_embed_rows_joins_or_embeds_one_modality_and_names_bad_rows() -> None:
 
 
 # --- the command ---------------------------------------------------------------------
-
-
-def _inputs(tmp_path: Path, n: int = 6) -> tuple[Path, Path]:
-    images = (np.arange(n * 16) % 253).astype(np.uint8).reshape(n, 4, 4)
-    np.save(tmp_path / "images.npy", images)
-    (tmp_path / "captions.txt").write_text("\n".join(CAPTIONS[:n]) + "\n", encoding="utf-8")
-    return tmp_path / "images.npy", tmp_path / "captions.txt"
 
 
 def _embed(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

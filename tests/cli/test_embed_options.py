@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import EMBED_CAPTIONS as CAPTIONS
+from helpers import embed_inputs as _inputs
 
 import mmref
 from mmref.cli import main
-
-CAPTIONS = ["a red circle", "blue square", "", "green cross", "x y z", "red"]
 
 
 class _Terminal(io.StringIO):
@@ -33,13 +33,6 @@ class _Terminal(io.StringIO):
 
     def isatty(self) -> bool:
         return True
-
-
-def _inputs(tmp_path: Path, n: int = 6) -> tuple[Path, Path]:
-    images = (np.arange(n * 16) % 253).astype(np.uint8).reshape(n, 4, 4)
-    np.save(tmp_path / "images.npy", images)
-    (tmp_path / "captions.txt").write_text("\n".join(CAPTIONS[:n]) + "\n", encoding="utf-8")
-    return tmp_path / "images.npy", tmp_path / "captions.txt"
 
 
 def _embed(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
