@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._validation import check_bool_param, check_int_param
 from .exceptions import ModelFileError
 
 if TYPE_CHECKING:
@@ -226,21 +227,10 @@ def load(
     import zipfile
 
     # Checked before the file is opened: a bad argument is the caller's error, not the file's.
-    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
-        raise TypeError(
-            f"The 'max_bytes' parameter of mmref.load must be an int of at least 1. "
-            f"Got {max_bytes!r} instead."
-        )
-    if max_bytes < 1:
-        raise ValueError(
-            f"The 'max_bytes' parameter of mmref.load must be an int of at least 1. "
-            f"Got {max_bytes!r} instead."
-        )
-    if not isinstance(trust_token_pattern, bool):
-        raise TypeError(
-            f"The 'trust_token_pattern' parameter of mmref.load must be True or False. "
-            f"Got {trust_token_pattern!r} instead."
-        )
+    max_bytes = check_int_param(max_bytes, name="max_bytes", owner="mmref.load", min_value=1)
+    trust_token_pattern = check_bool_param(
+        trust_token_pattern, name="trust_token_pattern", owner="mmref.load"
+    )
     name = os.fspath(path)
     try:
         with zipfile.ZipFile(name) as zf:
