@@ -656,7 +656,7 @@ def test_a_bad_argument_is_the_callers_error_not_the_files(
     path = tmp_path / "ridge.mmref"
     path.write_bytes(_saved("ridge")[1])
     for where in (path, tmp_path / "absent.mmref"):
-        with pytest.raises(error, match=f"'{next(iter(kwargs))}'") as info:
+        with pytest.raises(error, match=f"'{next(iter(kwargs))}' parameter of mmref.load ") as info:
             load(where, **kwargs)
         assert not isinstance(info.value, ModelFileError)
 
