@@ -223,3 +223,74 @@ def test_a_function_that_runs_only_at_import_is_tested_with_its_mutant_on(
         mutants, env, ["test_registering.py"], [*sorted(registering), unused[0]]
     )
     assert statuses == {**dict.fromkeys(registering, "killed"), unused[0]: "survived"}
+
+
+_CACHED = """
+import functools
+
+
+def helper(x):
+    return x * 2
+
+
+@functools.cache
+def table():
+    return helper(3)
+"""
+
+# What mutmut does: the code is imported and its caches filled unmutated (the stats
+# run), then the mutant is switched on and the chosen tests run in the same process.
+_AFTER_STATS = """
+import os, sys
+import pytest
+import cached
+cached.table()
+os.environ["MUTANT_UNDER_TEST"] = sys.argv[1]
+sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", *sys.argv[2:], "test_cached.py"]))
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mutmut") is None, reason="mutmut (dev extra)")
+def test_what_was_cached_before_a_mutant_was_switched_on_is_computed_again(
+    tool: Any, tmp_path: Path
+) -> None:
+    # Without the plugin the cached value of the unmutated code hides the helper's
+    # mutant: the test passes ("survived") whatever it checks.
+    (tmp_path / "pyproject.toml").write_text('[tool.mutmut]\nsource_paths = ["src"]\n')
+    (tmp_path / "src").mkdir()
+    generated = subprocess.run(
+        [sys.executable, "-c", _MUTATE.replace("registering.py", "cached.py")],
+        input=_CACHED,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    mutated = json.loads(generated.stdout)
+    mutants = tmp_path / "mutants"
+    mutants.mkdir()
+    (mutants / "cached.py").write_text(mutated["code"])
+    (mutants / f"{tool.CACHE_PLUGIN}.py").write_text(
+        tool.cache_plugin_source(session="cached", per_test="cached")
+    )
+    (mutants / "test_cached.py").write_text(
+        "from cached import table\n\n\ndef test_the_table():\n    assert table() == 6\n"
+    )
+    helper = sorted(f"cached.{n}" for n in mutated["names"] if n.startswith("x_helper__"))
+    assert helper
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+    def exit_code(mutant: str, *plugin: str) -> int:
+        run = subprocess.run(
+            [sys.executable, "-c", _AFTER_STATS, mutant, *plugin],
+            cwd=mutants,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode in (0, 1), run.stdout + run.stderr
+        return run.returncode
+
+    assert [exit_code(m) for m in helper] == [0] * len(helper)
+    assert [exit_code(m, "-p", tool.CACHE_PLUGIN) for m in helper] == [1] * len(helper)
