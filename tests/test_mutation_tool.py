@@ -238,15 +238,32 @@ def table():
     return helper(3)
 """
 
-# What mutmut does: the code is imported and its caches filled unmutated (the stats
-# run), then the mutant is switched on and the chosen tests run in the same process.
+_TEST_CACHED = """
+from cached import helper, table
+
+BUILT_AT_IMPORT = helper(3)
+
+
+def test_the_table():
+    assert table() == 6
+
+
+def test_what_was_built_at_import():
+    assert BUILT_AT_IMPORT == 6
+"""
+
+# What mutmut does: the tests run unmutated first (its stats run: the test module is
+# imported, the caches filled), then the mutant is switched on and the chosen test runs
+# again in the same process.
 _AFTER_STATS = """
 import os, sys
 import pytest
-import cached
-cached.table()
-os.environ["MUTANT_UNDER_TEST"] = sys.argv[1]
-sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", *sys.argv[2:], "test_cached.py"]))
+mutant, test, plugin = sys.argv[1], sys.argv[2], sys.argv[3:]
+args = ["-q", "-p", "no:cacheprovider", *plugin]
+if pytest.main([*args, "test_cached.py"]) != 0:
+    sys.exit(3)
+os.environ["MUTANT_UNDER_TEST"] = mutant
+sys.exit(pytest.main([*args, f"test_cached.py::{test}"]))
 """
 
 
@@ -254,8 +271,9 @@ sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", *sys.argv[2:], "test_cache
 def test_what_was_cached_before_a_mutant_was_switched_on_is_computed_again(
     tool: Any, tmp_path: Path
 ) -> None:
-    # Without the plugin the cached value of the unmutated code hides the helper's
-    # mutant: the test passes ("survived") whatever it checks.
+    # Without the plugin what the unmutated code cached, or built when the test module
+    # was imported, hides the helper's mutants: the test passes ("survived") whatever
+    # it checks.
     (tmp_path / "pyproject.toml").write_text('[tool.mutmut]\nsource_paths = ["src"]\n')
     (tmp_path / "src").mkdir()
     generated = subprocess.run(
@@ -273,17 +291,15 @@ def test_what_was_cached_before_a_mutant_was_switched_on_is_computed_again(
     (mutants / f"{tool.CACHE_PLUGIN}.py").write_text(
         tool.cache_plugin_source(session="cached", per_test="cached")
     )
-    (mutants / "test_cached.py").write_text(
-        "from cached import table\n\n\ndef test_the_table():\n    assert table() == 6\n"
-    )
+    (mutants / "test_cached.py").write_text(_TEST_CACHED)
     helper = sorted(f"cached.{n}" for n in mutated["names"] if n.startswith("x_helper__"))
     assert helper
 
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
-    def exit_code(mutant: str, *plugin: str) -> int:
+    def exit_code(mutant: str, test: str, *plugin: str) -> int:
         run = subprocess.run(
-            [sys.executable, "-c", _AFTER_STATS, mutant, *plugin],
+            [sys.executable, "-c", _AFTER_STATS, mutant, test, *plugin],
             cwd=mutants,
             env=env,
             capture_output=True,
@@ -292,5 +308,7 @@ def test_what_was_cached_before_a_mutant_was_switched_on_is_computed_again(
         assert run.returncode in (0, 1), run.stdout + run.stderr
         return run.returncode
 
-    assert [exit_code(m) for m in helper] == [0] * len(helper)
-    assert [exit_code(m, "-p", tool.CACHE_PLUGIN) for m in helper] == [1] * len(helper)
+    for test in ("test_the_table", "test_what_was_built_at_import"):
+        assert [exit_code(m, test) for m in helper] == [0] * len(helper), test
+        plugin = ("-p", tool.CACHE_PLUGIN)
+        assert [exit_code(m, test, *plugin) for m in helper] == [1] * len(helper), test

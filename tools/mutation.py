@@ -55,10 +55,12 @@ What the command handles that ``mutmut run`` cannot do with this layout:
   kit's properties) would keep its original behaviour under all its mutants. Such a
   survivor is run again in a fresh interpreter with the mutant on from the start
   (its module's tests, stopping at the first failure).
-* For the same reason, whatever mmref cached before the fork (``functools.cache``: the
-  tokenizer's tables, the kit's strategies) would hide the mutants of the cached
-  function and of the helpers it calls: a plugin empties the caches when each mutant's
-  tests start, and before every test of the kit (so mutmut's stats link each test that
+* For the same reason, what was computed before mutmut forked its workers would hide
+  the mutants of the functions that computed it: mmref's caches (``functools.cache``:
+  the tokenizer's tables, the kit's strategies) and what test modules build when
+  imported (parametrize lists, ``@given``'s strategies). A plugin empties the caches
+  and has pytest import the test modules again when each mutant's tests start, and
+  empties the kit's caches before every test (so mutmut's stats link each test that
   builds a cached strategy to the helpers it calls).
 * Hypothesis runs under the ``ci`` profile (derandomized: the same examples for
   every mutant, so a verdict does not depend on luck).
@@ -384,16 +386,19 @@ def prepare(scratch: Path, module: str) -> list[str]:
     return tests
 
 
-# A pytest plugin in the scratch copy (``-p``) that empties mmref's caches. mutmut runs
-# each mutant in a process forked after its stats run, so what mmref cached there
-# (functools.cache, lru_cache: the tokenizer's tables, the kit's strategies) was computed
-# by the unmutated code, and a mutant of a cached function, or of a helper that only a
-# cached function calls, would never run. Emptied when each mutant's test session starts,
-# and before every test of the kit: its cached strategies are cheap to build again, and
-# then mutmut's stats link every test that builds one to the helpers it calls, not only
-# the first such test.
+# A pytest plugin in the scratch copy (``-p``). mutmut runs each mutant in a process
+# forked after its stats run, so what was computed there was computed by the unmutated
+# code: mmref's caches (functools.cache, lru_cache: the tokenizer's tables, the kit's
+# strategies), and what the test modules built when they were imported (parametrize
+# lists, the strategies of @given). A mutant of a function used only there, or of a
+# helper that only such a function calls, would never run. So when each mutant's test
+# session starts, the plugin empties the caches and forgets the test modules (pytest
+# imports them again, under the mutant); and it empties the kit's caches before every
+# test too: its cached strategies are cheap to build again, and then mutmut's stats
+# link every test that builds one to the helpers it calls, not only the first such test.
 CACHE_PLUGIN = "mmref_mutation_caches"
 _CACHE_PLUGIN_SOURCE = """
+import os
 import sys
 
 
@@ -408,8 +413,23 @@ def clear_caches(prefix):
                 clear(value)
 
 
+def forget_test_modules():
+    # What a test module built when it was imported (parametrize lists, @given's
+    # strategies) was built by the unmutated code: import it again under the mutant.
+    root = os.getcwd() + os.sep
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None) or ""
+        if (
+            path.startswith(root)
+            and os.path.basename(path) != "conftest.py"
+            and not (name == {session!r} or name.startswith({session!r} + "."))
+        ):
+            del sys.modules[name]
+
+
 def pytest_sessionstart(session):
     clear_caches({session!r})
+    forget_test_modules()
 
 
 def pytest_runtest_setup(item):
