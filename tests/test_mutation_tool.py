@@ -223,3 +223,92 @@ def test_a_function_that_runs_only_at_import_is_tested_with_its_mutant_on(
         mutants, env, ["test_registering.py"], [*sorted(registering), unused[0]]
     )
     assert statuses == {**dict.fromkeys(registering, "killed"), unused[0]: "survived"}
+
+
+_CACHED = """
+import functools
+
+
+def helper(x):
+    return x * 2
+
+
+@functools.cache
+def table():
+    return helper(3)
+"""
+
+_TEST_CACHED = """
+from cached import helper, table
+
+BUILT_AT_IMPORT = helper(3)
+
+
+def test_the_table():
+    assert table() == 6
+
+
+def test_what_was_built_at_import():
+    assert BUILT_AT_IMPORT == 6
+"""
+
+# What mutmut does: the tests run unmutated first (its stats run: the test module is
+# imported, the caches filled), then the mutant is switched on and the chosen test runs
+# again in the same process.
+_AFTER_STATS = """
+import os, sys
+import pytest
+mutant, test, plugin = sys.argv[1], sys.argv[2], sys.argv[3:]
+args = ["-q", "-p", "no:cacheprovider", *plugin]
+if pytest.main([*args, "test_cached.py"]) != 0:
+    sys.exit(3)
+os.environ["MUTANT_UNDER_TEST"] = mutant
+sys.exit(pytest.main([*args, f"test_cached.py::{test}"]))
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mutmut") is None, reason="mutmut (dev extra)")
+def test_what_was_cached_before_a_mutant_was_switched_on_is_computed_again(
+    tool: Any, tmp_path: Path
+) -> None:
+    # Without the plugin what the unmutated code cached, or built when the test module
+    # was imported, hides the helper's mutants: the test passes ("survived") whatever
+    # it checks.
+    (tmp_path / "pyproject.toml").write_text('[tool.mutmut]\nsource_paths = ["src"]\n')
+    (tmp_path / "src").mkdir()
+    generated = subprocess.run(
+        [sys.executable, "-c", _MUTATE.replace("registering.py", "cached.py")],
+        input=_CACHED,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    mutated = json.loads(generated.stdout)
+    mutants = tmp_path / "mutants"
+    mutants.mkdir()
+    (mutants / "cached.py").write_text(mutated["code"])
+    (mutants / f"{tool.CACHE_PLUGIN}.py").write_text(
+        tool.cache_plugin_source(session="cached", per_test="cached")
+    )
+    (mutants / "test_cached.py").write_text(_TEST_CACHED)
+    helper = sorted(f"cached.{n}" for n in mutated["names"] if n.startswith("x_helper__"))
+    assert helper
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+    def exit_code(mutant: str, test: str, *plugin: str) -> int:
+        run = subprocess.run(
+            [sys.executable, "-c", _AFTER_STATS, mutant, test, *plugin],
+            cwd=mutants,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode in (0, 1), run.stdout + run.stderr
+        return run.returncode
+
+    for test in ("test_the_table", "test_what_was_built_at_import"):
+        assert [exit_code(m, test) for m in helper] == [0] * len(helper), test
+        plugin = ("-p", tool.CACHE_PLUGIN)
+        assert [exit_code(m, test, *plugin) for m in helper] == [1] * len(helper), test

@@ -55,6 +55,13 @@ What the command handles that ``mutmut run`` cannot do with this layout:
   kit's properties) would keep its original behaviour under all its mutants. Such a
   survivor is run again in a fresh interpreter with the mutant on from the start
   (its module's tests, stopping at the first failure).
+* For the same reason, what was computed before mutmut forked its workers would hide
+  the mutants of the functions that computed it: mmref's caches (``functools.cache``:
+  the tokenizer's tables, the kit's strategies) and what test modules build when
+  imported (parametrize lists, ``@given``'s strategies). A plugin empties the caches
+  and has pytest import the test modules again when each mutant's tests start, and
+  empties the kit's caches before every test (so mutmut's stats link each test that
+  builds a cached strategy to the helpers it calls).
 * Hypothesis runs under the ``ci`` profile (derandomized: the same examples for
   every mutant, so a verdict does not depend on luck).
 * Each module runs only the tests chosen for it (mutmut narrows them further to
@@ -354,6 +361,7 @@ def prepare(scratch: Path, module: str) -> list[str]:
     # only; in a fresh interpreter started elsewhere (a test's cwd), its recorder cannot
     # find its configuration and the call under test fails. Such a child runs unmutated.
     (scratch / "site").mkdir()
+    (scratch / "site" / f"{CACHE_PLUGIN}.py").write_text(cache_plugin_source(), encoding="utf-8")
     (scratch / "site" / "sitecustomize.py").write_text(
         "import os\n"
         "if os.environ.get('MUTANT_UNDER_TEST') == 'stats':\n"
@@ -369,8 +377,70 @@ def prepare(scratch: Path, module: str) -> list[str]:
         f"{header}only_mutate = {_toml_list([module_path(module)])}\n"
         f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n"
     )
-    (scratch / "pyproject.toml").write_text(config.replace(header, chosen), encoding="utf-8")
+    config = config.replace(header, chosen)
+    args = "pytest_add_cli_args = ["
+    if args not in config:
+        raise SystemExit("pyproject.toml's [tool.mutmut] has no pytest_add_cli_args")
+    config = config.replace(args, f'{args}"-p", "{CACHE_PLUGIN}", ', 1)
+    (scratch / "pyproject.toml").write_text(config, encoding="utf-8")
     return tests
+
+
+# A pytest plugin in the scratch copy (``-p``). mutmut runs each mutant in a process
+# forked after its stats run, so what was computed there was computed by the unmutated
+# code: mmref's caches (functools.cache, lru_cache: the tokenizer's tables, the kit's
+# strategies), and what the test modules built when they were imported (parametrize
+# lists, the strategies of @given). A mutant of a function used only there, or of a
+# helper that only such a function calls, would never run. So when each mutant's test
+# session starts, the plugin empties the caches and forgets the test modules (pytest
+# imports them again, under the mutant); and it empties the kit's caches before every
+# test too: its cached strategies are cheap to build again, and then mutmut's stats
+# link every test that builds one to the helpers it calls, not only the first such test.
+CACHE_PLUGIN = "mmref_mutation_caches"
+_CACHE_PLUGIN_SOURCE = """
+import os
+import sys
+
+
+def clear_caches(prefix):
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == prefix or name.startswith(prefix + ".")):
+            continue
+        for value in list(vars(module).values()):
+            # The type's attribute: a module's __getattr__ may warn, or build things.
+            clear = getattr(type(value), "cache_clear", None)
+            if clear is not None:
+                clear(value)
+
+
+def forget_test_modules():
+    # What a test module built when it was imported (parametrize lists, @given's
+    # strategies) was built by the unmutated code: import it again under the mutant.
+    root = os.getcwd() + os.sep
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None) or ""
+        if (
+            path.startswith(root)
+            and os.path.basename(path) != "conftest.py"
+            and not (name == {session!r} or name.startswith({session!r} + "."))
+        ):
+            del sys.modules[name]
+
+
+def pytest_sessionstart(session):
+    clear_caches({session!r})
+    forget_test_modules()
+
+
+def pytest_runtest_setup(item):
+    clear_caches({per_test!r})
+"""
+
+
+def cache_plugin_source(*, session: str = "mmref", per_test: str = "mmref.conformance") -> str:
+    """The plugin's source: it empties the caches of the package ``session`` when a test
+    session starts, and those of ``per_test`` before every test."""
+    return _CACHE_PLUGIN_SOURCE.format(session=session, per_test=per_test)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

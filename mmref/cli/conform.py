@@ -93,7 +93,7 @@ examples:
         "kind",
         choices=(*KINDS, "golden"),
         metavar="KIND",
-        help=f"what to check: {', '.join(KINDS)} or golden (see above)",
+        help=f"what to check: {', '.join(KINDS)} or golden (each described at the top)",
     )
     conform.add_argument(
         "target",

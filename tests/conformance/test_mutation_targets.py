@@ -268,6 +268,9 @@ def test_the_current_directory_is_importable(
     (tmp_path / "mmref_cwd_target.py").write_text("def fn(image, text, model):\n    return None\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    # Imported by an earlier run in this process (mutmut forks its workers after its
+    # stats run): only a fresh import shows where the module is looked for.
+    monkeypatch.delitem(sys.modules, "mmref_cwd_target", raising=False)
     assert resolve_target("mmref_cwd_target:fn", "joint-embedding").__name__ == "fn"
 
 
