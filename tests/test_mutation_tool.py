@@ -312,3 +312,78 @@ def test_what_was_cached_before_a_mutant_was_switched_on_is_computed_again(
         assert [exit_code(m, test) for m in helper] == [0] * len(helper), test
         plugin = ("-p", tool.CACHE_PLUGIN)
         assert [exit_code(m, test, *plugin) for m in helper] == [1] * len(helper), test
+
+
+_TEST_BUILT_AT_IMPORT = """
+from cached import helper
+
+BUILT_AT_IMPORT = helper(3)
+
+
+def test_something_else():
+    assert True
+
+
+def test_what_was_built_at_import():
+    assert BUILT_AT_IMPORT == 6
+"""
+
+# mutmut's stats run, in the scratch layout: which tests does it link to each function?
+_STATS = """
+import json, sys
+from mutmut.mutation.trampoline import set_mutant_under_test
+from mutmut.runners.harness import PytestRunner
+from mutmut.state import state
+set_mutant_under_test("stats")
+if PytestRunner().run_stats(tests=["test_built.py"]) != 0:
+    sys.exit(3)
+links = state().tests_by_mangled_function_name
+print(json.dumps({name: sorted(tests) for name, tests in links.items()}))
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mutmut") is None, reason="mutmut (dev extra)")
+def test_what_a_test_module_calls_at_import_is_linked_to_all_its_tests(
+    tool: Any, tmp_path: Path
+) -> None:
+    # mutmut's stats give calls made while a test module is imported to whichever test
+    # runs first, here one that does not use them: the helper's mutants would run only
+    # through that test, and survive.
+    def stats_links(*plugin: str) -> dict[str, list[str]]:
+        (tmp_path / "pyproject.toml").write_text(
+            '[tool.mutmut]\nsource_paths = ["src"]\n'
+            f"pytest_add_cli_args = {json.dumps(['-p', 'no:cacheprovider', *plugin])}\n"
+        )
+        run = subprocess.run(
+            [sys.executable, "-c", _STATS],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(mutants)},
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        links: dict[str, list[str]] = json.loads(run.stdout.splitlines()[-1])
+        return links
+
+    (tmp_path / "pyproject.toml").write_text('[tool.mutmut]\nsource_paths = ["src"]\n')
+    (tmp_path / "src").mkdir()
+    generated = subprocess.run(
+        [sys.executable, "-c", _MUTATE.replace("registering.py", "cached.py")],
+        input=_CACHED,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    mutants = tmp_path / "mutants"
+    mutants.mkdir()
+    (mutants / "cached.py").write_text(json.loads(generated.stdout)["code"])
+    (mutants / f"{tool.CACHE_PLUGIN}.py").write_text(
+        tool.cache_plugin_source(session="cached", per_test="cached")
+    )
+    (mutants / "test_built.py").write_text(_TEST_BUILT_AT_IMPORT)
+
+    first_only = ["test_built.py::test_something_else"]
+    both = [*first_only, "test_built.py::test_what_was_built_at_import"]
+    assert stats_links()["cached.x_helper"] == first_only
+    assert stats_links("-p", tool.CACHE_PLUGIN)["cached.x_helper"] == both

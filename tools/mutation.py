@@ -61,7 +61,9 @@ What the command handles that ``mutmut run`` cannot do with this layout:
   imported (parametrize lists, ``@given``'s strategies). A plugin empties the caches
   and has pytest import the test modules again when each mutant's tests start, and
   empties the kit's caches before every test (so mutmut's stats link each test that
-  builds a cached strategy to the helpers it calls).
+  builds a cached strategy to the helpers it calls). mutmut's stats give what a test
+  module calls while it is imported to whichever test runs first; the plugin gives it
+  to every test of that module.
 * Hypothesis runs under the ``ci`` profile (derandomized: the same examples for
   every mutant, so a verdict does not depend on luck).
 * Each module runs only the tests chosen for it (mutmut narrows them further to
@@ -425,6 +427,45 @@ def forget_test_modules():
             and not (name == {session!r} or name.startswith({session!r} + "."))
         ):
             del sys.modules[name]
+
+
+def _stats():
+    # mutmut's record of which tests reach which function, in its stats run only.
+    if os.environ.get("MUTANT_UNDER_TEST") != "stats":
+        return None
+    from mutmut.state import state
+
+    return state()
+
+
+_before_module = {{}}
+_module_hits = {{}}
+
+
+def pytest_collectstart(collector):
+    stats = _stats()
+    if stats is not None and type(collector).__name__ == "Module":
+        _before_module[collector.nodeid] = set(stats._stats)
+        stats._stats.clear()
+
+
+def pytest_collectreport(report):
+    stats = _stats()
+    if stats is not None and report.nodeid in _before_module:
+        _module_hits[report.nodeid] = set(stats._stats)
+        stats._stats.clear()
+        stats._stats.update(_before_module.pop(report.nodeid))
+
+
+def pytest_collection_finish(session):
+    # mutmut gives what a test module calls while it is imported (parametrize lists,
+    # @given's strategies) to whichever test runs first; it belongs to all its tests.
+    stats = _stats()
+    if stats is None:
+        return
+    for item in session.items:
+        for name in _module_hits.get(item.nodeid.partition("::")[0], ()):
+            stats.tests_by_mangled_function_name[name].add(item.nodeid.removeprefix("mutants/"))
 
 
 def pytest_sessionstart(session):
