@@ -271,6 +271,16 @@ class InfBesideBatchDependence(Embedder):
         return rows
 
 
+class InfOnlyInABatch(Embedder):
+    """A batch of several images gives inf where each image alone gives its mean."""
+
+    def encode_image(self, image: Any) -> np.ndarray:
+        rows = self.image_rows(image)
+        if batch_size(image) > 1:
+            rows[:, 0] = np.inf
+        return rows
+
+
 class NaNOnlyInABatch(Embedder):
     """A batch of several texts gives NaN where each text alone gives its CJK count."""
 
@@ -303,6 +313,7 @@ EMBEDDING_CATALOGUE: list[tuple[type[Embedder], set[str], str]] = [
     # An inf in the row must not widen the tolerance of its finite entries to inf.
     (InfBesideBatchDependence, {"finite", "row_independence"}, "by up to 0.001"),
     (NaNOnlyInABatch, {"finite", "row_independence"}, "alone:     [[0.0, 0.0]]"),
+    (InfOnlyInABatch, {"finite", "row_independence"}, "batch row: [[inf, "),
     (CountsCalls, {"deterministic", "row_independence"}, "model.encode_text(texts)"),
     (SignOfZeroFlips, {"deterministic"}, "model.encode_image(images)"),
     (FlipsImagesInPlace, {"no_mutation"}, "modified its argument images"),
