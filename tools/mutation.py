@@ -263,6 +263,13 @@ AREAS: dict[str, tuple[str, ...]] = {
     "conformance kit": tuple(m for m in MODULES if m.startswith("conformance.")),
 }
 
+# Modules whose tests run SciPy's multi-threaded DCT (the projections). Its thread pool
+# (pocketfft) shuts down in a fork handler, and that shutdown can miss its wake-up and
+# wait forever: mutmut's parent, which ran the tests in its stats run, hung in
+# os.fork() at the 40th of image's mutants (seen on 2026-12-08). mutmut's fork server
+# forks each mutant from a process that has only imported the tests, never run them.
+_FORK_SERVER = {"image"}
+
 _DETECTED = {"killed", "timeout", "segfault", "caught by type check"}
 # More timed out than this share of the mutants: the score is not trusted (see suspect).
 _SUSPECT_SHARE = 0.25
@@ -379,6 +386,8 @@ def prepare(scratch: Path, module: str) -> list[str]:
         f"{header}only_mutate = {_toml_list([module_path(module)])}\n"
         f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n"
     )
+    if module in _FORK_SERVER:
+        chosen += 'process_isolation = "forkserver"\n'
     config = config.replace(header, chosen)
     args = "pytest_add_cli_args = ["
     if args not in config:
