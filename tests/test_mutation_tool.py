@@ -315,6 +315,8 @@ def test_what_was_cached_before_a_mutant_was_switched_on_is_computed_again(
 
 
 _TEST_BUILT_AT_IMPORT = """
+import subprocess, sys
+
 from cached import helper
 
 BUILT_AT_IMPORT = helper(3)
@@ -326,6 +328,11 @@ def test_something_else():
 
 def test_what_was_built_at_import():
     assert BUILT_AT_IMPORT == 6
+
+
+def test_a_fresh_interpreter():
+    code = "import cached; assert cached.helper(3) == 6"
+    subprocess.run([sys.executable, "-c", code], check=True)
 """
 
 # mutmut's stats run, in the scratch layout: which tests does it link to each function?
@@ -343,12 +350,12 @@ print(json.dumps({name: sorted(tests) for name, tests in links.items()}))
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mutmut") is None, reason="mutmut (dev extra)")
-def test_what_a_test_module_calls_at_import_is_linked_to_all_its_tests(
+def test_what_a_test_module_calls_at_import_or_in_a_child_is_linked_to_its_tests(
     tool: Any, tmp_path: Path
 ) -> None:
     # mutmut's stats give calls made while a test module is imported to whichever test
-    # runs first, here one that does not use them: the helper's mutants would run only
-    # through that test, and survive.
+    # runs first, here one that does not use them, and record nothing in a child
+    # process: the helper's mutants would run only through that test, and survive.
     def stats_links(*plugin: str) -> dict[str, list[str]]:
         (tmp_path / "pyproject.toml").write_text(
             '[tool.mutmut]\nsource_paths = ["src"]\n'
@@ -382,8 +389,13 @@ def test_what_a_test_module_calls_at_import_is_linked_to_all_its_tests(
         tool.cache_plugin_source(session="cached", per_test="cached")
     )
     (mutants / "test_built.py").write_text(_TEST_BUILT_AT_IMPORT)
+    # The child process inherits PYTHONPATH, so it runs the scratch site's sitecustomize.
+    (mutants / "sitecustomize.py").write_text(tool.SITECUSTOMIZE)
 
     first_only = ["test_built.py::test_something_else"]
-    both = [*first_only, "test_built.py::test_what_was_built_at_import"]
     assert stats_links()["cached.x_helper"] == first_only
-    assert stats_links("-p", tool.CACHE_PLUGIN)["cached.x_helper"] == both
+    assert stats_links("-p", tool.CACHE_PLUGIN)["cached.x_helper"] == [
+        "test_built.py::test_a_fresh_interpreter",
+        *first_only,
+        "test_built.py::test_what_was_built_at_import",
+    ]

@@ -63,7 +63,8 @@ What the command handles that ``mutmut run`` cannot do with this layout:
   empties the kit's caches before every test (so mutmut's stats link each test that
   builds a cached strategy to the helpers it calls). mutmut's stats give what a test
   module calls while it is imported to whichever test runs first; the plugin gives it
-  to every test of that module.
+  to every test of that module. And what a fresh interpreter started by a test reaches
+  (``python -m mmref conform ...``) is recorded there and linked to that test too.
 * Hypothesis runs under the ``ci`` profile (derandomized: the same examples for
   every mutant, so a verdict does not depend on luck).
 * Each module runs only the tests chosen for it (mutmut narrows them further to
@@ -368,15 +369,10 @@ def prepare(scratch: Path, module: str) -> list[str]:
     (scratch / "mutants").mkdir()
     # mutmut's stats run records which tests reach which function in the test process
     # only; in a fresh interpreter started elsewhere (a test's cwd), its recorder cannot
-    # find its configuration and the call under test fails. Such a child runs unmutated.
+    # find its configuration. SITECUSTOMIZE records there instead, for the plugin.
     (scratch / "site").mkdir()
     (scratch / "site" / f"{CACHE_PLUGIN}.py").write_text(cache_plugin_source(), encoding="utf-8")
-    (scratch / "site" / "sitecustomize.py").write_text(
-        "import os\n"
-        "if os.environ.get('MUTANT_UNDER_TEST') == 'stats':\n"
-        "    del os.environ['MUTANT_UNDER_TEST']\n",
-        encoding="utf-8",
-    )
+    (scratch / "site" / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
     tests = [t for t in MODULES[module] if (ROOT / t).exists()]
     config = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     header = "[tool.mutmut]\n"
@@ -408,9 +404,42 @@ def prepare(scratch: Path, module: str) -> list[str]:
 # test too: its cached strategies are cheap to build again, and then mutmut's stats
 # link every test that builds one to the helpers it calls, not only the first such test.
 CACHE_PLUGIN = "mmref_mutation_caches"
+
+# Started by a test in mutmut's stats run, a fresh interpreter (``python -m mmref``,
+# ``sys.executable -c``) would call mutmut's recorder, which cannot find its
+# configuration from the test's cwd; without this, such a child ran unmutated and
+# unrecorded, so its test was never linked to what it ran: the mutants of code that
+# the tests reach only through the command line were never run. Here the child writes
+# each function it reaches to a file in MMREF_MUTATION_HITS, and the plugin gives them
+# to the test that started it.
+SITECUSTOMIZE = """
+import os
+
+if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+    if not os.environ.get("MMREF_MUTATION_HITS"):
+        del os.environ["MUTANT_UNDER_TEST"]
+    else:
+        import mutmut.mutation.trampoline
+
+        _seen = set()
+        _path = os.path.join(os.environ["MMREF_MUTATION_HITS"], f"{os.getpid()}.txt")
+
+        def _record(name, caller=None):
+            if name not in _seen:
+                _seen.add(name)
+                with open(_path, "a", encoding="utf-8") as hits:
+                    hits.write(name + "\\n")
+
+        mutmut.mutation.trampoline.record_trampoline_hit = _record
+"""
+
 _CACHE_PLUGIN_SOURCE = """
 import os
+import shutil
 import sys
+import tempfile
+
+import pytest
 
 
 def clear_caches(prefix):
@@ -480,6 +509,26 @@ def pytest_collection_finish(session):
 def pytest_sessionstart(session):
     clear_caches({session!r})
     forget_test_modules()
+    if _stats() is not None:
+        os.environ["MMREF_MUTATION_HITS"] = tempfile.mkdtemp(prefix="mmref-hits-")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item, nextitem):
+    # Before mutmut's own teardown hook, which links what was recorded to this test.
+    stats, where = _stats(), os.environ.get("MMREF_MUTATION_HITS")
+    if stats is None or not where:
+        return
+    for name in os.listdir(where):
+        with open(os.path.join(where, name), encoding="utf-8") as hits:
+            stats._stats.update(hits.read().split())
+        os.remove(os.path.join(where, name))
+
+
+def pytest_sessionfinish(session):
+    where = os.environ.pop("MMREF_MUTATION_HITS", None)
+    if where:
+        shutil.rmtree(where, ignore_errors=True)
 
 
 def pytest_runtest_setup(item):
