@@ -153,3 +153,29 @@ def test_the_srht_matrix_is_the_transform_of_the_unit_images_bit_for_bit(dtype: 
     matrix = encoder.get_projection_matrix(d)
     assert matrix.dtype == np.dtype(dtype)
     assert np.array_equal(encoder.transform(np.eye(d, dtype=dtype)), matrix.T)
+
+
+SHAPE_EXPECTED = (
+    "The 'image_shape' parameter of RandomProjectionImageEncoder must be None or a tuple of "
+    "positive ints such as (28, 28) or (32, 32, 3). Got {} instead."
+)
+
+
+@pytest.mark.parametrize("image_shape", [(), "ab", (2.5, 3), [True, 2], (0, 3), (3, -1)])
+def test_a_bad_image_shape_is_refused_in_scikit_learns_words(image_shape: Any) -> None:
+    with pytest.raises(ValueError) as raised:
+        RandomProjectionImageEncoder(4, image_shape=image_shape).fit(np.zeros((2, 6)))
+    assert str(raised.value) == SHAPE_EXPECTED.format(repr(image_shape))
+
+
+@pytest.mark.parametrize(
+    ("image_shape", "X"), [((1, 3), np.zeros((2, 1, 3))), (1, np.ones((2, 1)))]
+)
+def test_an_image_shape_with_sides_of_one_pixel_is_accepted(image_shape: Any, X: Any) -> None:
+    encoder = RandomProjectionImageEncoder(1, image_shape=image_shape).fit(X)
+    assert encoder.transform(X).shape == (2, 1)
+
+
+def test_a_bad_n_components_names_the_encoder() -> None:
+    with pytest.raises(ValueError, match=r"^The 'n_components' parameter of RandomProjection"):
+        RandomProjectionImageEncoder(0).fit(np.zeros((2, 6)))
