@@ -179,3 +179,40 @@ def test_an_image_shape_with_sides_of_one_pixel_is_accepted(image_shape: Any, X:
 def test_a_bad_n_components_names_the_encoder() -> None:
     with pytest.raises(ValueError, match=r"^The 'n_components' parameter of RandomProjection"):
         RandomProjectionImageEncoder(0).fit(np.zeros((2, 6)))
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "message"),
+    [
+        (
+            {"method": "dense"},
+            ValueError,
+            "The 'method' parameter of RandomProjectionImageEncoder must be one of "
+            "{'sparse', 'gaussian', 'srht'}. Got 'dense' instead.",
+        ),
+        (
+            {"density": "foo"},
+            ValueError,
+            "The 'density' parameter of RandomProjectionImageEncoder must be \"auto\" or a "
+            "float in (0, 1]. Got 'foo' instead.",
+        ),
+        (
+            {"density": [1]},
+            TypeError,
+            "The 'density' parameter of RandomProjectionImageEncoder must be a float in (0, 1]. "
+            "Got [1] of type list instead.",
+        ),
+        (
+            {"density": 1e-30},
+            ValueError,
+            "The 'density' parameter of RandomProjectionImageEncoder must be a float in "
+            "(2**-64, 1]. Got 1e-30 instead.",
+        ),
+    ],
+)
+def test_a_bad_method_or_density_is_refused_naming_the_encoder_and_the_valid_values(
+    params: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error) as raised:
+        RandomProjectionImageEncoder(4, **params).fit(np.zeros((2, 6)))
+    assert str(raised.value) == message
