@@ -196,7 +196,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "classifiers": (*_CLASSIFIER_TESTS, "mmref/classifiers.py"),
     "_classifier_base": (*_CLASSIFIER_TESTS, "tests/test_base.py", "mmref/_classifier_base.py"),
     "_projection": (*_IMAGE_TESTS, "mmref/_projection.py"),
-    "image": (*_IMAGE_TESTS, "mmref/image.py"),
+    "image": (*_IMAGE_TESTS, "tests/test_mutation_image.py", "mmref/image.py"),
     "_tokenize": (*_TEXT_TESTS, "mmref/_tokenize.py"),
     "_hashing": (*_TEXT_TESTS, "tests/test_image.py", "mmref/_hashing.py"),
     "_text_counts": (*_TEXT_TESTS, "tests/test_mutation_text_counts.py", "mmref/_text_counts.py"),
