@@ -203,6 +203,36 @@ def test_a_bad_n_components_names_the_encoder() -> None:
             "Got [1] of type list instead.",
         ),
         (
+            {"normalize": "yes"},
+            TypeError,
+            "The 'normalize' parameter of RandomProjectionImageEncoder must be a bool. "
+            "Got 'yes' of type str instead.",
+        ),
+        (
+            {"dtype": np.int32},
+            ValueError,
+            "The 'dtype' parameter of RandomProjectionImageEncoder must be numpy.float64 or "
+            "numpy.float32. Got <class 'numpy.int32'> instead.",
+        ),
+        (
+            {"batch_size": 0},
+            ValueError,
+            "The 'batch_size' parameter of RandomProjectionImageEncoder must be an int >= 1. "
+            "Got 0 instead.",
+        ),
+        (
+            {"max_matrix_bytes": -1},
+            ValueError,
+            "The 'max_matrix_bytes' parameter of RandomProjectionImageEncoder must be an int "
+            ">= 0. Got -1 instead.",
+        ),
+        (
+            {"seed": -1},
+            ValueError,
+            "The 'seed' parameter of RandomProjectionImageEncoder must be an int in "
+            "[0, 18446744073709551615]. Got -1 instead.",
+        ),
+        (
             {"density": 1e-30},
             ValueError,
             "The 'density' parameter of RandomProjectionImageEncoder must be a float in "
@@ -210,9 +240,15 @@ def test_a_bad_n_components_names_the_encoder() -> None:
         ),
     ],
 )
-def test_a_bad_method_or_density_is_refused_naming_the_encoder_and_the_valid_values(
+def test_a_bad_parameter_is_refused_naming_the_encoder_and_the_valid_values(
     params: dict[str, Any], error: type[Exception], message: str
 ) -> None:
     with pytest.raises(error) as raised:
         RandomProjectionImageEncoder(4, **params).fit(np.zeros((2, 6)))
     assert str(raised.value) == message
+
+
+def test_the_default_is_256_components() -> None:
+    # The documented default (numpydoc: n_components : int, default=256).
+    X = np.zeros((2, 300))
+    assert RandomProjectionImageEncoder().fit(X).transform(X).shape == (2, 256)
