@@ -270,6 +270,7 @@ def _term_in(column: int, width: int, negative: bool | None) -> str:
         (2**15, False, 2**15 - 1, None),  # the largest column of 2**15
         (2**15 + 1, False, 2**15, None),  # a column just past 16 bits
         (20_000, True, 19_999, False),
+        (2**30, True, 2**30 - 1, True),  # the largest code of a signed width 2**30: 2**31 - 1
         (2**31 - 1, True, None, None),  # columns beyond 2**30 with signs: codes beyond 32 bits
         (2**31 - 1, False, None, None),
     ],
@@ -278,7 +279,11 @@ def test_the_largest_columns_of_a_width_are_counted(
     width: int, alternate_sign: bool, column: int | None, negative: bool | None
 ) -> None:
     words = ["aa", "bb", "w1", "w2", "w3", "w4", "w5", "w6", "w7"]
-    if column is not None:
+    if width == 2**30:
+        # Two of the 2**32 hashes reach that code: -(2**30 - 1) and -(2**31 - 1). These
+        # words were found by inverting MurmurHash3; scikit-learn's hash is checked below.
+        words += ["aeacedy4", "abxnxwpw"]
+    elif column is not None:
         words.append(_term_in(column, width, negative))
     texts = [" ".join(words), " ".join(words[::-1] * 2), "zz " + words[-1]]
     ours = BagOfWordsTextEncoder(width, alternate_sign=alternate_sign, **PARITY)
