@@ -421,3 +421,23 @@ def test_a_batch_of_short_texts_costs_the_documented_memory() -> None:
     output = result.data.nbytes + result.indices.nbytes + result.indptr.nbytes
     assert sum(map(len, texts)) > 2_000_000  # about 18 chunks
     assert peak < 2 * output + 2 * 35 * 2**17
+
+
+def test_a_long_row_among_many_short_ones_costs_the_documented_memory() -> None:
+    # One chunk (about 61,000 characters) of 5,000 one-word texts and one text of 17,000
+    # words costs less than the docstring's bound for a whole chunk (about 130,000
+    # characters at 35 bytes each with bigrams); it takes about 3 MB. Padding every row to
+    # the longest one (34,000 uni- and bigrams) would cost 5,000 x 34,000 codes.
+    tracemalloc = pytest.importorskip("tracemalloc")
+    texts = ["aa"] * 5000 + [" ".join(["bb", "cc", "dd", "ee"] * 4250)]
+    encoder = BagOfWordsTextEncoder(2**18, ngram_range=(1, 2), **PARITY)
+    encoder.transform_sparse(["warm up"])
+    tracemalloc.start()
+    try:
+        result = encoder.transform_sparse(texts)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    expected = _sk_hashing(n_features=2**18, ngram_range=(1, 2)).transform(texts)
+    _assert_csr_equal(result, expected)
+    assert peak < 35 * 2**17
