@@ -178,9 +178,28 @@ def unused(x):
 _MUTATE = """
 import json, sys
 from mutmut.mutation.file_mutation import mutate_file_contents
-mutated = mutate_file_contents("registering.py", sys.stdin.read())
+mutated = mutate_file_contents(sys.argv[1], sys.stdin.read())
 print(json.dumps({"code": mutated.code, "names": mutated.mutant_names}))
 """
+
+
+def _mutated(tmp_path: Path, module: str, source: str) -> tuple[Path, list[str]]:
+    """mutmut's mutated copy of ``module`` in ``tmp_path / "mutants"``, and its mutants' names."""
+    (tmp_path / "pyproject.toml").write_text('[tool.mutmut]\nsource_paths = ["src"]\n')
+    (tmp_path / "src").mkdir()
+    generated = subprocess.run(
+        [sys.executable, "-c", _MUTATE, f"{module}.py"],
+        input=source,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    mutated = json.loads(generated.stdout)
+    mutants = tmp_path / "mutants"
+    mutants.mkdir()
+    (mutants / f"{module}.py").write_text(mutated["code"])
+    return mutants, [f"{module}.{name}" for name in mutated["names"]]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mutmut") is None, reason="mutmut (dev extra)")
@@ -190,20 +209,7 @@ def test_a_function_that_runs_only_at_import_is_tested_with_its_mutant_on(
     # mutmut switches a mutant on after importing the code, so a decorator that
     # registers at import keeps its original behaviour under every mutant: without the
     # fresh-interpreter recheck, a registry the tests check looks untested.
-    (tmp_path / "pyproject.toml").write_text('[tool.mutmut]\nsource_paths = ["src"]\n')
-    (tmp_path / "src").mkdir()
-    generated = subprocess.run(
-        [sys.executable, "-c", _MUTATE],
-        input=_REGISTERING,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    mutated = json.loads(generated.stdout)
-    mutants = tmp_path / "mutants"
-    mutants.mkdir()
-    (mutants / "registering.py").write_text(mutated["code"])
+    mutants, names = _mutated(tmp_path, "registering", _REGISTERING)
     (mutants / "conftest.py").write_text(
         "from hypothesis import settings\nsettings.register_profile('ci')\n"
     )
@@ -212,7 +218,6 @@ def test_a_function_that_runs_only_at_import_is_tested_with_its_mutant_on(
         "def test_the_registry_doubles():\n"
         "    assert REGISTRY['double'](3) == 6\n"
     )
-    names = [f"registering.{n}" for n in mutated["names"]]
     registering = {n for n in names if ".x_register__" in n}
     unused = [n for n in names if ".x_unused__" in n]
     assert registering and unused
@@ -274,25 +279,12 @@ def test_what_was_cached_before_a_mutant_was_switched_on_is_computed_again(
     # Without the plugin what the unmutated code cached, or built when the test module
     # was imported, hides the helper's mutants: the test passes ("survived") whatever
     # it checks.
-    (tmp_path / "pyproject.toml").write_text('[tool.mutmut]\nsource_paths = ["src"]\n')
-    (tmp_path / "src").mkdir()
-    generated = subprocess.run(
-        [sys.executable, "-c", _MUTATE.replace("registering.py", "cached.py")],
-        input=_CACHED,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    mutated = json.loads(generated.stdout)
-    mutants = tmp_path / "mutants"
-    mutants.mkdir()
-    (mutants / "cached.py").write_text(mutated["code"])
+    mutants, names = _mutated(tmp_path, "cached", _CACHED)
     (mutants / f"{tool.CACHE_PLUGIN}.py").write_text(
         tool.cache_plugin_source(session="cached", per_test="cached")
     )
     (mutants / "test_cached.py").write_text(_TEST_CACHED)
-    helper = sorted(f"cached.{n}" for n in mutated["names"] if n.startswith("x_helper__"))
+    helper = sorted(n for n in names if n.startswith("cached.x_helper__"))
     assert helper
 
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -372,19 +364,7 @@ def test_what_a_test_module_calls_at_import_or_in_a_child_is_linked_to_its_tests
         links: dict[str, list[str]] = json.loads(run.stdout.splitlines()[-1])
         return links
 
-    (tmp_path / "pyproject.toml").write_text('[tool.mutmut]\nsource_paths = ["src"]\n')
-    (tmp_path / "src").mkdir()
-    generated = subprocess.run(
-        [sys.executable, "-c", _MUTATE.replace("registering.py", "cached.py")],
-        input=_CACHED,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    mutants = tmp_path / "mutants"
-    mutants.mkdir()
-    (mutants / "cached.py").write_text(json.loads(generated.stdout)["code"])
+    mutants, _ = _mutated(tmp_path, "cached", _CACHED)
     (mutants / f"{tool.CACHE_PLUGIN}.py").write_text(
         tool.cache_plugin_source(session="cached", per_test="cached")
     )
