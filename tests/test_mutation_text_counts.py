@@ -387,18 +387,12 @@ def test_a_long_text_costs_the_documented_memory(analyzer: str) -> None:
     # characters; besides its normalized copy (about 8 bytes per character) only a piece
     # is held at a time (with the pieces' own cost, about 2 bytes per character here for
     # words, 11 for characters). Tokenizing the text whole costs 30 to 130.
-    tracemalloc = pytest.importorskip("tracemalloc")
     long_text = _prose(600_000, seed=5)  # about 2,800,000 characters: 21 pieces
     params: dict[str, Any] = {"analyzer": analyzer, "ngram_range": (1, 2)}
     params["token_pattern"] = SK_PATTERN if analyzer == "word" else None
     encoder = BagOfWordsTextEncoder(2**18, **{**PARITY, **params})
     encoder.transform_sparse(["warm up"])
-    tracemalloc.start()
-    try:
-        result = encoder.transform_sparse(["a b", long_text, "c d"])
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    result, peak = _peak_memory(lambda: encoder.transform_sparse(["a b", long_text, "c d"]))
     assert result.shape == (3, 2**18)
     assert peak < 16 * len(long_text)
 
@@ -408,16 +402,10 @@ def test_a_batch_of_short_texts_costs_the_documented_memory() -> None:
     # characters, each needing about 35 bytes per character with bigrams besides the
     # output (whose parts are joined once at the end). Counting the batch as one chunk
     # costs about 30 bytes per character of the whole batch.
-    tracemalloc = pytest.importorskip("tracemalloc")
     texts = [_prose(int(n), seed=i) for i, n in enumerate(np.arange(20_000) % 50 + 1)]
     encoder = BagOfWordsTextEncoder(2**18, ngram_range=(1, 2), **PARITY)
     encoder.transform_sparse(["warm up"])
-    tracemalloc.start()
-    try:
-        result = encoder.transform_sparse(texts)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    result, peak = _peak_memory(lambda: encoder.transform_sparse(texts))
     output = result.data.nbytes + result.indices.nbytes + result.indptr.nbytes
     assert sum(map(len, texts)) > 2_000_000  # about 18 chunks
     assert peak < 2 * output + 2 * 35 * 2**17
@@ -428,16 +416,23 @@ def test_a_long_row_among_many_short_ones_costs_the_documented_memory() -> None:
     # words costs less than the docstring's bound for a whole chunk (about 130,000
     # characters at 35 bytes each with bigrams); it takes about 3 MB. Padding every row to
     # the longest one (34,000 uni- and bigrams) would cost 5,000 x 34,000 codes.
-    tracemalloc = pytest.importorskip("tracemalloc")
     texts = ["aa"] * 5000 + [" ".join(["bb", "cc", "dd", "ee"] * 4250)]
     encoder = BagOfWordsTextEncoder(2**18, ngram_range=(1, 2), **PARITY)
     encoder.transform_sparse(["warm up"])
-    tracemalloc.start()
-    try:
-        result = encoder.transform_sparse(texts)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    result, peak = _peak_memory(lambda: encoder.transform_sparse(texts))
     expected = _sk_hashing(n_features=2**18, ngram_range=(1, 2)).transform(texts)
     _assert_csr_equal(result, expected)
     assert peak < 35 * 2**17
+
+
+def _peak_memory(call: Any) -> tuple[Any, int]:
+    """``call()``'s result and the peak of the memory it allocated (tracemalloc)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = call()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak
