@@ -489,6 +489,35 @@ def test_write_then_load_gives_the_document_one_case_a_line(tmp_path: Path) -> N
     assert lines[-1] == "]}"
 
 
+def test_the_written_file_is_readable_one_header_line_and_texts_as_themselves(
+    tmp_path: Path,
+) -> None:
+    # write_golden's promise: a change shows as a readable diff. The header line holds
+    # only the header, and a non-ASCII text (CJK, emoji, accents) is written as itself,
+    # not as \\u escapes.
+    path = write_golden(tmp_path / "golden.json", encoders=("text",))
+    text = path.read_text(encoding="utf-8")
+    assert text.splitlines()[0].count('"cases"') == 1
+
+    def strings(value: Any) -> list[str]:
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, dict):
+            return [s for v in value.values() for s in strings(v)]
+        if isinstance(value, list):
+            return [s for v in value for s in strings(v)]
+        return []
+
+    readable = [
+        s
+        for s in strings(load_golden(path)["cases"])
+        if any(ord(c) > 127 for c in s) and s.isprintable()
+    ]
+    assert readable  # the text cases have non-ASCII texts
+    for s in readable:
+        assert json.dumps(s, ensure_ascii=False) in text, s
+
+
 def test_load_golden_refuses_another_format(tmp_path: Path) -> None:
     path = tmp_path / "other.json"
     path.write_text(json.dumps({"format": "mmref-golden/2", "cases": []}))
