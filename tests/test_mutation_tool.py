@@ -379,3 +379,22 @@ def test_what_a_test_module_calls_at_import_or_in_a_child_is_linked_to_its_tests
         *first_only,
         "test_built.py::test_what_was_built_at_import",
     ]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mutmut") is None, reason="mutmut (dev extra)")
+def test_a_mutant_that_breaks_the_collection_of_the_tests_is_killed(
+    tool: Any, tmp_path: Path
+) -> None:
+    # A test module that computes something at import fails to import under a mutant that
+    # breaks it (the plugin imports test modules again under each mutant): pytest exits
+    # with 2, which mutmut calls "interrupted by user".
+    (tmp_path / "test_broken.py").write_text("raise RuntimeError('broken at import')\n")
+    code = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_broken.py"],
+        cwd=tmp_path,
+        capture_output=True,
+    ).returncode
+    statuses = tool.mutant_statuses(
+        {"exit_code_by_key": {"broken": code, "passed": 0, "failed": 1}}
+    )
+    assert statuses == {"broken": "killed", "passed": "survived", "failed": "killed"}

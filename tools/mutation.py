@@ -619,7 +619,7 @@ def run_module(module: str, workers: int, earlier: Outcome | None = None) -> Out
             tail = log.read_text(encoding="utf-8", errors="replace")[-4000:]
             raise SystemExit(f"mutmut failed on {module} (exit {code}):\n{tail}")
         outcome = Outcome(module, when=time.strftime("%Y-%m-%d"), source=source_hash(module))
-        statuses = _statuses(json.loads(meta.read_text(encoding="utf-8")))
+        statuses = mutant_statuses(json.loads(meta.read_text(encoding="utf-8")))
         if earlier is not None:
             outcome.statuses = earlier.statuses | {n: statuses[n] for n in only}
         else:
@@ -726,10 +726,16 @@ def recheck_fresh(
     return statuses
 
 
-def _statuses(meta: dict[str, Any]) -> dict[str, str]:
+def mutant_statuses(meta: dict[str, Any]) -> dict[str, str]:
     from mutmut.stats import status_by_exit_code  # the dev extra's mutmut
 
-    return {name: status_by_exit_code[code] for name, code in meta["exit_code_by_key"].items()}
+    # pytest's exit code 2 is what mutmut calls "interrupted by user"; but a Ctrl-C stops
+    # this whole command, so here it means the tests could not even be collected: the
+    # mutant broke the import of a test module (which the plugin imports again under it).
+    return {
+        name: "killed" if code == 2 else status_by_exit_code[code]
+        for name, code in meta["exit_code_by_key"].items()
+    }
 
 
 _SHOW = """
